@@ -1,0 +1,9 @@
+"""A small reverse-mode autograd over numpy: `Tensor`, `Function`, the ops and `check_grads`."""
+from minikeras.autograd.tensor import Tensor, Variable, as_tensor, enable_grad, is_grad_enabled, no_grad, tensor
+from minikeras.autograd.function import Function, unbroadcast
+from minikeras.autograd import ops
+from minikeras.autograd.ops import ALL_OPS
+from minikeras.autograd.gradcheck import check_grads, numerical_grad
+
+__all__ = ["Tensor", "Variable", "tensor", "as_tensor", "no_grad", "enable_grad", "is_grad_enabled", "Function", "unbroadcast",
+           "ops", "ALL_OPS", "check_grads", "numerical_grad"]

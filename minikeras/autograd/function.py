@@ -1,0 +1,64 @@
+"""`Function`: one differentiable op, its forward and backward side by side, and `unbroadcast`."""
+from __future__ import annotations
+
+import weakref
+from typing import Any, Tuple
+
+import numpy as np
+
+from minikeras.autograd import tensor as _tensor
+
+
+def unbroadcast(grad: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
+    """Sum `grad` down to `shape`, undoing numpy broadcasting (HIPS autograd's `unbroadcast`)."""
+    if grad.shape == tuple(shape):
+        return grad
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    for axis, size in enumerate(shape):
+        if size == 1 and grad.shape[axis] != 1:
+            grad = grad.sum(axis=axis, keepdims=True)
+    return grad
+
+
+class Function:
+    """Base class of every op.
+
+    Subclasses define `forward(ctx, *arrays, **params)` returning an array (or a tuple of arrays for ops with
+    several outputs) and `backward(ctx, grad)` returning one gradient per Tensor input (`None` where an input is not
+    differentiable). `forward` receives numpy arrays; `apply` wraps and unwraps Tensors and records the graph.
+    """
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        self.saved = arrays
+
+    @classmethod
+    def apply(cls, *tensors: "_tensor.Tensor", **params: Any):
+        arrays = [t.data for t in tensors]
+        needs_grad = _tensor.is_grad_enabled() and any(t.requires_grad for t in tensors)
+        ctx = cls()
+        if needs_grad:
+            ctx.parents = tensors
+            ctx.needs_input_grad = tuple(t.requires_grad for t in tensors)
+        out = cls.forward(ctx, *arrays, **params)
+        if isinstance(out, tuple):
+            results = tuple(_tensor.Tensor._wrap(o, needs_grad) for o in out)
+        else:
+            results = _tensor.Tensor._wrap(out, needs_grad)
+        if needs_grad:
+            outs = results if isinstance(results, tuple) else (results,)
+            # NOTE: weak references, so a graph does not keep its own outputs alive (no tensor <-> ctx cycles).
+            ctx.outputs = tuple(weakref.ref(o) for o in outs)
+            if len(outs) > 1:
+                ctx.out_meta = tuple((o.data.shape, o.data.dtype) for o in outs)
+            for o in outs:
+                o._ctx = ctx
+        return results
+
+    @staticmethod
+    def forward(ctx: "Function", *args: Any, **kwargs: Any):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: "Function", grad: Any):  # pragma: no cover - abstract
+        raise NotImplementedError
