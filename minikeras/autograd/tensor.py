@@ -85,7 +85,7 @@ class Tensor:
     array([[2., 4.]], dtype=float32)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "_keras_mask", "__weakref__")
     __array_priority__ = 100  # numpy defers `ndarray * Tensor` to Tensor.__rmul__
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None,

@@ -1,0 +1,1 @@
+"""Keras 2's `keras.engine`: the Layer base class and the Model training API."""

@@ -1,0 +1,419 @@
+"""`Layer`, the base class of every minikeras layer, and `InputSpec` (Keras 2's `keras.engine.base_layer`)."""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from minikeras import backend
+from minikeras.autograd import Tensor, Variable, no_grad, ops
+from minikeras.utils.generic_utils import to_snake_case
+
+Shape = Tuple[Optional[int], ...]
+
+# Keyword arguments every layer accepts (tf.keras's `allowed_kwargs`, plus Keras 3's `input_shape` spelling).
+_BASE_KWARGS = {"input_dim", "input_shape", "batch_input_shape", "batch_size", "weights", "activity_regularizer",
+                "autocast", "dynamic"}
+
+
+def _dtype_name(dtype: Any) -> str:
+    """Accept a dtype name, a numpy dtype, or a Keras 3 `DTypePolicy` / tf.keras `Policy` config dict."""
+    if dtype is None:
+        return backend.floatx()
+    if isinstance(dtype, dict):
+        config = dtype.get("config", {})
+        name = config.get("name") if isinstance(config, dict) else None
+        if not isinstance(name, str):
+            raise ValueError(f"Invalid dtype policy config, expected {{'config': {{'name': ...}}}}. Received: "
+                             f"dtype={dtype!r}")
+        dtype = name
+    if isinstance(dtype, str) and dtype.startswith("mixed_"):
+        raise NotImplementedError("Mixed-precision policies are not supported by minikeras (numpy computes in one "
+                                  f"dtype). Received: dtype={dtype!r}")
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        raise ValueError(f"Invalid dtype, expected a float dtype name such as 'float32'. Received: dtype={dtype!r}") \
+            from None
+    return name
+
+
+class InputSpec:
+    """Specifies the rank, dtype and shape of every input to a layer (Keras's `InputSpec`).
+
+    Args:
+        dtype: expected dtype name, or None.
+        shape: expected shape tuple (None entries are free), or None.
+        ndim, max_ndim, min_ndim: expected rank constraints.
+        axes: dict mapping axis index to its expected size.
+    """
+
+    def __init__(self, dtype: Optional[str] = None, shape: Optional[Shape] = None, ndim: Optional[int] = None,
+                 max_ndim: Optional[int] = None, min_ndim: Optional[int] = None,
+                 axes: Optional[Dict[int, Optional[int]]] = None, allow_last_axis_squeeze: bool = False,
+                 name: Optional[str] = None):
+        self.dtype = dtype
+        self.shape = tuple(shape) if shape is not None else None
+        self.ndim = len(self.shape) if self.shape is not None else ndim
+        self.max_ndim, self.min_ndim = max_ndim, min_ndim
+        self.axes = dict(axes or {})
+        self.name = name
+
+    def __repr__(self) -> str:
+        parts = [f"{k}={v}" for k, v in (("dtype", self.dtype), ("shape", self.shape), ("ndim", self.ndim),
+                                         ("max_ndim", self.max_ndim), ("min_ndim", self.min_ndim),
+                                         ("axes", self.axes or None)) if v is not None]
+        return f"InputSpec({', '.join(parts)})"
+
+
+def assert_input_compatibility(specs: Any, inputs: Sequence[Tensor], layer_name: str) -> None:
+    """Raise Keras's "Input 0 of layer 'x' is incompatible with the layer: ..." when an input breaks a spec."""
+    if specs is None:
+        return
+    if not isinstance(specs, (list, tuple)):
+        specs = [specs]
+    for index, (spec, x) in enumerate(zip(specs, inputs)):
+        if spec is None:
+            continue
+        shape = tuple(x.shape)
+        ndim = len(shape)
+        prefix = f"Input {index} of layer '{layer_name}' is incompatible with the layer: "
+        if spec.ndim is not None and ndim != spec.ndim:
+            raise ValueError(prefix + f"expected ndim={spec.ndim}, found ndim={ndim}. Full shape received: {shape}")
+        if spec.max_ndim is not None and ndim > spec.max_ndim:
+            raise ValueError(prefix + f"expected max_ndim={spec.max_ndim}, found ndim={ndim}. "
+                             f"Full shape received: {shape}")
+        if spec.min_ndim is not None and ndim < spec.min_ndim:
+            raise ValueError(prefix + f"expected min_ndim={spec.min_ndim}, found ndim={ndim}. "
+                             f"Full shape received: {shape}")
+        for axis, value in spec.axes.items():
+            if value is not None and shape[axis] != value:
+                raise ValueError(prefix + f"expected axis {axis} of input shape to have value {value}, but "
+                                 f"received input with shape {shape}")
+        if spec.shape is not None:
+            for expected, got in zip(spec.shape, shape):
+                if expected is not None and got is not None and expected != got:
+                    raise ValueError(prefix + f"expected shape={spec.shape}, found shape={shape}")
+
+
+class Layer:
+    """Base class of all layers: weights, config, masks and the call protocol.
+
+    Subclasses create weights in `build(input_shape)` with `add_weight`, compute in `call(inputs, ...)`, and return
+    their constructor arguments from `get_config()`.
+
+    Args:
+        trainable: whether the layer's weights are updated by training.
+        name: string name; auto-generated as tf.keras does (`dense`, `dense_1`, ...) when None.
+        dtype: compute and weight dtype (default `backend.floatx()`); a Keras 3 `DTypePolicy` dict is accepted.
+        input_shape / batch_input_shape / batch_size / input_dim: Keras 2's ways to declare the input of the first
+            layer of a `Sequential` model.
+        weights: optional list of arrays to set right after the layer is built (Keras 2).
+        activity_regularizer: optional regularizer applied to the layer's output.
+
+    >>> class Scale(Layer):
+    ...     def build(self, input_shape):
+    ...         self.w = self.add_weight(name="w", shape=(input_shape[-1],), initializer="ones")
+    ...     def call(self, inputs):
+    ...         return inputs * self.w
+    >>> Scale()(np.ones((2, 3))).shape
+    (2, 3)
+    """
+
+    _call_accepts_mask: bool = False
+    _call_accepts_training: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        params = inspect.signature(cls.call).parameters
+        varkw = any(p.kind == p.VAR_KEYWORD for p in params.values())
+        cls._call_accepts_mask = "mask" in params or varkw
+        cls._call_accepts_training = "training" in params or varkw
+
+    def __init__(self, trainable: bool = True, name: Optional[str] = None, dtype: Any = None, **kwargs: Any):
+        unknown = {k: v for k, v in kwargs.items() if k not in _BASE_KWARGS}
+        if unknown:
+            raise TypeError(f"Unrecognized keyword arguments passed to {type(self).__name__}: {unknown}")
+        object.__setattr__(self, "_layers", [])
+        self._trainable = bool(trainable)
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"Expected `name` to be a non-empty string. Received: name={name!r}")
+        self.name = name if name is not None else self._default_name()
+        self._dtype = _dtype_name(dtype)
+        self.built = False
+        self.supports_masking = getattr(self, "supports_masking", False)
+        self.input_spec: Any = None
+        self._trainable_weights: List[Variable] = []
+        self._non_trainable_weights: List[Variable] = []
+        self._callable_losses: List[Callable[[], Tensor]] = []
+        self._activity_losses: List[Tensor] = []
+        self._build_input_shape: Any = None
+        self.stateful = getattr(self, "stateful", False)
+
+        batch_input_shape = kwargs.get("batch_input_shape")
+        if "input_shape" in kwargs or "input_dim" in kwargs:
+            if "input_shape" in kwargs and kwargs["input_shape"] is not None:
+                input_shape = kwargs["input_shape"]
+                if isinstance(input_shape, int):
+                    input_shape = (input_shape,)
+            else:
+                input_shape = (kwargs["input_dim"],)
+            batch_input_shape = (kwargs.get("batch_size"),) + tuple(input_shape)
+        self._batch_input_shape: Optional[Shape] = (
+            tuple(None if d is None else int(d) for d in batch_input_shape) if batch_input_shape is not None else None)
+        self._initial_weights = kwargs.get("weights")
+        self.activity_regularizer = None
+        if kwargs.get("activity_regularizer") is not None:
+            from minikeras import regularizers
+            self.activity_regularizer = regularizers.get(kwargs["activity_regularizer"])
+
+    def _default_name(self) -> str:
+        base = to_snake_case(type(self).__name__)
+        uid = backend.get_uid(base)
+        return base if uid == 1 else f"{base}_{uid - 1}"
+
+    # ------------------------------------------------------------------ attribute tracking
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, Layer):
+            layers = self.__dict__.get("_layers")
+            if layers is not None and all(value is not l for l in layers):
+                layers.append(value)
+        object.__setattr__(self, name, value)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def dtype(self) -> str:
+        return self._dtype
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for layer in self._layers:
+            layer.trainable = value
+
+    @property
+    def trainable_weights(self) -> List[Variable]:
+        if not self.trainable:
+            return []
+        out = list(self._trainable_weights)
+        for layer in self._layers:
+            out.extend(layer.trainable_weights)
+        return _unique(out)
+
+    @property
+    def non_trainable_weights(self) -> List[Variable]:
+        if self.trainable:
+            out = list(self._non_trainable_weights)
+            for layer in self._layers:
+                out.extend(layer.non_trainable_weights)
+        else:
+            out = list(self._trainable_weights) + list(self._non_trainable_weights)
+            for layer in self._layers:
+                out.extend(layer.weights)
+        return _unique(out)
+
+    @property
+    def weights(self) -> List[Variable]:
+        """All weights: trainable first, then non-trainable (Keras's order, used by files)."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def variables(self) -> List[Variable]:
+        return self.weights
+
+    @property
+    def losses(self) -> List[Tensor]:
+        """Regularization penalties of the current weights plus activity penalties of the last call."""
+        out = [fn() for fn in self._callable_losses] + list(self._activity_losses)
+        for layer in self._layers:
+            out.extend(layer.losses)
+        return out
+
+    @property
+    def batch_input_shape(self) -> Optional[Shape]:
+        return self._batch_input_shape
+
+    # ------------------------------------------------------------------ weights
+    def add_weight(self, name: Optional[str] = None, shape: Sequence[int] = (), dtype: Any = None,
+                   initializer: Any = None, regularizer: Any = None, trainable: bool = True,
+                   constraint: Any = None, **kwargs: Any) -> Variable:
+        """Create a weight, initialised now, tracked in creation order (which is file order)."""
+        from minikeras import constraints, initializers, regularizers
+
+        if kwargs:
+            raise TypeError(f"Unrecognized keyword arguments passed to add_weight: {kwargs}")
+        dtype = _dtype_name(dtype or self._dtype)
+        shape = tuple(int(s) for s in shape)
+        init = initializers.get(initializer if initializer is not None else "glorot_uniform")
+        value = np.asarray(init(shape, dtype=dtype), dtype=dtype)
+        var = Variable(value, trainable=trainable, name=name, constraint=constraints.get(constraint))
+        var.path = f"{self.name}/{name}"
+        (self._trainable_weights if trainable else self._non_trainable_weights).append(var)
+        reg = regularizers.get(regularizer)
+        if reg is not None:
+            self._callable_losses.append(lambda reg=reg, var=var: reg(var))
+        return var
+
+    def get_weights(self) -> List[np.ndarray]:
+        """Copies of the weight values, in `weights` order."""
+        return [w.data.copy() for w in self.weights]
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Set every weight from a list of arrays; nothing is changed unless all counts and shapes match."""
+        params = self.weights
+        weights = list(weights)
+        if len(params) != len(weights):
+            raise ValueError(f"You called `set_weights(weights)` on layer '{self.name}' with a weight list of length "
+                             f"{len(weights)}, but the layer was expecting {len(params)} weights.")
+        arrays = []
+        for p, w in zip(params, weights):
+            arr = np.asarray(w.data if isinstance(w, Tensor) else w)
+            if arr.shape != p.shape:
+                raise ValueError(f"Layer {self.name} weight shape {p.shape} is not compatible with provided weight "
+                                 f"shape {arr.shape}.")
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(f"Layer {self.name} weights must be numeric arrays. Received: dtype={arr.dtype}")
+            arrays.append(arr)
+        for p, arr in zip(params, arrays):
+            p.assign(arr)
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(f"You tried to call `count_params` on layer '{self.name}', but the layer isn't built. "
+                             "You can build it manually via: `layer.build(input_shape)`.")
+        return int(sum(w.size for w in self.weights))
+
+    # ------------------------------------------------------------------ call protocol
+    def build(self, input_shape: Any) -> None:
+        """Create the layer's weights. The base version only records the shape."""
+        self._build_input_shape = input_shape
+        self.built = True
+
+    def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        return inputs
+
+    def _maybe_build(self, input_shape: Any) -> None:
+        if not self.built:
+            self.build(input_shape)
+            self._build_input_shape = input_shape
+            self.built = True
+            if self._initial_weights is not None:
+                self.set_weights(self._initial_weights)
+                self._initial_weights = None
+
+    def _convert_input(self, x: Any) -> Any:
+        if isinstance(x, Tensor):
+            if x.dtype.kind == "f" and x.dtype != self._dtype:
+                return ops.cast(x, self._dtype)
+            return x
+        if isinstance(x, (list, tuple)):
+            return type(x)(self._convert_input(v) for v in x)
+        if x is None:
+            return None
+        arr = np.asarray(x)
+        if arr.dtype == object:
+            raise TypeError(f"Layer '{self.name}' expects numeric input, expected a numeric array. Received: an "
+                            "array of dtype object (ragged or non-numeric data)")
+        if arr.dtype.kind == "f":
+            arr = arr.astype(self._dtype, copy=False)  # Keras's autocast of float inputs to the layer dtype
+        return Tensor._wrap(arr, False)
+
+    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        inputs = self._convert_input(inputs)
+        flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if self._call_accepts_mask:
+            if kwargs.get("mask") is None:
+                masks = [getattr(t, "_keras_mask", None) if isinstance(t, Tensor) else None for t in flat]
+                if any(m is not None for m in masks):
+                    kwargs["mask"] = masks[0] if not isinstance(inputs, (list, tuple)) else masks
+        else:
+            # NOTE: a layer whose call takes no mask still passes it on through compute_mask (below)
+            kwargs.setdefault("_mask_in", kwargs.pop("mask", None))
+        if self._call_accepts_training and kwargs.get("training") is None:
+            kwargs["training"] = False
+        elif not self._call_accepts_training:
+            kwargs.pop("training", None)
+        if not self.built:
+            shapes = [tuple(t.shape) for t in flat if isinstance(t, Tensor)]
+            self._maybe_build(shapes[0] if not isinstance(inputs, (list, tuple)) else shapes)
+        assert_input_compatibility(self.input_spec, [t for t in flat if isinstance(t, Tensor)], self.name)
+        mask_in = kwargs.pop("_mask_in", None)
+        outputs = self.call(inputs, *args, **kwargs)
+        if self.activity_regularizer is not None:
+            first = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+            batch = first.shape[0] if first.ndim else 1
+            self._activity_losses = [self.activity_regularizer(first) / float(batch)]
+        in_mask = kwargs.get("mask", mask_in)
+        if in_mask is None:
+            in_mask = getattr(flat[0], "_keras_mask", None) if isinstance(flat[0], Tensor) else None
+        out_mask = self.compute_mask(inputs, in_mask)
+        _set_mask(outputs, out_mask)
+        return outputs
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The output mask: the input mask for layers that support masking, else None (Keras's default)."""
+        if not self.supports_masking:
+            return None
+        return mask
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        """Output shape for an input shape; the default runs the layer once on zeros (batch 1)."""
+        def concrete(s: Any) -> Tuple[int, ...]:
+            return tuple(1 if d is None else d for d in s)
+        with no_grad():
+            if isinstance(input_shape, list):
+                dummy = [np.zeros(concrete(s), self._dtype) for s in input_shape]
+            else:
+                dummy = np.zeros(concrete(input_shape), self._dtype)
+            out = self(dummy)
+        batch = input_shape[0][0] if isinstance(input_shape, list) else input_shape[0]
+        if isinstance(out, (list, tuple)):
+            return [(batch,) + tuple(o.shape[1:]) for o in out]
+        return (batch,) + tuple(out.shape[1:])
+
+    # ------------------------------------------------------------------ config
+    def get_config(self) -> Dict[str, Any]:
+        """Base keys, tf.keras's order: name, trainable, dtype, [batch_input_shape]."""
+        config: Dict[str, Any] = {"name": self.name, "trainable": self.trainable, "dtype": self._dtype}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config: Dict[str, Any]) -> "Layer":
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _unique(items: List[Any]) -> List[Any]:
+    seen = set()
+    out = []
+    for x in items:
+        if id(x) not in seen:
+            seen.add(id(x))
+            out.append(x)
+    return out
+
+
+def _set_mask(outputs: Any, mask: Any) -> None:
+    if isinstance(outputs, (list, tuple)):
+        masks = mask if isinstance(mask, (list, tuple)) else [mask] + [None] * (len(outputs) - 1)
+        for o, m in zip(outputs, masks):
+            if isinstance(o, Tensor):
+                o._keras_mask = _mask_array(m)
+    elif isinstance(outputs, Tensor):
+        outputs._keras_mask = _mask_array(mask)
+
+
+def _mask_array(mask: Any) -> Optional[np.ndarray]:
+    if mask is None:
+        return None
+    return np.asarray(mask.data if isinstance(mask, Tensor) else mask, dtype=bool)
+

@@ -1,0 +1,2 @@
+"""Dense, Activation, Dropout, Flatten, Masking, RepeatVector, Reshape (Keras 2's `keras.layers.core`)."""
+__all__: list = []

@@ -1,0 +1,2 @@
+"""TimeDistributed and Bidirectional (Keras 2's `keras.layers.wrappers`)."""
+__all__: list = []
