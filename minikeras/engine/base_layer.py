@@ -175,7 +175,8 @@ class Layer:
 
     # ------------------------------------------------------------------ attribute tracking
     def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, Layer):
+        # NOTE: public attributes only: containers (Sequential) manage their private `_layers` list themselves.
+        if isinstance(value, Layer) and not name.startswith("_"):
             layers = self.__dict__.get("_layers")
             if layers is not None and all(value is not l for l in layers):
                 layers.append(value)

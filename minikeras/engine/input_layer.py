@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional, Sequence, Tuple
 
+from minikeras import backend
 from minikeras.engine.base_layer import Layer, Shape, _dtype_name
 
 
@@ -46,6 +47,8 @@ class InputLayer(Layer):
         for d in shape[1:]:
             if d is not None and d <= 0:
                 raise ValueError(f"Input dimensions must be positive integers or None. Received: shape={shape}")
+        if name is None:
+            name = f"input_{backend.get_uid('input')}"  # tf.keras names inputs input_1, input_2, ...
         super().__init__(name=name, dtype=_dtype_name(dtype), batch_input_shape=shape)
         self.built = True
         self._build_input_shape = shape
