@@ -201,6 +201,46 @@ class Sequential(Model):
                            "minikeras_version": __version__}, **kwargs)
 
 
+    # ------------------------------------------------------------------ files
+    def save(self, filepath: Any, overwrite: bool = True, include_optimizer: bool = True,
+             save_format: Optional[str] = None, **kwargs: Any) -> None:
+        """Save the whole model: `.keras` (Keras 3 zip) or `.h5` (tf.keras HDF5), atomically."""
+        from minikeras import saving
+
+        if kwargs:
+            raise TypeError(f"Unrecognized keyword arguments passed to save: {kwargs}")
+        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer,
+                          save_format=save_format)
+
+    def save_weights(self, filepath: Any, overwrite: bool = True, save_format: Optional[str] = None) -> None:
+        """Save the weights: `.weights.h5` (Keras 3 layout) or `.h5` (tf.keras legacy layout), atomically."""
+        from minikeras import saving
+
+        saving.save_weights(self, filepath, overwrite=overwrite, save_format=save_format)
+
+    def load_weights(self, filepath: Any, by_name: bool = False, skip_mismatch: bool = False) -> None:
+        """Load weights Keras (1, 2 or 3) or minikeras saved; all-or-nothing (a failed load changes nothing)."""
+        from minikeras import saving
+
+        if not self.built:
+            raise ValueError("Unable to load weights into a model that has not been built yet: call "
+                             "`model.build(input_shape)` or call the model on data first.")
+        saving.load_weights(self, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
+
+
+def load_model(filepath: Any, custom_objects: Optional[Dict[str, Any]] = None, compile: bool = True) -> Model:
+    """Load a model saved by Keras 2, Keras 3 or minikeras (`.h5`, `.hdf5`, `.keras`). Nothing in it is executed."""
+    from minikeras import saving
+
+    return saving.load_model(filepath, custom_objects=custom_objects, compile=compile)
+
+
+def save_model(model: Model, filepath: Any, overwrite: bool = True, include_optimizer: bool = True,
+               save_format: Optional[str] = None) -> None:
+    """Functional form of `model.save`."""
+    model.save(filepath, overwrite=overwrite, include_optimizer=include_optimizer, save_format=save_format)
+
+
 def model_from_config(config: Dict[str, Any], custom_objects: Optional[Dict[str, Any]] = None) -> Model:
     """Build a model from `{"class_name": "Sequential", "config": ...}`."""
     if not isinstance(config, dict) or "class_name" not in config:

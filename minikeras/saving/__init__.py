@@ -1,0 +1,132 @@
+"""Saving and loading: legacy HDF5 (`.h5`, Keras 1/2), Keras 3 (`.keras`, `.weights.h5`), conversions.
+
+The format is chosen from the file name as Keras does: `.keras` -> Keras 3 zip; `.weights.h5` -> Keras 3 weights;
+`.h5` / `.hdf5` -> tf.keras legacy HDF5.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, Optional
+
+from minikeras.saving.errors import (ConfigError, FileFormatError, SavingError, UnsupportedConfigError,
+                                     WeightMismatchError)
+
+
+def _kind(filepath: Any, save_format: Optional[str] = None) -> str:
+    name = os.fspath(filepath)
+    if save_format is not None:
+        fmt = str(save_format).lower()
+        if fmt in ("h5", "hdf5"):
+            return "h5"
+        if fmt == "keras":
+            return "keras"
+        raise ValueError(f"Unknown `save_format`, expected 'h5' or 'keras'. Received: save_format={save_format!r}")
+    if name.endswith(".keras"):
+        return "keras"
+    if name.endswith(".weights.h5"):
+        return "weights.h5"
+    if name.endswith((".h5", ".hdf5")):
+        return "h5"
+    raise ValueError("Invalid filepath extension for saving, expected `.keras`, `.weights.h5`, `.h5` or `.hdf5`. "
+                     f"Received: filepath={name}")
+
+
+def save_model(model: Any, filepath: Any, overwrite: bool = True, include_optimizer: bool = True,
+               save_format: Optional[str] = None) -> None:
+    """`model.save(path)`: `.keras` (Keras 3 zip) or `.h5` (tf.keras full-model HDF5), written atomically."""
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"File exists and overwrite=False. Received: filepath={filepath}")
+    kind = _kind(filepath, save_format)
+    if kind == "keras":
+        from minikeras.saving.keras3 import save_model_keras3
+
+        save_model_keras3(model, filepath)
+    elif kind == "h5":
+        from minikeras.saving.hdf5_legacy import save_model as save_h5
+
+        save_h5(model, filepath, include_optimizer=include_optimizer)
+    else:
+        raise ValueError("A `.weights.h5` file holds weights only; use `model.save_weights(path)` for it, or save "
+                         f"the whole model as `.keras` or `.h5`. Received: filepath={filepath}")
+
+
+def load_model(filepath: Any, custom_objects: Optional[Dict[str, Any]] = None, compile: bool = True) -> Any:
+    """Load a model Keras or minikeras saved (`.keras`, `.h5`/`.hdf5`). Nothing in the file is executed."""
+    if not os.path.exists(filepath):
+        raise FileFormatError("No such file", filepath)
+    kind = _kind(filepath)
+    if kind == "keras":
+        from minikeras.saving.keras3 import load_model_keras3
+
+        return load_model_keras3(filepath, custom_objects=custom_objects, compile=compile)
+    if kind == "h5":
+        from minikeras.saving.hdf5_legacy import load_model as load_h5
+
+        return load_h5(filepath, custom_objects=custom_objects, compile=compile)
+    raise ValueError("A `.weights.h5` file holds weights only: build the model, then call "
+                     f"`model.load_weights(path)`. Received: filepath={filepath}")
+
+
+def save_weights(model: Any, filepath: Any, overwrite: bool = True, save_format: Optional[str] = None) -> None:
+    """`model.save_weights(path)`: `.weights.h5` (Keras 3 layout) or `.h5` (tf.keras legacy layout)."""
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"File exists and overwrite=False. Received: filepath={filepath}")
+    kind = _kind(filepath, save_format)
+    if kind == "weights.h5":
+        from minikeras.saving.keras3 import save_weights_keras3
+
+        save_weights_keras3(model, filepath)
+    elif kind == "h5":
+        from minikeras.saving.hdf5_legacy import save_weights as save_h5
+
+        save_h5(model, filepath)
+    else:
+        raise ValueError("`save_weights` writes `.weights.h5` or `.h5` files; use `model.save(path)` for `.keras`. "
+                         f"Received: filepath={filepath}")
+
+
+def load_weights(model: Any, filepath: Any, by_name: bool = False, skip_mismatch: bool = False) -> None:
+    """`model.load_weights(path)`: `.weights.h5`, `.keras` or legacy `.h5` (topological or `by_name`)."""
+    if not os.path.exists(filepath):
+        raise FileFormatError("No such file", filepath)
+    kind = _kind(filepath)
+    if kind in ("weights.h5", "keras"):
+        if by_name:
+            raise ValueError("`by_name` only supports loading legacy '.h5' or '.hdf5' files. "
+                             f"Received: filepath={filepath}")
+        from minikeras.saving import keras3
+
+        if kind == "keras":
+            _load_weights_from_keras_zip(model, filepath, skip_mismatch)
+        else:
+            keras3.load_weights_keras3(model, filepath, skip_mismatch=skip_mismatch)
+        return
+    from minikeras.saving.hdf5_legacy import load_weights as load_h5
+
+    load_h5(model, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
+
+
+def _load_weights_from_keras_zip(model: Any, filepath: Any, skip_mismatch: bool) -> None:
+    """`model.load_weights('m.keras')`: the zip's `model.weights.h5`, read from a temporary copy."""
+    import tempfile
+    import zipfile
+
+    from minikeras.saving import keras3
+
+    try:
+        with zipfile.ZipFile(filepath) as zf:
+            data = zf.read("model.weights.h5")
+    except (zipfile.BadZipFile, KeyError, OSError) as e:
+        raise FileFormatError(f"Not a readable .keras file ({e.__class__.__name__}: {e})", filepath) from None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.weights.h5")
+        with open(path, "wb") as fh:
+            fh.write(data)
+        try:
+            keras3.load_weights_keras3(model, path, skip_mismatch=skip_mismatch)
+        except SavingError as e:
+            raise type(e)(str(e).replace(path, os.fspath(filepath))) from None
+
+
+__all__ = ["save_model", "load_model", "save_weights", "load_weights", "SavingError", "FileFormatError",
+           "WeightMismatchError", "ConfigError", "UnsupportedConfigError"]
