@@ -242,13 +242,13 @@ def save_model(model: Model, filepath: Any, overwrite: bool = True, include_opti
 
 
 def model_from_config(config: Dict[str, Any], custom_objects: Optional[Dict[str, Any]] = None) -> Model:
-    """Build a model from `{"class_name": "Sequential", "config": ...}`."""
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"Expected a model config dict with 'class_name' and 'config'. Received: {config!r:.200}")
-    if config["class_name"] != "Sequential":
-        raise NotImplementedError("minikeras builds Sequential models only; functional models are not implemented. "
-                                  f"Received: class_name={config['class_name']!r}")
-    return Sequential.from_config(config.get("config"), custom_objects=custom_objects)
+    """Build a model from `{"class_name": "Sequential", "config": ...}` as any Keras era writes it."""
+    from minikeras.saving.serialization import model_from_file_config
+
+    version = config.get("keras_version") if isinstance(config, dict) else None
+    if version is None and isinstance(config, dict) and "module" in config:
+        version = "3"  # Keras 3's 4-key top-level entry
+    return model_from_file_config(config, version, custom_objects=custom_objects)
 
 
 def model_from_json(json_string: str, custom_objects: Optional[Dict[str, Any]] = None) -> Model:

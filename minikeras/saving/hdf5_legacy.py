@@ -180,6 +180,9 @@ def load_weights_from_hdf5_group(f: Any, model: Any, by_name: bool = False, skip
                                  filepath: Any = None) -> str:
     """Load a legacy weights group into `model`; all-or-nothing. Returns the file's `keras_version`."""
     version, _ = _file_versions(f)
+    if skip_mismatch and not by_name:
+        raise ValueError("When calling model.load_weights, skip_mismatch can only be set to True when by_name is "
+                         "True.")
     layer_names = load_attributes_from_hdf5_group(f, "layer_names")
     for name in layer_names:
         if name not in f:

@@ -1,0 +1,198 @@
+"""Legacy HDF5 files (tf.keras 2.21 and Keras 1 / CuDNN layouts) against files real Keras wrote."""
+from __future__ import annotations
+
+import json
+import os
+
+import h5py
+import numpy as np
+import pytest
+
+from minikeras import models
+from minikeras.saving import FileFormatError, SavingError, WeightMismatchError
+from minikeras.saving.hdf5_legacy import load_attributes_from_hdf5_group
+from tests.conftest import keras_case, load_io
+
+ATOL = 2e-5
+
+
+def model_from_case(case, name="config.json"):
+    return models.model_from_json((case / name).read_text())
+
+
+def h5_structure(path):
+    """Every group/dataset path with shape and dtype kind, plus list attributes, of an HDF5 file."""
+    out = {}
+
+    def visit(name, obj):
+        if isinstance(obj, h5py.Dataset):
+            out[name] = ("dataset", obj.shape, obj.dtype.kind)
+        else:
+            out[name] = ("group",)
+        for k in obj.attrs:
+            if k in ("weight_names", "layer_names"):
+                out[f"{name}@{k}"] = tuple(load_attributes_from_hdf5_group(obj, k))
+
+    with h5py.File(path, "r") as f:
+        f.visititems(visit)
+        for k in ("layer_names", "keras_version", "backend"):
+            out[f"/@{k}"] = k in f.attrs or f"{k}0" in f.attrs
+        out["/@layer_names"] = tuple(load_attributes_from_hdf5_group(f, "layer_names"))
+    return out
+
+
+@pytest.mark.parametrize("case_name", ["seed", "hard_sigmoid_era2", "masked_sentence", "embedding_mask_lstm",
+                                       "flatten_after_lstm", "long_names"])
+def test_load_keras2_weights_predicts_like_keras(case_name):
+    case = keras_case(2, case_name)
+    model = model_from_case(case)
+    model.load_weights(case / "weights.h5")
+    io = load_io(case)
+    np.testing.assert_allclose(model.predict(io["x"]), io["y_pred"], atol=ATOL, rtol=0)
+
+
+@pytest.mark.parametrize("case_name", ["seed", "hard_sigmoid_era2", "masked_sentence", "long_names"])
+def test_written_weights_have_keras_structure_and_round_trip(case_name, tmp_path):
+    case = keras_case(2, case_name)
+    model = model_from_case(case)
+    model.load_weights(case / "weights.h5")
+    out = tmp_path / "w.h5"
+    model.save_weights(out)
+    assert h5_structure(out) == h5_structure(case / "weights.h5")
+    again = model_from_case(case)
+    again.load_weights(out)
+    for a, b in zip(model.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_long_names_are_chunked_like_keras(tmp_path):
+    case = keras_case(2, "long_names")
+    model = model_from_case(case)
+    model.load_weights(case / "weights.h5")
+    model.save_weights(tmp_path / "w.h5")
+    with h5py.File(tmp_path / "w.h5") as f, h5py.File(case / "weights.h5") as g:
+        assert "layer_names" not in f.attrs
+        assert sorted(k for k in f.attrs if k.startswith("layer_names")) == \
+            sorted(k for k in g.attrs if k.startswith("layer_names"))
+
+
+@pytest.mark.parametrize("case_name, file_name", [("keras1_lstm", "weights_keras1.h5"),
+                                                  ("keras1_gru", "weights_keras1.h5"),
+                                                  ("cudnn_lstm", "weights_cudnn.h5"),
+                                                  ("cudnn_gru", "weights_cudnn.h5")])
+def test_converted_layouts_predict_like_keras(case_name, file_name):
+    case = keras_case(2, case_name)
+    model = model_from_case(case)
+    model.load_weights(case / file_name)
+    io = load_io(case)
+    for i, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, io[f"w_converted_{i}"], atol=1e-7, rtol=0)
+    np.testing.assert_allclose(model.predict(io["x"]), io["y_pred"], atol=ATOL, rtol=0)
+
+
+def test_keras1_gru_into_reset_after_true_fails_like_keras():
+    case = keras_case(2, "keras1_gru")
+    config = json.loads((case / "config.json").read_text())
+    for layer in config["config"]["layers"]:
+        if layer["class_name"] == "GRU":
+            layer["config"]["reset_after"] = True
+    model = models.model_from_json(json.dumps(config))
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"GRU\(reset_after=False\) is not compatible with GRU\(reset_after=True\)"):
+        model.load_weights(case / "weights_keras1.h5")
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_by_name_and_skip_mismatch_like_keras():
+    case = keras_case(2, "save_weights_by_name")
+    io = load_io(case)
+    b = model_from_case(case, "config_b.json")
+    b.set_weights([io[f"w_b_before_{i}"] for i in range(5)])
+    b.load_weights(case / "weights_a.h5", by_name=True)
+    for i, w in enumerate(b.get_weights()):
+        np.testing.assert_array_equal(w, io[f"w_b_after_{i}"])
+    c = model_from_case(case, "config_c.json")
+    c.set_weights([io[f"w_c_before_{i}"] for i in range(5)])
+    with pytest.raises(ValueError, match=r"Shape mismatch in layer #1 \(named head\)"):
+        c.load_weights(case / "weights_a.h5", by_name=True)
+    with pytest.warns(UserWarning, match="Skipping"):
+        c.load_weights(case / "weights_a.h5", by_name=True, skip_mismatch=True)
+    for i, w in enumerate(c.get_weights()):
+        np.testing.assert_array_equal(w, io[f"w_c_after_{i}"])
+    with pytest.raises(ValueError, match="skip_mismatch can only be set to True when by_name is True"):
+        c.load_weights(case / "weights_a.h5", skip_mismatch=True)
+
+
+@pytest.mark.parametrize("case_name", ["hard_sigmoid_era2", "masked_sentence"])
+def test_load_keras2_full_model(case_name):
+    case = keras_case(2, case_name)
+    model = models.load_model(case / "model.h5", compile=False)
+    io = load_io(case)
+    np.testing.assert_allclose(model.predict(io["x"]), io["y_pred"], atol=ATOL, rtol=0)
+
+
+def test_full_model_round_trip_has_keras_layout(tmp_path):
+    case = keras_case(2, "hard_sigmoid_era2")
+    model = models.load_model(case / "model.h5", compile=False)
+    model.save(tmp_path / "m.h5")
+    with h5py.File(tmp_path / "m.h5") as f:
+        assert {"keras_version", "backend", "model_config"} <= set(f.attrs)
+        assert "model_weights" in f
+        assert json.loads(f.attrs["model_config"])["class_name"] == "Sequential"
+    again = models.load_model(tmp_path / "m.h5", compile=False)
+    io = load_io(case)
+    np.testing.assert_array_equal(again.predict(io["x"]), model.predict(io["x"]))
+
+
+def bad_files(tmp_path, good):
+    """A few hostile variants of a valid weights file."""
+    raw = good.read_bytes()
+    out = {}
+    for frac in (0.0, 0.1, 0.5, 0.9):
+        p = tmp_path / f"trunc_{frac}.h5"
+        p.write_bytes(raw[: int(len(raw) * frac)])
+        out[f"truncated {frac}"] = p
+    p = tmp_path / "text.h5"
+    p.write_bytes(b"this is not an hdf5 file at all" * 10)
+    out["not hdf5"] = p
+    p = tmp_path / "missing_group.h5"
+    p.write_bytes(raw)
+    with h5py.File(p, "a") as f:
+        del f[load_attributes_from_hdf5_group(f, "layer_names")[0]]
+    out["missing group"] = p
+    p = tmp_path / "wrong_shape.h5"
+    p.write_bytes(raw)
+    with h5py.File(p, "a") as f:
+        name = load_attributes_from_hdf5_group(f, "layer_names")[0]
+        wname = load_attributes_from_hdf5_group(f[name], "weight_names")[0]
+        del f[name][wname]
+        f[name].create_dataset(wname, data=np.zeros((2, 2), "float32"))
+    out["wrong shape"] = p
+    p = tmp_path / "string_weights.h5"
+    p.write_bytes(raw)
+    with h5py.File(p, "a") as f:
+        name = load_attributes_from_hdf5_group(f, "layer_names")[-1]
+        wname = load_attributes_from_hdf5_group(f[name], "weight_names")[-1]
+        del f[name][wname]
+        f[name].create_dataset(wname, data=np.array([b"x", b"y"]))
+    out["string dtype"] = p
+    return out
+
+
+def test_bad_weight_files_raise_and_change_nothing(tmp_path):
+    case = keras_case(2, "hard_sigmoid_era2")
+    model = model_from_case(case)
+    before = model.get_weights()
+    for what, path in bad_files(tmp_path, case / "weights.h5").items():
+        with pytest.raises(SavingError) as err:
+            model.load_weights(path)
+        assert str(path) in str(err.value), what
+        for a, b in zip(before, model.get_weights()):
+            np.testing.assert_array_equal(a, b, err_msg=what)
+
+
+def test_error_hierarchy():
+    assert issubclass(FileFormatError, OSError) and issubclass(FileFormatError, ValueError)
+    assert issubclass(WeightMismatchError, ValueError)
