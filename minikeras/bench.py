@@ -1,0 +1,235 @@
+"""Benchmarks: `python -m minikeras.bench [--compare] [--repeats N] [--sweep]`.
+
+Workloads (the project's compass):
+  seed -- batch 32 x 5 timesteps x 64 features -> LSTM(128, return_sequences=True) -> LSTM(256) -> Dense(10, softmax),
+          Adam, categorical crossentropy;
+  sent -- batch 64 x 40 token ids (vocabulary 5000) -> Embedding(5000, 64) -> LSTM(128) -> Dense(1, sigmoid),
+          Adam, binary crossentropy.
+Metrics: ms per train step (train_on_batch), ms to predict 1024 samples (batch_size 256), ms to predict one sample;
+medians of repeats after warm-up. `--compare` runs the same workloads in PyTorch (CPU, nn.LSTM batch_first) and
+Keras 3 (JAX backend) when they are importable -- nothing is downloaded -- alternating runs, and prints the ratio
+minikeras / best peer, plus achieved GFLOP/s against numpy's own large-sgemm GFLOP/s (the roofline).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+import numpy as np
+
+WORKLOADS = ("seed", "sent")
+
+
+def _median_ms(fn: Callable[[], Any], repeats: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def _data(name: str, n: int, rng: np.random.Generator) -> Dict[str, np.ndarray]:
+    if name == "seed":
+        x = rng.standard_normal((n, 5, 64)).astype("float32")
+        y = np.eye(10, dtype="float32")[rng.integers(0, 10, n)]
+    else:
+        x = rng.integers(1, 5000, (n, 40)).astype("int32")
+        y = rng.integers(0, 2, (n, 1)).astype("float32")
+    return {"x": x, "y": y}
+
+
+def lstm_flops(name: str, batch: int, train: bool) -> float:
+    """Multiply-adds x 2 of the matrix products (the GEMM work; elementwise work not counted)."""
+    if name == "seed":
+        layers = [(5, 64, 128), (5, 128, 256)]
+        extra = 256 * 10
+    else:
+        layers = [(40, 64, 128)]
+        extra = 128
+    f = sum(2 * batch * t * (i + u) * 4 * u for t, i, u in layers) + 2 * batch * extra
+    return f * (3 if train else 1)
+
+
+# ------------------------------------------------------------------------------------------ minikeras
+
+
+def minikeras_model(name: str) -> Any:
+    from minikeras import layers, optimizers
+    from minikeras.models import Sequential
+
+    m = Sequential()
+    if name == "seed":
+        m.add(layers.LSTM(128, input_dim=64, input_length=5, return_sequences=True))
+        m.add(layers.LSTM(256))
+        m.add(layers.Dense(10, activation="softmax"))
+        m.compile(optimizer=optimizers.Adam(), loss="categorical_crossentropy")
+    else:
+        m.add(layers.Embedding(5000, 64, input_length=40))
+        m.add(layers.LSTM(128))
+        m.add(layers.Dense(1, activation="sigmoid"))
+        m.compile(optimizer=optimizers.Adam(), loss="binary_crossentropy")
+    return m
+
+
+def run_minikeras(name: str, repeats: int) -> Dict[str, float]:
+    rng = np.random.default_rng(0)
+    batch = 32 if name == "seed" else 64
+    m = minikeras_model(name)
+    d = _data(name, batch, rng)
+    p = _data(name, 1024, rng)
+    one = p["x"][:1]
+    return {"train_ms": _median_ms(lambda: m.train_on_batch(d["x"], d["y"]), repeats),
+            "predict1024_ms": _median_ms(lambda: m.predict(p["x"], batch_size=256, verbose=0), repeats),
+            "predict1_ms": _median_ms(lambda: m.predict(one, verbose=0), repeats * 5)}
+
+
+# ------------------------------------------------------------------------------------------ peers
+
+
+def run_torch(name: str, repeats: int) -> Optional[Dict[str, float]]:
+    try:
+        import torch
+    except ImportError:
+        return None
+    from torch import nn
+
+    torch.manual_seed(0)
+
+    class Seed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.l1 = nn.LSTM(64, 128, batch_first=True)
+            self.l2 = nn.LSTM(128, 256, batch_first=True)
+            self.d = nn.Linear(256, 10)
+
+        def forward(self, x: Any) -> Any:
+            h, _ = self.l1(x)
+            _, (h2, _) = self.l2(h)
+            return self.d(h2[-1])
+
+    class Sent(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.e = nn.Embedding(5000, 64)
+            self.l = nn.LSTM(64, 128, batch_first=True)
+            self.d = nn.Linear(128, 1)
+
+        def forward(self, x: Any) -> Any:
+            _, (h, _) = self.l(self.e(x))
+            return self.d(h[-1])
+
+    model = Seed() if name == "seed" else Sent()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = nn.CrossEntropyLoss() if name == "seed" else nn.BCEWithLogitsLoss()
+    rng = np.random.default_rng(0)
+    batch = 32 if name == "seed" else 64
+    d, p = _data(name, batch, rng), _data(name, 1024, rng)
+    conv = (lambda a: torch.from_numpy(a)) if name == "seed" else (lambda a: torch.from_numpy(a.astype("int64")))
+    x, px = conv(d["x"]), conv(p["x"])
+    y = torch.from_numpy(d["y"].argmax(-1)) if name == "seed" else torch.from_numpy(d["y"])
+
+    def step() -> None:
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+
+    def predict(a: Any, bs: int) -> None:
+        with torch.no_grad():
+            for i in range(0, len(a), bs):
+                model(a[i:i + bs])
+
+    return {"train_ms": _median_ms(step, repeats),
+            "predict1024_ms": _median_ms(lambda: predict(px, 256), repeats),
+            "predict1_ms": _median_ms(lambda: predict(px[:1], 1), repeats * 5)}
+
+
+def run_keras3(name: str, repeats: int) -> Optional[Dict[str, float]]:
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    try:
+        import keras  # noqa: F401
+        if not str(keras.__version__).startswith("3"):
+            return None
+    except Exception:  # noqa: BLE001 - any import failure means the peer is absent
+        return None
+    from keras import layers as kl
+
+    if name == "seed":
+        m = keras.Sequential([keras.Input((5, 64)), kl.LSTM(128, return_sequences=True), kl.LSTM(256),
+                              kl.Dense(10, activation="softmax")])
+        m.compile(optimizer="adam", loss="categorical_crossentropy")
+    else:
+        m = keras.Sequential([keras.Input((40,), dtype="int32"), kl.Embedding(5000, 64), kl.LSTM(128),
+                              kl.Dense(1, activation="sigmoid")])
+        m.compile(optimizer="adam", loss="binary_crossentropy")
+    rng = np.random.default_rng(0)
+    batch = 32 if name == "seed" else 64
+    d, p = _data(name, batch, rng), _data(name, 1024, rng)
+    return {"train_ms": _median_ms(lambda: m.train_on_batch(d["x"], d["y"]), repeats),
+            "predict1024_ms": _median_ms(lambda: m.predict(p["x"], batch_size=256, verbose=0), repeats),
+            "predict1_ms": _median_ms(lambda: m.predict_on_batch(p["x"][:1]), repeats * 5)}
+
+
+def sgemm_gflops() -> float:
+    """numpy's own float32 GEMM throughput on a large product (the roofline)."""
+    a = np.random.default_rng(0).standard_normal((1024, 1024)).astype("float32")
+    ms = _median_ms(lambda: a @ a, 5)
+    return 2 * 1024 ** 3 / (ms * 1e-3) / 1e9
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m minikeras.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--compare", action="store_true", help="also run PyTorch and Keras 3 (JAX) if importable")
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--workload", choices=WORKLOADS, action="append")
+    args = parser.parse_args(argv)
+    names = args.workload or list(WORKLOADS)
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"python {platform.python_version()}, numpy {np.__version__}")
+    roof = sgemm_gflops()
+    print(f"numpy sgemm 1024^3: {roof:.1f} GFLOP/s")
+    peers: Dict[str, Callable[[str, int], Optional[Dict[str, float]]]] = {}
+    if args.compare:
+        peers = {"pytorch": run_torch, "keras3-jax": run_keras3}
+    for name in names:
+        results: Dict[str, Dict[str, float]] = {}
+        missing = []
+        # NOTE: alternate the systems in rounds so background load hits them alike
+        rounds = 3 if args.compare else 1
+        per_round = max(3, args.repeats // rounds)
+        for _ in range(rounds):
+            for system, fn in [("minikeras", run_minikeras), *peers.items()]:
+                if system in missing:
+                    continue
+                r = fn(name, per_round)
+                if r is None:
+                    missing.append(system)
+                    continue
+                for k, v in r.items():
+                    results.setdefault(system, {}).setdefault(k, []).append(v)  # type: ignore[arg-type]
+        print(f"\nworkload {name}")
+        batch = 32 if name == "seed" else 64
+        for system, metrics in results.items():
+            med = {k: statistics.median(v) for k, v in metrics.items()}  # type: ignore[arg-type]
+            gf = lstm_flops(name, batch, True) / (med["train_ms"] * 1e-3) / 1e9
+            line = "  ".join(f"{k} {v:8.2f}" for k, v in med.items())
+            print(f"  {system:11s} {line}  train {gf:5.1f} GFLOP/s ({100 * gf / roof:4.1f}% of sgemm)")
+            results[system] = med  # type: ignore[assignment]
+        if len(results) > 1:
+            mk = results["minikeras"]
+            for k in mk:
+                best = min(v[k] for s, v in results.items() if s != "minikeras")
+                print(f"  ratio minikeras/best peer {k}: {mk[k] / best:.2f}")
+        if missing:
+            print(f"  peers not installed (skipped): {', '.join(missing)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
