@@ -46,10 +46,13 @@ class Function:
         else:
             results = _tensor.Tensor._wrap(out, needs_grad)
         if needs_grad:
-            outs = results if isinstance(results, tuple) else (results,)
+            # NOTE: "several outputs" is decided by the type forward returned, not by the count: `split(x, 1)` is a
+            # multi-output op with one output and its backward still expects a tuple.
+            ctx.multi_output = isinstance(results, tuple)
+            outs = results if ctx.multi_output else (results,)
             # NOTE: weak references, so a graph does not keep its own outputs alive (no tensor <-> ctx cycles).
             ctx.outputs = tuple(weakref.ref(o) for o in outs)
-            if len(outs) > 1:
+            if ctx.multi_output:
                 ctx.out_meta = tuple((o.data.shape, o.data.dtype) for o in outs)
             for o in outs:
                 o._ctx = ctx

@@ -5,7 +5,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from minikeras.autograd.tensor import Tensor
+from minikeras.autograd.tensor import Tensor, no_grad
 
 
 def numerical_grad(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
@@ -56,7 +56,7 @@ def check_grads(fn: Callable[..., Tensor], *inputs: Any, eps: float = 1e-6, atol
 
     xs = [make(i, a) for i, a in enumerate(inputs)]
     out = fn(*xs)
-    R = np.random.default_rng(seed).standard_normal(out.shape)
+    R = np.asarray(np.random.default_rng(seed).standard_normal(out.shape), dtype=np.float64)
     (out * Tensor(R)).sum().backward()
     indices = range(len(xs)) if wrt is None else ([wrt] if isinstance(wrt, int) else list(wrt))
     for i in indices:
@@ -69,13 +69,16 @@ def check_grads(fn: Callable[..., Tensor], *inputs: Any, eps: float = 1e-6, atol
             args[i] = Tensor(a)
             return float((fn(*args).data * R).sum())
 
-        numeric = numerical_grad(f_i, x.data, eps)
+        with no_grad():
+            numeric = numerical_grad(f_i, x.data, eps)
         analytic = x.grad if x.grad is not None else np.zeros_like(x.data)
         err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
-        if np.any(err > 0) or not np.all(np.isfinite(analytic)):
-            worst = np.unravel_index(int(np.argmax(np.where(np.isfinite(err), err, np.inf))), x.shape) \
-                if x.ndim else ()
+        # NOTE: a NaN anywhere (a numeric difference across a pole or outside the domain) fails the check, since
+        # `NaN > 0` is False and would otherwise pass silently.
+        if np.any(err > 0) or not np.all(np.isfinite(err)):
+            flat = int(np.argmax(np.where(np.isfinite(err), err, np.inf)))
+            worst = tuple(int(k) for k in np.unravel_index(flat, x.shape))
             raise AssertionError(
                 f"gradient check failed for {_name(fn)}, input {i} of shape {x.shape}: worst element {worst} "
-                f"analytic {np.asarray(analytic)[worst]!r} vs numeric {numeric[worst]!r} "
+                f"analytic {float(np.asarray(analytic)[worst])!r} vs numeric {float(numeric[worst])!r} "
                 f"(atol={atol}, rtol={rtol}); max abs error {np.max(np.abs(analytic - numeric)):.3g}")

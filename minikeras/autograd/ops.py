@@ -198,18 +198,26 @@ class MatMul(Function):
             raise ValueError("Inputs of `matmul` have incompatible shapes: expected x.shape[-1] == y.shape[-2]. "
                              f"Received: x.shape={x.shape}, y.shape={y.shape}")
         ctx.save_for_backward(x, y)
-        return np.matmul(x, y)
+        try:
+            return np.matmul(x, y)
+        except ValueError:
+            raise ValueError("Inputs of `matmul` have incompatible batch shapes: expected the leading axes to "
+                             f"broadcast together. Received: x.shape={x.shape}, y.shape={y.shape}") from None
 
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved
         x2 = x[None, :] if x.ndim == 1 else x
         y2 = y[:, None] if y.ndim == 1 else y
-        g2 = grad
-        if x.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
-        if y.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
+        # NOTE: give the grad back the axes numpy dropped for 1-D operands; vector @ vector has a 0-d grad.
+        if x.ndim == 1 and y.ndim == 1:
+            g2 = np.reshape(grad, (1, 1))
+        elif x.ndim == 1:
+            g2 = np.expand_dims(grad, -2)
+        elif y.ndim == 1:
+            g2 = np.expand_dims(grad, -1)
+        else:
+            g2 = grad
         gx = gy = None
         if ctx.needs_input_grad[0]:
             gx = np.matmul(g2, np.swapaxes(y2, -1, -2))
@@ -556,7 +564,8 @@ class Mean(Function):
     def forward(ctx, x, axis=None, keepdims=False):
         ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
         out = np.asarray(x.mean(axis=axis, keepdims=keepdims))
-        ctx.n = x.size // max(out.size, 1) if x.size else 1
+        # NOTE: `max` here would be this module's `ops.max` (defined below), not the builtin.
+        ctx.n = x.size // out.size if out.size else 1
         return out.astype(x.dtype, copy=False)
 
     @staticmethod
@@ -665,8 +674,10 @@ class Transpose(Function):
 
     @staticmethod
     def forward(ctx, x, axes=None):
-        ctx.axes = axes
-        return np.transpose(x, axes)
+        out = np.transpose(x, axes)
+        # NOTE: argsort inverts a permutation only once negative axes are made positive: (0, -1, 1) is (0, 2, 1).
+        ctx.axes = None if axes is None else tuple(int(a) % x.ndim for a in axes)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -806,7 +817,8 @@ class Take(Function):
             raise ValueError(f"`take` indices must be in [0, {n}). Received: indices with min {indices.min()} "
                              f"and max {indices.max()}")
         ctx.save_for_backward(indices)
-        ctx.shape, ctx.dtype, ctx.axis = params.shape, params.dtype, axis
+        # NOTE: backward locates the index axes of the output from `axis`, which must not be negative there.
+        ctx.shape, ctx.dtype, ctx.axis = params.shape, params.dtype, axis % params.ndim
         return np.take(params, indices, axis=axis)
 
     @staticmethod

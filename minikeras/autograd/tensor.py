@@ -1,7 +1,6 @@
 """`Tensor`: a numpy array with a gradient, and the reverse-mode engine (`backward`, `no_grad`)."""
 from __future__ import annotations
 
-import contextlib
 import functools
 import threading
 from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
@@ -18,7 +17,35 @@ def is_grad_enabled() -> bool:
     return getattr(_STATE, "grad_enabled", True)
 
 
-class no_grad(contextlib.ContextDecorator):
+class _GradMode:
+    """Shared body of `no_grad` / `enable_grad`: a context manager that is also a decorator.
+
+    The previous state is kept on a stack, so one instance can be re-entered, and a decorated function gets a fresh
+    instance per call, so recursive or concurrent calls never restore each other's state.
+    """
+
+    _enabled = True
+
+    def __init__(self) -> None:
+        self._prev: List[bool] = []
+
+    def __enter__(self) -> "_GradMode":
+        self._prev.append(is_grad_enabled())
+        _STATE.grad_enabled = self._enabled
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _STATE.grad_enabled = self._prev.pop()
+
+    def __call__(self, func: Any) -> Any:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with type(self)():
+                return func(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradMode):  # noqa: N801 - PyTorch's name
     """Context manager (and decorator) under which no graph is recorded.
 
     Ops run on plain arrays and return Tensors with `requires_grad=False`, so inference pays nothing for autograd.
@@ -31,25 +58,13 @@ class no_grad(contextlib.ContextDecorator):
     False
     """
 
-    def __enter__(self) -> "no_grad":
-        self._prev = is_grad_enabled()
-        _STATE.grad_enabled = False
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        _STATE.grad_enabled = self._prev
+    _enabled = False
 
 
-class enable_grad(contextlib.ContextDecorator):
-    """Context manager that turns graph recording back on inside a `no_grad()` block."""
+class enable_grad(_GradMode):  # noqa: N801 - PyTorch's name
+    """Context manager (and decorator) that turns graph recording back on inside a `no_grad()` block."""
 
-    def __enter__(self) -> "enable_grad":
-        self._prev = is_grad_enabled()
-        _STATE.grad_enabled = True
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        _STATE.grad_enabled = self._prev
+    _enabled = True
 
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
@@ -150,6 +165,9 @@ class Tensor:
         return Tensor._wrap(self.data, False)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        # NOTE: numpy 2 passes copy=True for `np.array(t)`; returning `self.data` then would alias the tensor.
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     def __len__(self) -> int:
@@ -197,7 +215,7 @@ class Tensor:
                 raise ValueError(f"backward() expected `grad` of shape {self.shape}, the shape of the tensor. "
                                  f"Received: grad.shape={g.shape}")
         if self._ctx is None:
-            self.grad = g if self.grad is None else self.grad + g
+            self.grad = g.copy() if self.grad is None else self.grad + g
             return
         grads = {id(self): g}
         for ctx in _toposort(self._ctx):
@@ -205,7 +223,7 @@ class Tensor:
             out_grads = [grads.pop(id(o), None) if o is not None else None for o in outs]
             if all(x is None for x in out_grads):
                 continue
-            if len(outs) == 1:
+            if not ctx.multi_output:
                 in_grads = ctx.backward(ctx, out_grads[0])
             else:
                 out_grads = [np.zeros(shape, dtype) if gi is None else gi
@@ -221,7 +239,9 @@ class Tensor:
                 if pg.dtype != parent.data.dtype:
                     pg = pg.astype(parent.data.dtype)
                 if parent._ctx is None:
-                    parent.grad = pg if parent.grad is None else parent.grad + pg
+                    # NOTE: copy on first store: ops may hand the same array to several inputs (Add returns the
+                    # incoming grad twice), and an in-place update of one leaf's grad must not change another's.
+                    parent.grad = pg.copy() if parent.grad is None else parent.grad + pg
                 else:
                     key = id(parent)
                     prev = grads.get(key)
@@ -381,6 +401,9 @@ class Variable(Tensor):
     def __init__(self, value: ArrayLike, trainable: bool = True, name: Optional[str] = None,
                  constraint: Any = None, dtype: Any = None):
         super().__init__(value, requires_grad=trainable, dtype=dtype, name=name)
+        # NOTE: a variable owns its storage (as tf.Variable does): `assign` writes in place and must never reach
+        # the array the caller passed in.
+        self.data = np.array(self.data, copy=True)
         self.trainable = bool(trainable)
         self.constraint = constraint
 
