@@ -1,0 +1,616 @@
+"""Keras 3 native formats: `.weights.h5` (weights, optionally optimizer state) and `.keras` (zip of config + weights).
+
+Layout (Keras 3.15.1's `saving_lib`, the spec): weights live under Python *attribute paths*, not layer names.
+The model's own variables are in `/vars`; `model.layers` (InputLayer excluded) under `layers/<snake_case class
+name>` de-duplicated per class (`lstm`, `lstm_1`, ...: the 2nd LSTM, whatever its `name`); each object's own
+variables (trainable then non-trainable) are datasets `"0".."n-1"` of its `vars` group, whose attribute `name` is the
+object's name; sub-layers follow under the attribute holding them (`cell`, `forward_layer`, `backward_layer`, `layer`),
+visited in sorted attribute order, each object once. A compiled model adds `optimizer/vars`: iteration, learning
+rate, then the optimizer's slots.
+
+Facts from the Keras 3.15.1 (JAX) fixtures: the iteration counter is `int32` (`int64` only on the TensorFlow
+backend; both are read), learning rate `float32`, Adam slots interleaved per variable (m_0, v_0, m_1, ...);
+`metadata.json` = `{"keras_version", "date_saved"}`; zip members stored uncompressed (ZIP_STORED).
+
+minikeras writes `metadata.json` with Keras's two keys plus `"minikeras_version"`; `keras_version` is "3.15.1",
+the Keras release whose format these files follow (Keras reads only `config.json` and the weights).
+
+Loading reads JSON and HDF5 data only: nothing from a file is imported or executed; zip member names are checked.
+A failed load leaves the model's weights bit-identical: every count and shape is checked before anything is assigned.
+"""
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import os
+import re
+import warnings
+import zipfile
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import numpy as np
+
+from minikeras.saving.errors import (ConfigError, FileFormatError, SavingError, UnsupportedConfigError,
+                                     WeightMismatchError)
+
+KERAS_VERSION = "3.15.1"
+_MEMBERS = ("metadata.json", "config.json", "model.weights.h5")
+MAX_CONFIG_BYTES = 64 * 1024 * 1024
+_DTYPE_POLICY = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}
+
+
+# ------------------------------------------------------------------------------------------------ structure
+
+
+def _snake(name: str) -> str:
+    """Keras 3's `naming.to_snake_case` (differs from tf.keras's on digits: `Conv2D` -> `conv2d`)."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _class_name(obj: Any) -> str:
+    return getattr(obj, "_keras_class_name", None) or type(obj).__name__
+
+
+def _name_key(name: str) -> str:
+    return f"~{name}" if name.startswith("_") else name
+
+
+def _own_variables(layer: Any) -> List[Any]:
+    return list(getattr(layer, "_trainable_weights", [])) + list(getattr(layer, "_non_trainable_weights", []))
+
+
+def _children(layer: Any) -> List[Tuple[str, Any]]:
+    """Sub-layers held in public instance attributes, in `_walk_saveable`'s order (sorted attribute names)."""
+    from minikeras.engine.base_layer import Layer
+
+    out = [(k, v) for k, v in vars(layer).items() if not k.startswith("_") and isinstance(v, Layer)]
+    return sorted(out, key=lambda kv: _name_key(kv[0]))
+
+
+def _walk(model: Any) -> Iterator[Tuple[str, Any]]:
+    """(inner path, object) for the model and every (sub-)layer, as Keras's `_save_state` visits them."""
+    visited = set()
+
+    def visit(path: str, obj: Any) -> Iterator[Tuple[str, Any]]:
+        if id(obj) in visited:
+            return
+        visited.add(id(obj))
+        yield path, obj
+        for attr, child in _children(obj):
+            yield from visit(f"{path}/{attr}" if path else attr, child)
+
+    visited.add(id(model))
+    yield "", model
+    used: Dict[str, int] = {}
+    for layer in model.layers:
+        base = _snake(_class_name(layer))
+        if base in used:
+            used[base] += 1
+            name = f"{base}_{used[base]}"
+        else:
+            used[base] = 0
+            name = base
+        yield from visit(f"layers/{name}", layer)
+
+
+def _vars_path(path: str) -> str:
+    return f"{path}/vars" if path else "vars"
+
+
+def _var_name(var: Any) -> str:
+    name = str(getattr(var, "name", None) or "variable")
+    return name.split("/")[-1].split(":")[0]
+
+
+def _data(var: Any) -> np.ndarray:
+    return np.asarray(var.data if hasattr(var, "data") else var)
+
+
+# ------------------------------------------------------------------------------------------------ optimizer
+
+
+def _optimizer(model: Any) -> Any:
+    return getattr(model, "optimizer", None)
+
+
+def _optimizer_name(opt: Any) -> str:
+    name = getattr(opt, "name", None)
+    return name if isinstance(name, str) and name else _snake(type(opt).__name__)
+
+
+def _learning_rate(opt: Any) -> Optional[float]:
+    lr = getattr(opt, "learning_rate", getattr(opt, "lr", None))
+    if hasattr(lr, "data"):
+        lr = lr.data
+    try:
+        return float(np.asarray(lr))
+    except (TypeError, ValueError):
+        return None  # a schedule: Keras writes no learning-rate variable then
+
+
+def _optimizer_values(opt: Any) -> List[np.ndarray]:
+    """Keras 3's `optimizer.variables` order: iteration (int32), learning_rate (float32), then the slots.
+
+    minikeras optimizers follow tf.keras 2.11+'s `get_weights()`: `[iterations, slot_0, slot_1, ...]` with the
+    slots in the same order as Keras 3's (Adam m/v interleaved per variable; SGD momentums; RMSprop velocities,
+    then momentums, then average gradients).
+    """
+    tf_values = [np.asarray(v) for v in opt.get_weights()] if hasattr(opt, "get_weights") else []
+    iteration = int(np.asarray(tf_values[0])) if tf_values else int(np.asarray(getattr(opt, "iterations", 0)))
+    out = [np.asarray(iteration, dtype=np.int32)]
+    lr = _learning_rate(opt)
+    if lr is not None:
+        out.append(np.asarray(lr, dtype=np.float32))
+    out.extend(np.asarray(v) for v in tf_values[1:])
+    return out
+
+
+def _build_optimizer(model: Any) -> Any:
+    opt = _optimizer(model)
+    if opt is None:
+        return None
+    if hasattr(opt, "build") and not getattr(opt, "built", False):
+        opt.build(model.trainable_weights)
+    return opt
+
+
+# ------------------------------------------------------------------------------------------------ weights: save
+
+
+def _write_weights(model: Any, h5file: Any) -> None:
+    for path, obj in _walk(model):
+        group = h5file.create_group(_vars_path(path))
+        group.attrs["name"] = str(obj.name)
+        for i, var in enumerate(_own_variables(obj)):
+            group.create_dataset(str(i), data=_data(var))
+    opt = _optimizer(model)
+    if opt is not None:
+        group = h5file.create_group("optimizer/vars")
+        group.attrs["name"] = _optimizer_name(opt)
+        for i, value in enumerate(_optimizer_values(opt)):
+            group.create_dataset(str(i), data=value)
+
+
+def save_weights_keras3(model: Any, filepath: Any) -> None:
+    """Write `model`'s weights (and optimizer state when compiled) as Keras 3's `.weights.h5`, atomically."""
+    import h5py
+
+    from minikeras.saving.atomic import atomic_write
+
+    if not getattr(model, "built", False):
+        raise ValueError("You are calling `save_weights` on a model that has not been built yet: call "
+                         "`model.build(input_shape)` or call the model on data first.")
+    with atomic_write(filepath) as tmp:
+        with h5py.File(tmp, "w") as f:
+            _write_weights(model, f)
+
+
+# ------------------------------------------------------------------------------------------------ weights: load
+
+
+def _lookup(h5file: Any, path: str) -> Any:
+    """The `vars` group at `path`, with Keras 2.13–2.15's `_layer_checkpoint_dependencies` fallback; None if absent."""
+    import h5py
+
+    candidates = [_vars_path(path)]
+    if path.startswith("layers"):
+        candidates.append(_vars_path("_layer_checkpoint_dependencies" + path[len("layers"):]))
+    for c in candidates:
+        obj = h5file.get(c)
+        if isinstance(obj, h5py.Group):
+            return obj
+    return None
+
+
+def _read_group(group: Any, where: str, filepath: Any) -> List[np.ndarray]:
+    import h5py
+
+    if group is None:
+        return []
+    keys = list(group.keys())
+    if sorted(keys) != sorted(str(i) for i in range(len(keys))):
+        raise WeightMismatchError(f"Invalid weights group {where!r}: expected datasets named '0'..'{len(keys) - 1}'. "
+                                  f"Received: {sorted(keys)[:20]}", filepath)
+    out = []
+    for i in range(len(keys)):
+        ds = group[str(i)]
+        if not isinstance(ds, h5py.Dataset):
+            raise WeightMismatchError(f"Invalid weights entry {where}/{i}: expected a dataset", filepath)
+        try:
+            arr = np.asarray(ds[()])
+        except (OSError, ValueError, TypeError) as e:
+            raise FileFormatError(f"Cannot read dataset {where}/{i} ({e})", filepath) from None
+        if arr.dtype.kind not in "biuf":
+            raise WeightMismatchError(f"Weights entry {where}/{i} is not numeric. Received: dtype={arr.dtype}",
+                                      filepath)
+        out.append(arr)
+    return out
+
+
+def _load_from_h5(model: Any, h5file: Any, filepath: Any, skip_mismatch: bool) -> None:
+    """Validate everything, then assign. Optimizer mismatches only warn (as Keras)."""
+    assignments: List[Tuple[Any, np.ndarray]] = []
+    errors: List[str] = []
+    for path, obj in _walk(model):
+        own = _own_variables(obj)
+        where = _vars_path(path)
+        group = _lookup(h5file, path)
+        values = _read_group(group, where, filepath)
+        problem = None
+        if len(values) != len(own):
+            problem = (f"Layer '{obj.name}' expected {len(own)} variables, but received {len(values)} variables "
+                       f"during loading. Expected: {[_var_name(v) for v in own]}")
+        else:
+            for var, val in zip(own, values):
+                if tuple(val.shape) != tuple(var.shape):
+                    problem = (f"Layer '{obj.name}' weight '{_var_name(var)}' has shape {tuple(var.shape)}, but the "
+                               f"saved weight has shape {tuple(val.shape)}")
+                    break
+        if problem is not None:
+            message = f"{problem} (path '{where}' in the file; layer '{obj.name}')"
+            if skip_mismatch:
+                warnings.warn(f"Skipping loading weights: {message}", stacklevel=3)
+                continue
+            errors.append(message)
+            continue
+        assignments.extend(zip(own, values))
+    if errors:
+        head = errors[0] if len(errors) == 1 else (f"A total of {len(errors)} objects could not be loaded:\n"
+                                                   + "\n".join(errors))
+        raise WeightMismatchError(head, filepath)
+
+    opt_values = None
+    import h5py
+
+    opt_group = h5file.get("optimizer/vars")
+    if isinstance(opt_group, h5py.Group) and _optimizer(model) is not None:
+        opt_values = _read_group(opt_group, "optimizer/vars", filepath)
+
+    for var, val in assignments:
+        var.assign(np.asarray(val, dtype=var.dtype))
+
+    if opt_values is not None:
+        _restore_optimizer(model, opt_values, filepath)
+
+
+def _restore_optimizer(model: Any, values: List[np.ndarray], filepath: Any) -> None:
+    opt = _build_optimizer(model)
+    current = _optimizer_values(opt)
+    name = _optimizer_name(opt)
+    if len(values) != len(current) or any(np.shape(a) != np.shape(b) for a, b in zip(values, current)):
+        warnings.warn(f"Skipping variable loading for optimizer '{name}', because it has {len(current)} variables "
+                      f"whereas the saved optimizer has {len(values)} variables (file: {filepath}).", stacklevel=4)
+        return
+    has_lr = _learning_rate(opt) is not None
+    slots = values[2:] if has_lr else values[1:]
+    if not hasattr(opt, "set_weights"):
+        raise NotImplementedError("The optimizer cannot restore its state: it has no `set_weights`")
+    tf_current = opt.get_weights()
+    iteration = np.asarray(int(np.asarray(values[0])), dtype=np.asarray(tf_current[0]).dtype) if tf_current else None
+    opt.set_weights([iteration] + [np.asarray(v, dtype=np.asarray(c).dtype) for v, c in zip(slots, tf_current[1:])])
+    if has_lr:
+        lr = float(np.asarray(values[1]))
+        target = getattr(opt, "learning_rate", None)
+        if hasattr(target, "assign"):
+            target.assign(np.asarray(lr, dtype=np.asarray(target.data).dtype))
+        else:
+            try:
+                opt.learning_rate = lr
+            except AttributeError:
+                pass
+
+
+def load_weights_keras3(model: Any, filepath: Any, skip_mismatch: bool = False) -> None:
+    """Load a Keras 3 `.weights.h5` (or a file-like object holding one) into `model`; all-or-nothing."""
+    import h5py
+
+    try:
+        f = h5py.File(filepath, "r")
+    except (OSError, ValueError) as e:
+        raise FileFormatError(f"Not a readable HDF5 weights file ({e})", filepath) from None
+    with f:
+        try:
+            _load_from_h5(model, f, filepath, skip_mismatch)
+        except (KeyError, OSError, RuntimeError) as e:
+            if isinstance(e, SavingError):
+                raise
+            raise FileFormatError(f"Corrupt weights file ({e.__class__.__name__}: {e})", filepath) from None
+
+
+# ------------------------------------------------------------------------------------------------ config: write
+
+
+def _k3_initializer(obj: Any) -> Any:
+    if not isinstance(obj, dict) or "class_name" not in obj:
+        return obj
+    class_name = obj["class_name"]
+    cfg = dict(obj.get("config") or {})
+    if class_name in ("GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal"):
+        cfg = {"seed": cfg.get("seed"), "input_axes": None, "output_axes": None}
+    elif class_name == "VarianceScaling":
+        cfg.setdefault("input_axes", None)
+        cfg.setdefault("output_axes", None)
+    elif class_name in ("Orthogonal", "OrthogonalInitializer"):
+        class_name = "Orthogonal"
+        cfg = {"seed": cfg.get("seed"), "gain": cfg.get("gain", 1.0)}
+    module = obj.get("module") or "keras.initializers"
+    return {"module": module, "class_name": class_name, "config": cfg, "registered_name": None}
+
+
+_DROP = {"batch_input_shape", "time_major", "implementation", "input_length", "input_dim", "input_shape",
+         "batch_size"}
+_RNN = {"LSTM", "GRU", "SimpleRNN"}
+
+
+def _check_activation(layer: Any) -> None:
+    """Keras 3 reads 'hard_sigmoid' with its own formula: refuse to write Keras 2's under that name."""
+    try:
+        from minikeras import activations
+    except ImportError:  # pragma: no cover
+        return
+    for obj in (layer, getattr(layer, "cell", None)):
+        for attr in ("activation", "recurrent_activation"):
+            fn = getattr(obj, attr, None) if obj is not None else None
+            if fn is not None and activations.era_of(fn) == 2:
+                raise UnsupportedConfigError(
+                    f"Layer '{layer.name}' uses Keras 2's hard_sigmoid (clip(0.2 x + 0.5)); Keras 3 files read "
+                    "'hard_sigmoid' as relu6(x + 3) / 6, so a `.keras` file would change the model. Save it as "
+                    "`.h5` (tf.keras format) instead.")
+
+
+def _k3_layer_config(class_name: str, cfg: Dict[str, Any], layer: Any) -> Dict[str, Any]:
+    out: Dict[str, Any] = {"name": cfg.get("name"), "trainable": cfg.get("trainable", True), "dtype": {
+        **_DTYPE_POLICY, "config": {"name": cfg.get("dtype") if isinstance(cfg.get("dtype"), str) else "float32"}}}
+    for k, v in cfg.items():
+        if k in out or k in _DROP:
+            continue
+        if k.endswith("_initializer"):
+            v = _k3_initializer(v)
+        if class_name in _RNN and k == "units" and "zero_output_for_mask" not in out:
+            out["zero_output_for_mask"] = bool(getattr(layer, "zero_output_for_mask", False))
+        out[k] = v
+    if class_name in _RNN:
+        out.setdefault("zero_output_for_mask", bool(getattr(layer, "zero_output_for_mask", False)))
+        if class_name in ("LSTM", "GRU"):
+            out.setdefault("seed", None)
+    if class_name in ("Dense", "Embedding"):
+        out.setdefault("quantization_config", None)
+    if class_name == "Bidirectional":
+        out = {k: v for k, v in out.items() if k not in ("layer", "backward_layer")}
+        out["layer"] = _k3_layer_entry(layer.forward_layer)
+        out["backward_layer"] = _k3_layer_entry(layer.backward_layer)
+    elif class_name == "TimeDistributed":
+        out["layer"] = _k3_layer_entry(layer.layer)
+    return out
+
+
+def _build_shape(layer: Any) -> Any:
+    shape = getattr(layer, "_build_input_shape", None)
+    if shape is None:
+        return None
+    if isinstance(shape, list):
+        shape = shape[0]
+    return [None if d is None else int(d) for d in shape]
+
+
+def _k3_layer_entry(layer: Any) -> Dict[str, Any]:
+    class_name = _class_name(layer)
+    _check_activation(layer)
+    entry: Dict[str, Any] = {"module": "keras.layers", "class_name": class_name,
+                             "config": _k3_layer_config(class_name, layer.get_config(), layer),
+                             "registered_name": None}
+    shape = _build_shape(layer)
+    if getattr(layer, "built", False) and shape is not None:
+        entry["build_config"] = {"input_shape": shape}
+    return entry
+
+
+def _k3_optimizer(opt: Any) -> Dict[str, Any]:
+    cfg = dict(opt.get_config())
+    for k in ("jit_compile", "is_legacy_optimizer", "decay"):
+        cfg.pop(k, None)
+    out: Dict[str, Any] = {"name": cfg.pop("name", _optimizer_name(opt))}
+    lr = cfg.pop("learning_rate", _learning_rate(opt))
+    out["learning_rate"] = float(np.float32(lr)) if isinstance(lr, (int, float, np.floating)) else lr
+    for k, default in (("weight_decay", None), ("clipnorm", None), ("global_clipnorm", None), ("clipvalue", None),
+                       ("use_ema", False), ("ema_momentum", 0.99), ("ema_overwrite_frequency", None),
+                       ("loss_scale_factor", None), ("gradient_accumulation_steps", None)):
+        out[k] = cfg.pop(k, default)
+    out.update(cfg)
+    return {"module": "keras.optimizers", "class_name": type(opt).__name__, "config": out, "registered_name": None}
+
+
+def _compile_config(model: Any) -> Optional[Dict[str, Any]]:
+    opt = _optimizer(model)
+    if opt is None:
+        return None
+    from minikeras.saving.serialization import training_config
+
+    tc = training_config(model) or {}
+    return {"optimizer": _k3_optimizer(opt), "loss": tc.get("loss"), "loss_weights": tc.get("loss_weights"),
+            "metrics": tc.get("metrics"), "weighted_metrics": None, "run_eagerly": False,
+            "steps_per_execution": 1, "jit_compile": False}
+
+
+def model_config_keras3(model: Any) -> Dict[str, Any]:
+    """`config.json` of a `.keras` file, as Keras 3.15.1's `serialize_keras_object(model)` writes it."""
+    if _class_name(model) != "Sequential":
+        raise UnsupportedConfigError(f"Only Sequential models can be saved as .keras. Received: {_class_name(model)}")
+    input_layer = getattr(model, "_input_layer", None)
+    batch_shape = list(model.input_shape)
+    batch_shape = [None if d is None else int(d) for d in batch_shape]
+    input_dtype = getattr(input_layer, "dtype", None) or "float32"
+    layers: List[Dict[str, Any]] = [{
+        "module": "keras.layers", "class_name": "InputLayer",
+        "config": {"batch_shape": batch_shape, "dtype": input_dtype, "sparse": False, "ragged": False,
+                   "name": getattr(input_layer, "name", None) or "input_layer", "optional": False},
+        "registered_name": None}]
+    layers.extend(_k3_layer_entry(layer) for layer in model.layers)
+    config = {"module": "keras", "class_name": "Sequential",
+              "config": {"name": model.name, "trainable": model.trainable, "dtype": dict(_DTYPE_POLICY),
+                         "layers": layers, "build_input_shape": batch_shape},
+              "registered_name": None, "build_config": {"input_shape": batch_shape}}
+    compile_config = _compile_config(model)
+    if compile_config is not None:
+        config["compile_config"] = compile_config
+    return config
+
+
+# ------------------------------------------------------------------------------------------------ .keras: save
+
+
+def save_model_keras3(model: Any, filepath: Any) -> None:
+    """Write a Keras 3 `.keras` zip (metadata.json, config.json, model.weights.h5; ZIP_STORED), atomically."""
+    import h5py
+
+    from minikeras import __version__
+    from minikeras.saving.atomic import atomic_write
+
+    if not getattr(model, "built", False):
+        raise ValueError("You are calling `save` on a model that has not been built yet: call "
+                         "`model.build(input_shape)` or call the model on data first.")
+    config = model_config_keras3(model)
+    metadata = {"keras_version": KERAS_VERSION,
+                "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+                "minikeras_version": __version__}
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        _write_weights(model, f)
+    with atomic_write(filepath) as tmp:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
+            zf.writestr("metadata.json", json.dumps(metadata))
+            zf.writestr("config.json", json.dumps(config))
+            zf.writestr("model.weights.h5", buf.getvalue())
+
+
+# ------------------------------------------------------------------------------------------------ .keras: load
+
+
+def _check_member_names(names: List[str], filepath: Any) -> None:
+    for n in names:
+        parts = n.replace("\\", "/").split("/")
+        if n.startswith(("/", "\\")) or ".." in parts or ":" in parts[0] or "\x00" in n:
+            raise FileFormatError(f"Unsafe member name in .keras zip: {n!r}", filepath)
+
+
+def read_keras_zip(filepath: Any) -> Tuple[Dict[str, Any], Dict[str, Any], bytes]:
+    """(config, metadata, weights bytes) from a `.keras` file; JSON and bytes only."""
+    try:
+        zf = zipfile.ZipFile(filepath, "r")
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise FileFormatError(f"Not a readable .keras (zip) file ({e.__class__.__name__}: {e})", filepath) from None
+    with zf:
+        names = zf.namelist()
+        _check_member_names(names, filepath)
+        if "config.json" not in names:
+            raise FileFormatError("The .keras file has no config.json member", filepath)
+        if "model.weights.h5" not in names:
+            if "model.weights.npz" in names:
+                raise UnsupportedConfigError("`.keras` files with npz weights (weights_format='npz') are not "
+                                             "supported", filepath)
+            raise FileFormatError("The .keras file has no model.weights.h5 member", filepath)
+        try:
+            info = zf.getinfo("config.json")
+            if info.file_size > MAX_CONFIG_BYTES:
+                raise FileFormatError(f"config.json is too large ({info.file_size} bytes)", filepath)
+            raw_config = zf.read("config.json")
+            raw_meta = zf.read("metadata.json") if "metadata.json" in names else b"{}"
+            weights = zf.read("model.weights.h5")
+        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError) as e:
+            if isinstance(e, SavingError):
+                raise
+            raise FileFormatError(f"Corrupt .keras file ({e.__class__.__name__}: {e})", filepath) from None
+    try:
+        config = json.loads(raw_config.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise ConfigError(f"config.json is not valid JSON ({e})", filepath) from None
+    try:
+        metadata = json.loads(raw_meta.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        metadata = {}
+    if not isinstance(config, dict):
+        raise ConfigError("config.json must hold a JSON object", filepath)
+    return config, metadata if isinstance(metadata, dict) else {}, weights
+
+
+def _strip_optimizer_config(cfg: Dict[str, Any]) -> Dict[str, Any]:
+    out = dict(cfg)
+    for k, default in (("loss_scale_factor", None), ("gradient_accumulation_steps", None)):
+        if k in out and out[k] == default:
+            del out[k]
+    return out
+
+
+def _loss_identifier(loss: Any) -> Any:
+    if isinstance(loss, dict) and loss.get("module") == "builtins" and isinstance(loss.get("config"), str):
+        return loss["config"]
+    if isinstance(loss, dict):
+        from minikeras import losses  # type: ignore[attr-defined]
+
+        return losses.deserialize({"class_name": loss.get("class_name"), "config": loss.get("config") or {}})
+    return loss
+
+
+def compile_from_config(model: Any, compile_config: Dict[str, Any], filepath: Any = None) -> None:
+    """`model.compile(...)` as a Keras 3 `compile_config` says (optimizer, loss, metrics by name)."""
+    from minikeras.saving.serialization import _metric_names
+
+    try:
+        from minikeras import optimizers  # type: ignore[attr-defined]
+    except ImportError:
+        raise NotImplementedError("minikeras.optimizers is not available: cannot re-compile the model from the "
+                                  "file (load with compile=False)") from None
+    opt_cfg = compile_config.get("optimizer")
+    if isinstance(opt_cfg, dict):
+        if isinstance(opt_cfg.get("module"), str) and not opt_cfg["module"].startswith("keras"):
+            raise UnsupportedConfigError(f"Optimizer from module {opt_cfg['module']!r} is not supported", filepath)
+        opt_cfg = {"class_name": opt_cfg.get("class_name"),
+                   "config": _strip_optimizer_config(opt_cfg.get("config") or {})}
+    try:
+        optimizer = optimizers.deserialize(opt_cfg) if isinstance(opt_cfg, dict) else optimizers.get(opt_cfg)
+        metrics = _metric_names(compile_config.get("metrics")) or None
+        model.compile(optimizer=optimizer, loss=_loss_identifier(compile_config.get("loss")), metrics=metrics,
+                      loss_weights=compile_config.get("loss_weights"))
+    except SavingError:
+        raise
+    except (TypeError, ValueError, KeyError) as e:
+        raise ConfigError(f"Cannot re-compile the model from the file's compile_config: {e}", filepath) from None
+
+
+def load_model_keras3(filepath: Any, custom_objects: Optional[Dict[str, Any]] = None, compile: bool = True) -> Any:
+    """Load a `.keras` file Keras 3 or minikeras wrote: build from config.json, load weights (+ optimizer state)."""
+    import h5py
+
+    from minikeras.saving.serialization import model_from_file_config
+
+    config, metadata, weights = read_keras_zip(filepath)
+    version = metadata.get("keras_version") if isinstance(metadata.get("keras_version"), str) else KERAS_VERSION
+    if not str(version).startswith("3"):
+        version = KERAS_VERSION if "module" in config else version
+    model = model_from_file_config(config, version, custom_objects=custom_objects, filepath=filepath)
+    if not getattr(model, "built", False):
+        shape = (config.get("build_config") or {}).get("input_shape") if isinstance(config, dict) else None
+        if shape is not None:
+            model.build(tuple(shape))
+    compile_config = config.get("compile_config")
+    if compile and isinstance(compile_config, dict) and compile_config:
+        compile_from_config(model, compile_config, filepath)
+    try:
+        f = h5py.File(io.BytesIO(weights), "r")
+    except (OSError, ValueError) as e:
+        raise FileFormatError(f"The .keras file's model.weights.h5 is not readable HDF5 ({e})", filepath) from None
+    with f:
+        try:
+            _load_from_h5(model, f, filepath, skip_mismatch=False)
+        except (KeyError, OSError, RuntimeError) as e:
+            if isinstance(e, SavingError):
+                raise
+            raise FileFormatError(f"Corrupt weights in .keras file ({e.__class__.__name__}: {e})", filepath) from None
+    return model
+
+
+__all__ = ["save_weights_keras3", "load_weights_keras3", "save_model_keras3", "load_model_keras3",
+           "model_config_keras3", "read_keras_zip", "compile_from_config"]
