@@ -97,6 +97,13 @@ def assert_input_compatibility(specs: Any, inputs: Sequence[Tensor], layer_name:
                     raise ValueError(prefix + f"expected shape={spec.shape}, found shape={shape}")
 
 
+class LayerWeight(Variable):
+    """A layer's weight: a `Variable` that also knows its path `"<layer name>/<weight name>"` (used in messages and
+    file names). `Variable` has `__slots__`, so the extra attribute needs this subclass."""
+
+    __slots__ = ("path",)
+
+
 class Layer:
     """Base class of all layers: weights, config, masks and the call protocol.
 
@@ -151,15 +158,16 @@ class Layer:
         self._build_input_shape: Any = None
         self.stateful = getattr(self, "stateful", False)
 
+        # NOTE: tf.keras's precedence: batch_input_shape, else input_shape, else input_dim (None means absent).
         batch_input_shape = kwargs.get("batch_input_shape")
-        if "input_shape" in kwargs or "input_dim" in kwargs:
-            if "input_shape" in kwargs and kwargs["input_shape"] is not None:
-                input_shape = kwargs["input_shape"]
-                if isinstance(input_shape, int):
-                    input_shape = (input_shape,)
-            else:
+        if batch_input_shape is None:
+            input_shape = kwargs.get("input_shape")
+            if input_shape is None and kwargs.get("input_dim") is not None:
                 input_shape = (kwargs["input_dim"],)
-            batch_input_shape = (kwargs.get("batch_size"),) + tuple(input_shape)
+            if input_shape is not None:
+                if isinstance(input_shape, (int, np.integer)):
+                    input_shape = (input_shape,)
+                batch_input_shape = (kwargs.get("batch_size"),) + tuple(input_shape)
         self._batch_input_shape: Optional[Shape] = (
             tuple(None if d is None else int(d) for d in batch_input_shape) if batch_input_shape is not None else None)
         self._initial_weights = kwargs.get("weights")
@@ -252,7 +260,7 @@ class Layer:
         shape = tuple(int(s) for s in shape)
         init = initializers.get(initializer if initializer is not None else "glorot_uniform")
         value = np.asarray(init(shape, dtype=dtype), dtype=dtype)
-        var = Variable(value, trainable=trainable, name=name, constraint=constraints.get(constraint))
+        var = LayerWeight(value, trainable=trainable, name=name, constraint=constraints.get(constraint))
         var.path = f"{self.name}/{name}"
         (self._trainable_weights if trainable else self._non_trainable_weights).append(var)
         reg = regularizers.get(regularizer)
@@ -345,6 +353,10 @@ class Layer:
         assert_input_compatibility(self.input_spec, [t for t in flat if isinstance(t, Tensor)], self.name)
         mask_in = kwargs.pop("_mask_in", None)
         outputs = self.call(inputs, *args, **kwargs)
+        if any(outputs is t for t in flat):
+            # NOTE: a layer returning its input object (Dropout at inference, a Lambda) must not overwrite the
+            # input's Keras mask below: give the output its own Tensor (a reshape to the same shape is a free view).
+            outputs = outputs.reshape(outputs.shape)
         if self.activity_regularizer is not None:
             first = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
             batch = first.shape[0] if first.ndim else 1

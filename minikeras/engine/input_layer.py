@@ -33,6 +33,9 @@ class InputLayer(Layer):
         if sparse or ragged:
             raise NotImplementedError("Sparse and ragged inputs are not supported by minikeras. "
                                       f"Received: sparse={sparse}, ragged={ragged}")
+        if optional:
+            raise NotImplementedError("Optional inputs (`optional=True`, an input that may be None) are not supported "
+                                      "by minikeras. Received: optional=True")
         if input_tensor is not None or type_spec is not None:
             raise NotImplementedError("`input_tensor` and `type_spec` are TensorFlow graph features that minikeras "
                                       "does not have. Received: input_tensor/type_spec")
@@ -54,8 +57,9 @@ class InputLayer(Layer):
         self._build_input_shape = shape
 
     def get_config(self) -> Dict[str, Any]:
+        # tf_keras 2.21's keys and order (`optional` is new in 2.21's InputLayer config)
         return {"batch_input_shape": list(self._batch_input_shape), "dtype": self.dtype, "sparse": False,
-                "ragged": False, "name": self.name}
+                "ragged": False, "name": self.name, "optional": False}
 
 
 class KerasTensor:
