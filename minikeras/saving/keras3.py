@@ -340,8 +340,7 @@ def _k3_initializer(obj: Any) -> Any:
     return {"module": module, "class_name": class_name, "config": cfg, "registered_name": None}
 
 
-_DROP = {"batch_input_shape", "time_major", "implementation", "input_length", "input_dim", "input_shape",
-         "batch_size"}
+_DROP = {"batch_input_shape", "time_major", "implementation", "input_length", "input_shape", "batch_size"}
 _RNN = {"LSTM", "GRU", "SimpleRNN"}
 
 
@@ -376,6 +375,8 @@ def _k3_layer_config(class_name: str, cfg: Dict[str, Any], layer: Any) -> Dict[s
         out.setdefault("zero_output_for_mask", bool(getattr(layer, "zero_output_for_mask", False)))
         if class_name in ("LSTM", "GRU"):
             out.setdefault("seed", None)
+    if class_name == "Dense" and out.get("activity_regularizer", 0) is None:
+        del out["activity_regularizer"]  # Keras 3's Dense config has no such key
     if class_name in ("Dense", "Embedding"):
         out.setdefault("quantization_config", None)
     if class_name == "Bidirectional":
