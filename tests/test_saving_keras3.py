@@ -397,3 +397,22 @@ def test_keras_2_13_checkpoint_dependencies_layout(saved):
         f.move("layers", "_layer_checkpoint_dependencies")
     keras3.load_weights_keras3(target, path)
     _same_weights(target, _weights(_dense_model()))
+
+
+def test_keras2_hard_sigmoid_is_not_written_as_keras3(tmp_path):
+    """Keras 3 reads 'hard_sigmoid' as relu6(x + 3) / 6: a Keras 2 hard_sigmoid model must not be saved as .keras."""
+    from minikeras import activations
+    from minikeras.layers import Dense, Input
+    from minikeras.models import Sequential
+
+    model = Sequential([Input((4,)), Dense(3, activation="hard_sigmoid")])
+    with pytest.raises(UnsupportedConfigError, match="hard_sigmoid"):
+        keras3.save_model_keras3(model, tmp_path / "m.keras")
+    assert os.listdir(tmp_path) == []
+    with activations.keras_era(3):
+        model3 = Sequential([Input((4,)), Dense(3, activation="hard_sigmoid")])
+    keras3.save_model_keras3(model3, tmp_path / "m.keras")
+    again = keras3.load_model_keras3(tmp_path / "m.keras")
+    assert activations.era_of(again.layers[0].activation) == 3
+    x = np.linspace(-5, 5, 8, dtype="float32").reshape(2, 4)
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model3.predict(x, verbose=0))

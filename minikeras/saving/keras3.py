@@ -70,20 +70,21 @@ def _children(layer: Any) -> List[Tuple[str, Any]]:
     return sorted(out, key=lambda kv: _name_key(kv[0]))
 
 
-def _walk(model: Any) -> Iterator[Tuple[str, Any]]:
-    """(inner path, object) for the model and every (sub-)layer, as Keras's `_save_state` visits them."""
+def _walk(model: Any) -> Iterator[Tuple[str, Any, Any]]:
+    """(inner path, object, its layer in `model.layers`) for the model and every (sub-)layer, in Keras's
+    `_save_state` order; an object reachable twice is visited once (at its first path)."""
     visited = set()
 
-    def visit(path: str, obj: Any) -> Iterator[Tuple[str, Any]]:
+    def visit(path: str, obj: Any, top: Any) -> Iterator[Tuple[str, Any, Any]]:
         if id(obj) in visited:
             return
         visited.add(id(obj))
-        yield path, obj
+        yield path, obj, top
         for attr, child in _children(obj):
-            yield from visit(f"{path}/{attr}" if path else attr, child)
+            yield from visit(f"{path}/{attr}" if path else attr, child, top)
 
     visited.add(id(model))
-    yield "", model
+    yield "", model, model
     used: Dict[str, int] = {}
     for layer in model.layers:
         base = _snake(_class_name(layer))
@@ -93,7 +94,7 @@ def _walk(model: Any) -> Iterator[Tuple[str, Any]]:
         else:
             used[base] = 0
             name = base
-        yield from visit(f"layers/{name}", layer)
+        yield from visit(f"layers/{name}", layer, layer)
 
 
 def _vars_path(path: str) -> str:
@@ -161,7 +162,7 @@ def _build_optimizer(model: Any) -> Any:
 
 
 def _write_weights(model: Any, h5file: Any) -> None:
-    for path, obj in _walk(model):
+    for path, obj, _ in _walk(model):
         group = h5file.create_group(_vars_path(path))
         group.attrs["name"] = str(obj.name)
         for i, var in enumerate(_own_variables(obj)):
@@ -234,7 +235,7 @@ def _load_from_h5(model: Any, h5file: Any, filepath: Any, skip_mismatch: bool) -
     """Validate everything, then assign. Optimizer mismatches only warn (as Keras)."""
     assignments: List[Tuple[Any, np.ndarray]] = []
     errors: List[str] = []
-    for path, obj in _walk(model):
+    for path, obj, top in _walk(model):
         own = _own_variables(obj)
         where = _vars_path(path)
         group = _lookup(h5file, path)
@@ -250,7 +251,8 @@ def _load_from_h5(model: Any, h5file: Any, filepath: Any, skip_mismatch: bool) -
                                f"saved weight has shape {tuple(val.shape)}")
                     break
         if problem is not None:
-            message = f"{problem} (path '{where}' in the file; layer '{obj.name}')"
+            owner = "" if top is obj else f" of layer '{top.name}'"
+            message = f"{problem} (file path '{where}'{owner})"
             if skip_mismatch:
                 warnings.warn(f"Skipping loading weights: {message}", stacklevel=3)
                 continue
@@ -588,9 +590,8 @@ def load_model_keras3(filepath: Any, custom_objects: Optional[Dict[str, Any]] = 
     from minikeras.saving.serialization import model_from_file_config
 
     config, metadata, weights = read_keras_zip(filepath)
+    # Keras 2.13-2.15 wrote .keras files too: their `hard_sigmoid` is Keras 2's, so the era follows the metadata.
     version = metadata.get("keras_version") if isinstance(metadata.get("keras_version"), str) else KERAS_VERSION
-    if not str(version).startswith("3"):
-        version = KERAS_VERSION if "module" in config else version
     model = model_from_file_config(config, version, custom_objects=custom_objects, filepath=filepath)
     if not getattr(model, "built", False):
         shape = (config.get("build_config") or {}).get("input_shape") if isinstance(config, dict) else None
