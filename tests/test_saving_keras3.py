@@ -416,3 +416,63 @@ def test_keras2_hard_sigmoid_is_not_written_as_keras3(tmp_path):
     assert activations.era_of(again.layers[0].activation) == 3
     x = np.linspace(-5, 5, 8, dtype="float32").reshape(2, 4)
     np.testing.assert_array_equal(again.predict(x, verbose=0), model3.predict(x, verbose=0))
+
+
+class _SlotOptimizer:
+    """The optimizer contract keras3.py relies on (tf.keras 2.11+ optimizers): `build(var_list)`, `get_weights()` =
+    `[iterations, slots...]` (Adam: m, v interleaved per variable), `set_weights`, `learning_rate`, `name`."""
+
+    def __init__(self, name="adam", learning_rate=0.01):
+        self.name, self.learning_rate, self.built, self._values = name, learning_rate, False, []
+
+    def build(self, var_list):
+        self._values = [np.zeros((), "int64")]
+        for v in var_list:
+            self._values += [np.zeros(v.shape, "float32"), np.zeros(v.shape, "float32")]
+        self.built = True
+
+    def get_weights(self):
+        return [v.copy() for v in self._values]
+
+    def set_weights(self, values):
+        assert [np.shape(v) for v in values] == [v.shape for v in self._values]
+        self._values = [np.array(v, dtype=c.dtype) for v, c in zip(values, self._values)]
+
+    def get_config(self):
+        return {"name": self.name, "learning_rate": self.learning_rate, "beta_1": 0.9}
+
+
+def test_optimizer_state_layout_and_restore(tmp_path):
+    """optimizer/vars as Keras 3.15.1 (JAX) writes it: 0 = iteration int32 (), 1 = learning_rate float32 (), slots."""
+    model = _dense_model()
+    model.optimizer = _SlotOptimizer()
+    model.optimizer.build(model.trainable_weights)
+    r = np.random.default_rng(3)
+    model.optimizer.set_weights([np.array(7)] + [r.standard_normal(v.shape) for v in model.optimizer._values[1:]])
+    path = tmp_path / "m.weights.h5"
+    keras3.save_weights_keras3(model, path)
+    with h5py.File(path, "r") as f:
+        group = f["optimizer/vars"]
+        assert group.attrs["name"] == "adam" and len(group) == 2 + 2 * len(model.trainable_weights)
+        assert group["0"].dtype == np.int32 and group["0"].shape == () and group["0"][()] == 7
+        assert group["1"].dtype == np.float32 and group["1"][()] == np.float32(0.01)
+        assert group["2"].shape == model.trainable_weights[0].shape
+    with h5py.File(keras_case(3, "compiled_adam") / "model.weights.h5", "r") as f:
+        ref = f["optimizer/vars"]
+        assert (ref["0"].dtype, ref["0"].shape, ref["1"].dtype, ref["1"].shape) == (np.int32, (), np.float32, ())
+    other = _dense_model(seed=5)
+    other.optimizer = _SlotOptimizer(learning_rate=0.5)  # not built: loading builds its slots first
+    keras3.load_weights_keras3(other, path)
+    assert other.optimizer.learning_rate == pytest.approx(0.01)
+    for a, b in zip(other.optimizer.get_weights(), model.optimizer.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    _same_weights(other, _weights(model))
+    # A saved optimizer that does not fit only warns (as Keras); the model weights still load.
+    small = _dense_model(seed=6)
+    small.optimizer = _SlotOptimizer()
+    with h5py.File(path, "a") as f:
+        del f["optimizer/vars/3"]
+        f["optimizer/vars/3"] = np.zeros((2, 2), "float32")
+    with pytest.warns(UserWarning, match="Skipping variable loading for optimizer 'adam'"):
+        keras3.load_weights_keras3(small, path)
+    _same_weights(small, _weights(model))
