@@ -2,7 +2,6 @@
 and hostile or damaged files (each raises minikeras's error and leaves the model's weights bit-identical)."""
 from __future__ import annotations
 
-import io
 import json
 import os
 import zipfile
@@ -12,9 +11,8 @@ import numpy as np
 import pytest
 
 from conftest import keras_case, load_io, load_json
-from minikeras import backend
 from minikeras.saving import keras3
-from minikeras.saving.errors import (ConfigError, FileFormatError, SavingError, UnsupportedConfigError,
+from minikeras.saving.errors import (ConfigError, FileFormatError, UnsupportedConfigError,
                                      WeightMismatchError)
 
 SEQUENTIAL_CASES = ["seed", "sentence", "two_lstm_dense", "hard_sigmoid_era3", "compiled_adam", "bidirectional_gru"]
@@ -476,3 +474,25 @@ def test_optimizer_state_layout_and_restore(tmp_path):
     with pytest.warns(UserWarning, match="Skipping variable loading for optimizer 'adam'"):
         keras3.load_weights_keras3(small, path)
     _same_weights(small, _weights(model))
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in LAYER_CASES])
+def test_layer_entries_match_keras_config(case):
+    """Each layer's config.json entry as Keras 3 writes it (functional cases: entry-level name/inbound_nodes aside)."""
+    _needs(case)
+    model = _model_from_case(case)
+    expected = [{k: v for k, v in e.items() if k not in ("name", "inbound_nodes")}
+                for e in load_json(keras_case(3, case) / "config.json")["config"]["layers"]
+                if e["class_name"] != "InputLayer"]
+    got = [keras3._k3_layer_entry(layer) for layer in model.layers]
+    assert got == expected
+
+
+def test_load_weights_from_keras_zip(saved):
+    tmp, target, before = saved
+    _rezip(tmp / "m.keras", tmp / "evil.keras", add=(("../x", b"x"),))
+    with pytest.raises(FileFormatError, match="Unsafe"):
+        keras3.load_weights_from_keras_zip(target, tmp / "evil.keras")
+    _same_weights(target, before)
+    keras3.load_weights_from_keras_zip(target, tmp / "m.keras")
+    _same_weights(target, _weights(_dense_model()))

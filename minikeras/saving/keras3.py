@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime
 import io
 import json
-import os
 import re
 import warnings
 import zipfile
@@ -335,6 +334,8 @@ def _k3_initializer(obj: Any) -> Any:
     elif class_name == "VarianceScaling":
         cfg.setdefault("input_axes", None)
         cfg.setdefault("output_axes", None)
+    elif class_name in ("RandomUniform", "RandomNormal", "TruncatedNormal") and "seed" in cfg:
+        cfg = {"seed": cfg.pop("seed"), **cfg}  # Keras 3's key order
     elif class_name in ("Orthogonal", "OrthogonalInitializer"):
         class_name = "Orthogonal"
         cfg = {"seed": cfg.get("seed"), "gain": cfg.get("gain", 1.0)}
@@ -499,7 +500,7 @@ def _check_member_names(names: List[str], filepath: Any) -> None:
             raise FileFormatError(f"Unsafe member name in .keras zip: {n!r}", filepath)
 
 
-def read_keras_zip(filepath: Any) -> Tuple[Dict[str, Any], Dict[str, Any], bytes]:
+def read_keras_zip(filepath: Any, need_config: bool = True) -> Tuple[Dict[str, Any], Dict[str, Any], bytes]:
     """(config, metadata, weights bytes) from a `.keras` file; JSON and bytes only."""
     try:
         zf = zipfile.ZipFile(filepath, "r")
@@ -508,7 +509,7 @@ def read_keras_zip(filepath: Any) -> Tuple[Dict[str, Any], Dict[str, Any], bytes
     with zf:
         names = zf.namelist()
         _check_member_names(names, filepath)
-        if "config.json" not in names:
+        if "config.json" not in names and need_config:
             raise FileFormatError("The .keras file has no config.json member", filepath)
         if "model.weights.h5" not in names:
             if "model.weights.npz" in names:
@@ -516,6 +517,8 @@ def read_keras_zip(filepath: Any) -> Tuple[Dict[str, Any], Dict[str, Any], bytes
                                              "supported", filepath)
             raise FileFormatError("The .keras file has no model.weights.h5 member", filepath)
         try:
+            if not need_config:
+                return {}, {}, zf.read("model.weights.h5")
             info = zf.getinfo("config.json")
             if info.file_size > MAX_CONFIG_BYTES:
                 raise FileFormatError(f"config.json is too large ({info.file_size} bytes)", filepath)
@@ -583,10 +586,30 @@ def compile_from_config(model: Any, compile_config: Dict[str, Any], filepath: An
         raise ConfigError(f"Cannot re-compile the model from the file's compile_config: {e}", filepath) from None
 
 
-def load_model_keras3(filepath: Any, custom_objects: Optional[Dict[str, Any]] = None, compile: bool = True) -> Any:
-    """Load a `.keras` file Keras 3 or minikeras wrote: build from config.json, load weights (+ optimizer state)."""
+def load_weights_from_keras_zip(model: Any, filepath: Any, skip_mismatch: bool = False) -> None:
+    """`model.load_weights('m.keras')`: the zip's `model.weights.h5` (member names checked), read in memory."""
+    _, _, weights = read_keras_zip(filepath, need_config=False)
+    _load_weights_bytes(model, weights, filepath, skip_mismatch)
+
+
+def _load_weights_bytes(model: Any, weights: bytes, filepath: Any, skip_mismatch: bool) -> None:
     import h5py
 
+    try:
+        f = h5py.File(io.BytesIO(weights), "r")
+    except (OSError, ValueError) as e:
+        raise FileFormatError(f"The .keras file's model.weights.h5 is not readable HDF5 ({e})", filepath) from None
+    with f:
+        try:
+            _load_from_h5(model, f, filepath, skip_mismatch)
+        except (KeyError, OSError, RuntimeError) as e:
+            if isinstance(e, SavingError):
+                raise
+            raise FileFormatError(f"Corrupt weights in .keras file ({e.__class__.__name__}: {e})", filepath) from None
+
+
+def load_model_keras3(filepath: Any, custom_objects: Optional[Dict[str, Any]] = None, compile: bool = True) -> Any:
+    """Load a `.keras` file Keras 3 or minikeras wrote: build from config.json, load weights (+ optimizer state)."""
     from minikeras.saving.serialization import model_from_file_config
 
     config, metadata, weights = read_keras_zip(filepath)
@@ -600,19 +623,10 @@ def load_model_keras3(filepath: Any, custom_objects: Optional[Dict[str, Any]] = 
     compile_config = config.get("compile_config")
     if compile and isinstance(compile_config, dict) and compile_config:
         compile_from_config(model, compile_config, filepath)
-    try:
-        f = h5py.File(io.BytesIO(weights), "r")
-    except (OSError, ValueError) as e:
-        raise FileFormatError(f"The .keras file's model.weights.h5 is not readable HDF5 ({e})", filepath) from None
-    with f:
-        try:
-            _load_from_h5(model, f, filepath, skip_mismatch=False)
-        except (KeyError, OSError, RuntimeError) as e:
-            if isinstance(e, SavingError):
-                raise
-            raise FileFormatError(f"Corrupt weights in .keras file ({e.__class__.__name__}: {e})", filepath) from None
+    _load_weights_bytes(model, weights, filepath, skip_mismatch=False)
     return model
 
 
 __all__ = ["save_weights_keras3", "load_weights_keras3", "save_model_keras3", "load_model_keras3",
+           "load_weights_from_keras_zip",
            "model_config_keras3", "read_keras_zip", "compile_from_config"]
