@@ -6,9 +6,16 @@ import json
 from typing import Any, Dict, List, Optional, Sequence
 
 from minikeras.autograd import Tensor
-from minikeras.engine.base_layer import Layer
+from minikeras.engine.base_layer import Layer, assert_input_compatibility
 from minikeras.engine.input_layer import InputLayer, KerasTensor
 from minikeras.engine.training import Model
+
+
+class _SymbolicShape:
+    """A shape standing for an input during `Sequential` building (what input-spec checks look at)."""
+
+    def __init__(self, shape: Any):
+        self.shape = tuple(shape)
 
 
 class Sequential(Model):
@@ -92,7 +99,10 @@ class Sequential(Model):
     def _build_from(self, input_shape: Any) -> None:
         shape = tuple(input_shape)
         for layer in self.layers:
+            # NOTE: as tf.keras calls each layer on a symbolic input: the input spec is checked before building
+            assert_input_compatibility(layer.input_spec, [_SymbolicShape(shape)], layer.name)
             layer._maybe_build(shape)
+            assert_input_compatibility(layer.input_spec, [_SymbolicShape(shape)], layer.name)
             shape = layer.compute_output_shape(shape)
             if isinstance(shape, list):
                 shape = shape[0]
@@ -147,6 +157,7 @@ class Sequential(Model):
                 kwargs["mask"] = m
             x = layer(x, **kwargs)
             m = getattr(x, "_keras_mask", None) if isinstance(x, Tensor) else None
+        self._call_output_mask = m
         return x
 
     def compute_output_shape(self, input_shape: Any) -> Any:
@@ -156,7 +167,8 @@ class Sequential(Model):
         return shape
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
-        return None
+        """The mask of the last layer's output in the call that just ran (tf.keras: `model(x)._keras_mask`)."""
+        return self.__dict__.pop("_call_output_mask", None)
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> Dict[str, Any]:
@@ -186,6 +198,8 @@ class Sequential(Model):
         else:
             raise ValueError(f"Invalid Sequential config, expected a dict or a list. Received: {type(config)}")
         model = cls(name=name)
+        if isinstance(config, dict) and config.get("trainable") is False:  # Keras 3 writes the model's flag
+            model.trainable = False
         for lc in layer_configs:
             model.add(deserialize(lc, custom_objects=custom_objects))
         if not model.built and build_shape is not None:

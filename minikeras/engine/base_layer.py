@@ -88,7 +88,7 @@ def assert_input_compatibility(specs: Any, inputs: Sequence[Tensor], layer_name:
             raise ValueError(prefix + f"expected min_ndim={spec.min_ndim}, found ndim={ndim}. "
                              f"Full shape received: {shape}")
         for axis, value in spec.axes.items():
-            if value is not None and shape[axis] != value:
+            if value is not None and shape[axis] is not None and shape[axis] != value:
                 raise ValueError(prefix + f"expected axis {axis} of input shape to have value {value}, but "
                                  f"received input with shape {shape}")
         if spec.shape is not None:
@@ -347,10 +347,13 @@ class Layer:
             kwargs["training"] = False
         elif not self._call_accepts_training:
             kwargs.pop("training", None)
+        tensors = [t for t in flat if isinstance(t, Tensor)]
         if not self.built:
-            shapes = [tuple(t.shape) for t in flat if isinstance(t, Tensor)]
+            # NOTE: tf.keras checks the input spec before building, so a wrong rank fails with the spec's message
+            assert_input_compatibility(self.input_spec, tensors, self.name)
+            shapes = [tuple(t.shape) for t in tensors]
             self._maybe_build(shapes[0] if not isinstance(inputs, (list, tuple)) else shapes)
-        assert_input_compatibility(self.input_spec, [t for t in flat if isinstance(t, Tensor)], self.name)
+        assert_input_compatibility(self.input_spec, tensors, self.name)
         mask_in = kwargs.pop("_mask_in", None)
         outputs = self.call(inputs, *args, **kwargs)
         if any(outputs is t for t in flat):

@@ -30,6 +30,9 @@ def readable_memory_size(size: float) -> str:
 def print_summary(model: Any, line_length: Optional[int] = None, positions: Optional[List[float]] = None,
                   print_fn: Optional[Callable[[str], Any]] = None, show_trainable: bool = False) -> None:
     """Print the model's layer table exactly as tf.keras 2.21's `model.summary()` does for a Sequential model."""
+    if not model.built:
+        raise ValueError("This model has not yet been built. Build the model first by calling `build()` or by "
+                         "calling the model on a batch of data.")
     if print_fn is None:
         print_fn = print
     line_length = line_length or 65
