@@ -496,3 +496,25 @@ def test_load_weights_from_keras_zip(saved):
     _same_weights(target, before)
     keras3.load_weights_from_keras_zip(target, tmp / "m.keras")
     _same_weights(target, _weights(_dense_model()))
+
+
+def test_hostile_hdf5_links_and_huge_shapes(saved, tmp_path):
+    tmp, target, before = saved
+    (tmp / "secret.h5").write_bytes((tmp / "m.weights.h5").read_bytes())
+    ext = tmp / "ext.weights.h5"
+    ext.write_bytes((tmp / "m.weights.h5").read_bytes())
+    with h5py.File(ext, "a") as f:
+        del f["layers/dense"]
+        f["layers/dense"] = h5py.ExternalLink(str(tmp / "secret.h5"), "/layers/dense")
+    with pytest.raises(FileFormatError, match="ExternalLink"):
+        keras3.load_weights_keras3(target, ext)
+    _same_weights(target, before)
+    huge = tmp / "huge.weights.h5"
+    huge.write_bytes((tmp / "m.weights.h5").read_bytes())
+    with h5py.File(huge, "a") as f:
+        del f["layers/dense_1/vars/0"]
+        f["layers/dense_1"]["vars"].create_dataset("0", shape=(10**6, 10**6), dtype="float32", chunks=(1, 1))
+    assert huge.stat().st_size < 10**6
+    with pytest.raises(WeightMismatchError, match=r"\(1000000, 1000000\)"):  # refused from the shape, never read
+        keras3.load_weights_keras3(target, huge)
+    _same_weights(target, before)

@@ -191,7 +191,22 @@ def save_weights_keras3(model: Any, filepath: Any) -> None:
 # ------------------------------------------------------------------------------------------------ weights: load
 
 
-def _lookup(h5file: Any, path: str) -> Any:
+def _get_local(h5file: Any, path: str, filepath: Any = None) -> Any:
+    """`h5file[path]` following hard links only: external links (another file) and soft links are refused."""
+    import h5py
+
+    node = h5file
+    for part in path.split("/"):
+        if not isinstance(node, h5py.Group) or part not in node:
+            return None
+        link = node.get(part, getlink=True)
+        if not isinstance(link, h5py.HardLink):
+            raise FileFormatError(f"Refusing a {type(link).__name__} at {path!r} in a weights file", filepath)
+        node = node[part]
+    return node
+
+
+def _lookup(h5file: Any, path: str, filepath: Any = None) -> Any:
     """The `vars` group at `path`, with Keras 2.13–2.15's `_layer_checkpoint_dependencies` fallback; None if absent."""
     import h5py
 
@@ -199,13 +214,14 @@ def _lookup(h5file: Any, path: str) -> Any:
     if path.startswith("layers"):
         candidates.append(_vars_path("_layer_checkpoint_dependencies" + path[len("layers"):]))
     for c in candidates:
-        obj = h5file.get(c)
+        obj = _get_local(h5file, c, filepath)
         if isinstance(obj, h5py.Group):
             return obj
     return None
 
 
-def _read_group(group: Any, where: str, filepath: Any) -> List[np.ndarray]:
+def _datasets(group: Any, where: str, filepath: Any) -> List[Any]:
+    """The datasets "0".."n-1" of a `vars` group, checked (names, numeric dtype, stored in this file) but not read."""
     import h5py
 
     if group is None:
@@ -216,38 +232,46 @@ def _read_group(group: Any, where: str, filepath: Any) -> List[np.ndarray]:
                                   f"Received: {sorted(keys)[:20]}", filepath)
     out = []
     for i in range(len(keys)):
-        ds = group[str(i)]
+        link = group.get(str(i), getlink=True)
+        ds = group[str(i)] if isinstance(link, h5py.HardLink) else None
         if not isinstance(ds, h5py.Dataset):
-            raise WeightMismatchError(f"Invalid weights entry {where}/{i}: expected a dataset", filepath)
-        try:
-            arr = np.asarray(ds[()])
-        except (OSError, ValueError, TypeError) as e:
-            raise FileFormatError(f"Cannot read dataset {where}/{i} ({e})", filepath) from None
-        if arr.dtype.kind not in "biuf":
-            raise WeightMismatchError(f"Weights entry {where}/{i} is not numeric. Received: dtype={arr.dtype}",
+            raise WeightMismatchError(f"Invalid weights entry {where}/{i}: expected a dataset stored in the file",
                                       filepath)
-        out.append(arr)
+        if ds.dtype.kind not in "biuf":
+            raise WeightMismatchError(f"Weights entry {where}/{i} is not numeric. Received: dtype={ds.dtype}",
+                                      filepath)
+        if ds.external or ds.is_virtual:
+            raise FileFormatError(f"Refusing weights entry {where}/{i}: its data lives outside the file", filepath)
+        out.append(ds)
     return out
 
 
+def _read(ds: Any, filepath: Any) -> np.ndarray:
+    try:
+        return np.asarray(ds[()])
+    except (OSError, ValueError, TypeError) as e:
+        raise FileFormatError(f"Cannot read dataset {ds.name} ({e})", filepath) from None
+
+
 def _load_from_h5(model: Any, h5file: Any, filepath: Any, skip_mismatch: bool) -> None:
-    """Validate everything, then assign. Optimizer mismatches only warn (as Keras)."""
-    assignments: List[Tuple[Any, np.ndarray]] = []
+    """Check every count and shape, read everything, then assign. Optimizer mismatches only warn (as Keras)."""
+    import h5py
+
+    pending: List[Tuple[Any, Any]] = []
     errors: List[str] = []
     for path, obj, top in _walk(model):
         own = _own_variables(obj)
         where = _vars_path(path)
-        group = _lookup(h5file, path)
-        values = _read_group(group, where, filepath)
+        found = _datasets(_lookup(h5file, path, filepath), where, filepath)
         problem = None
-        if len(values) != len(own):
-            problem = (f"Layer '{obj.name}' expected {len(own)} variables, but received {len(values)} variables "
+        if len(found) != len(own):
+            problem = (f"Layer '{obj.name}' expected {len(own)} variables, but received {len(found)} variables "
                        f"during loading. Expected: {[_var_name(v) for v in own]}")
         else:
-            for var, val in zip(own, values):
-                if tuple(val.shape) != tuple(var.shape):
+            for var, ds in zip(own, found):
+                if tuple(ds.shape) != tuple(var.shape):
                     problem = (f"Layer '{obj.name}' weight '{_var_name(var)}' has shape {tuple(var.shape)}, but the "
-                               f"saved weight has shape {tuple(val.shape)}")
+                               f"saved weight has shape {tuple(ds.shape)}")
                     break
         if problem is not None:
             owner = "" if top is obj else f" of layer '{top.name}'"
@@ -257,34 +281,35 @@ def _load_from_h5(model: Any, h5file: Any, filepath: Any, skip_mismatch: bool) -
                 continue
             errors.append(message)
             continue
-        assignments.extend(zip(own, values))
+        pending.extend(zip(own, found))
     if errors:
         head = errors[0] if len(errors) == 1 else (f"A total of {len(errors)} objects could not be loaded:\n"
                                                    + "\n".join(errors))
         raise WeightMismatchError(head, filepath)
 
-    opt_values = None
-    import h5py
+    opt_found = None
+    if _optimizer(model) is not None:
+        opt_group = _get_local(h5file, "optimizer/vars", filepath)
+        if isinstance(opt_group, h5py.Group):
+            opt_found = _datasets(opt_group, "optimizer/vars", filepath)
 
-    opt_group = h5file.get("optimizer/vars")
-    if isinstance(opt_group, h5py.Group) and _optimizer(model) is not None:
-        opt_values = _read_group(opt_group, "optimizer/vars", filepath)
-
-    for var, val in assignments:
+    values = [(var, _read(ds, filepath)) for var, ds in pending]  # every read before the first assignment
+    for var, val in values:
         var.assign(np.asarray(val, dtype=var.dtype))
 
-    if opt_values is not None:
-        _restore_optimizer(model, opt_values, filepath)
+    if opt_found is not None:
+        _restore_optimizer(model, opt_found, filepath)
 
 
-def _restore_optimizer(model: Any, values: List[np.ndarray], filepath: Any) -> None:
+def _restore_optimizer(model: Any, found: List[Any], filepath: Any) -> None:
     opt = _build_optimizer(model)
     current = _optimizer_values(opt)
     name = _optimizer_name(opt)
-    if len(values) != len(current) or any(np.shape(a) != np.shape(b) for a, b in zip(values, current)):
+    if len(found) != len(current) or any(tuple(d.shape) != np.shape(c) for d, c in zip(found, current)):
         warnings.warn(f"Skipping variable loading for optimizer '{name}', because it has {len(current)} variables "
-                      f"whereas the saved optimizer has {len(values)} variables (file: {filepath}).", stacklevel=4)
+                      f"whereas the saved optimizer has {len(found)} variables (file: {filepath}).", stacklevel=4)
         return
+    values = [_read(d, filepath) for d in found]
     has_lr = _learning_rate(opt) is not None
     slots = values[2:] if has_lr else values[1:]
     if not hasattr(opt, "set_weights"):
