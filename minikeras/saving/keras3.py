@@ -466,6 +466,8 @@ def _compile_config(model: Any) -> Optional[Dict[str, Any]]:
 
 def model_config_keras3(model: Any) -> Dict[str, Any]:
     """`config.json` of a `.keras` file, as Keras 3.15.1's `serialize_keras_object(model)` writes it."""
+    from minikeras import backend
+
     if _class_name(model) != "Sequential":
         raise UnsupportedConfigError(f"Only Sequential models can be saved as .keras. Received: {_class_name(model)}")
     input_layer = getattr(model, "_input_layer", None)
@@ -479,7 +481,8 @@ def model_config_keras3(model: Any) -> Dict[str, Any]:
         "registered_name": None}]
     layers.extend(_k3_layer_entry(layer) for layer in model.layers)
     config = {"module": "keras", "class_name": "Sequential",
-              "config": {"name": model.name, "trainable": model.trainable, "dtype": dict(_DTYPE_POLICY),
+              "config": {"name": model.name, "trainable": model.trainable,
+                         "dtype": {**_DTYPE_POLICY, "config": {"name": backend.floatx()}},
                          "layers": layers, "build_input_shape": batch_shape},
               "registered_name": None, "build_config": {"input_shape": batch_shape}}
     compile_config = _compile_config(model)
