@@ -216,8 +216,8 @@ def test_embedding_mask_lstm_matches_keras(era):
         meta = load_json(case / "meta.json")
         lstm_config = load_json(case / "layer_config.json")
         with activations.keras_era(3):
-            model = Sequential([layers.Input(shape=(5,), dtype="int32"), Embedding.from_config(meta["embedding_config"]),
-                                LSTM.from_config(lstm_config)])
+            model = Sequential([layers.Input(shape=(5,), dtype="int32"),
+                                Embedding.from_config(meta["embedding_config"]), LSTM.from_config(lstm_config)])
         weights = [io[f"model_w_{i}"] for i in range(4)]
         np.testing.assert_array_equal(model.layers[0](x)._keras_mask, io["mask"])
     model.set_weights(weights)

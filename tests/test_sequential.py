@@ -243,7 +243,7 @@ def _dense_input_layer(model):
 ])
 def test_build_from_every_input_declaration(make, input_shape):
     first = make()
-    model = Sequential([first] if isinstance(first, InputLayer) or hasattr(first, "_input_layer") else [first])
+    model = Sequential([first])
     if not isinstance(first, Dense):
         model.add(Dense(3))
     assert model.built and model.input_shape == input_shape

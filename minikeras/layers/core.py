@@ -102,7 +102,8 @@ class Dense(Layer):
         self.units = _positive_int(units, "units")
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if not np.issubdtype(np.dtype(self.dtype), np.floating):
-            raise TypeError(f"A Dense layer can only be built with a floating-point dtype. Received: dtype={self.dtype}")
+            raise TypeError("A Dense layer can only be built with a floating-point dtype. "
+                            f"Received: dtype={self.dtype}")
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)

@@ -1,7 +1,7 @@
 """Embedding (Keras 2's `keras.layers.embeddings`)."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
