@@ -60,9 +60,7 @@ def _model_from_case(case: str):
 
     config = load_json(keras_case(3, case) / "config.json")
     if config["class_name"] == "Functional":
-        layers = config["config"]["layers"]
-        config = {"module": "keras", "class_name": "Sequential",
-                  "config": {"name": config["config"]["name"], "layers": layers}}
+        config = keras3.functional_to_sequential(config)
     return model_from_file_config(config, "3.15.1")
 
 
@@ -102,7 +100,7 @@ def _same_weights(model, before):
 # ------------------------------------------------------------------------------------------- real Keras files
 
 
-@pytest.mark.parametrize("case", [_param(c) for c in SEQUENTIAL_CASES])
+@pytest.mark.parametrize("case", [_param(c) for c in ALL_CASES])
 def test_load_model_predicts_like_keras(case):
     _needs(case)
     io_ = load_io(keras_case(3, case))
@@ -204,9 +202,26 @@ def test_compiled_adam_resumes_training_like_keras():
         np.testing.assert_allclose(w, io_[f"w_resume_{i}"], atol=1e-5, rtol=0)
 
 
-def test_functional_file_is_refused_clearly():
-    with pytest.raises(UnsupportedConfigError, match="Sequential"):
-        keras3.load_model_keras3(keras_case(3, "lstm_sigmoid") / "model.keras")
+@pytest.mark.parametrize("case", ["lstm_return_state", "lstm_initial_state", "bidirectional_None"])
+def test_functional_files_that_are_not_chains_are_refused(case):
+    with pytest.raises(UnsupportedConfigError, match="not a simple chain"):
+        keras3.load_model_keras3(keras_case(3, case) / "model.keras")
+
+
+def test_functional_chain_conversion():
+    """Keras 3 records Embedding/Masking masks as NotEqual/Any op nodes; the Sequential recomputes the same mask."""
+    out = keras3.functional_to_sequential(load_json(keras_case(3, "lstm_masking") / "config.json"))
+    assert [e["class_name"] for e in out["config"]["layers"]] == ["InputLayer", "Masking", "LSTM"]
+    assert out["class_name"] == "Sequential" and "inbound_nodes" not in out["config"]["layers"][2]
+    config = load_json(keras_case(3, "lstm_masking") / "config.json")
+    lstm = config["config"]["layers"][-1]
+    lstm["inbound_nodes"][0]["kwargs"]["mask"]["config"]["keras_history"] = ["input_layer", 0, 0]
+    with pytest.raises(UnsupportedConfigError, match="explicit mask"):
+        keras3.functional_to_sequential(config)
+    config = load_json(keras_case(3, "lstm_sigmoid") / "config.json")
+    config["config"]["layers"][1]["inbound_nodes"].append(config["config"]["layers"][1]["inbound_nodes"][0])
+    with pytest.raises(UnsupportedConfigError, match="called 2 times"):
+        keras3.functional_to_sequential(config)
 
 
 def test_missing_cell_group_message_is_keras(tmp_path):

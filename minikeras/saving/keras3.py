@@ -588,6 +588,109 @@ def _loss_identifier(loss: Any) -> Any:
     return loss
 
 
+def _history(tensor: Any) -> Optional[str]:
+    if isinstance(tensor, dict) and tensor.get("class_name") == "__keras_tensor__":
+        hist = (tensor.get("config") or {}).get("keras_history")
+        if isinstance(hist, list) and len(hist) == 3 and isinstance(hist[0], str) and hist[1:] == [0, 0]:
+            return hist[0]
+    return None
+
+
+def _single_ref(ref: Any) -> Optional[str]:
+    """`['name', 0, 0]` or `[['name', 0, 0]]` -> 'name'; None for several tensors."""
+    if isinstance(ref, list) and len(ref) == 1 and isinstance(ref[0], list):
+        ref = ref[0]
+    if isinstance(ref, list) and len(ref) == 3 and isinstance(ref[0], str) and ref[1:] == [0, 0]:
+        return ref[0]
+    return None
+
+
+def functional_to_sequential(config: Dict[str, Any], filepath: Any = None) -> Dict[str, Any]:
+    """A Keras 3 `Functional` config that is a plain chain (one input, one output, each layer called once on the
+    previous one's output) -> the equivalent Sequential config. Masks Keras recorded as ops (`NotEqual`/`Any` after an
+    `Embedding(mask_zero=True)` or `Masking`) are what the Sequential's mask propagation computes, so they are
+    dropped; anything else (several inputs/outputs, `initial_state`, shared layers, other ops) is refused."""
+    inner = config.get("config")
+    if not isinstance(inner, dict) or not isinstance(inner.get("layers"), list):
+        raise ConfigError("Invalid Functional config: expected {'layers': [...]}", filepath)
+
+    def refuse(why: str) -> UnsupportedConfigError:
+        return UnsupportedConfigError("minikeras builds Sequential models only; this file holds a functional model "
+                                      f"that is not a simple chain of layers ({why})", filepath)
+
+    first, last = _single_ref(inner.get("input_layers")), _single_ref(inner.get("output_layers"))
+    if first is None or last is None:
+        raise refuse("several inputs or outputs")
+    by_name: Dict[str, Dict[str, Any]] = {}
+    for entry in inner["layers"]:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or name in by_name:
+            raise ConfigError("Invalid Functional config: every layer entry needs a unique 'name'", filepath)
+        by_name[name] = entry
+    if first not in by_name or by_name[first].get("class_name") != "InputLayer":
+        raise refuse("the input is not an InputLayer")
+
+    def node_of(entry: Dict[str, Any]) -> Tuple[List[Any], Dict[str, Any]]:
+        nodes = entry.get("inbound_nodes")
+        if not isinstance(nodes, list) or len(nodes) != 1 or not isinstance(nodes[0], dict):
+            raise refuse(f"layer {entry.get('name')!r} is called {len(nodes) if isinstance(nodes, list) else '?'} "
+                         "times")
+        return list(nodes[0].get("args") or []), dict(nodes[0].get("kwargs") or {})
+
+    def is_op(name: Optional[str]) -> bool:
+        entry = by_name.get(name or "")
+        return bool(entry) and str(entry.get("module", "")).startswith("keras.src.ops")
+
+    def op_root(name: str) -> Optional[str]:
+        """Follow a chain of op nodes (NotEqual, Any) back to the layer tensor it starts from."""
+        seen = 0
+        while is_op(name) and seen < len(by_name):
+            args, _ = node_of(by_name[name])
+            tensors = [a for a in args if _history(a) is not None]
+            if len(tensors) != 1:
+                return None
+            name, seen = _history(tensors[0]), seen + 1
+        return name
+
+    chain: List[Dict[str, Any]] = []
+    used = {first}
+    name = last
+    while name != first:
+        entry = by_name.get(name)
+        if entry is None or is_op(name) or name in used:
+            raise refuse(f"unexpected node {name!r}")
+        used.add(name)
+        args, kwargs = node_of(entry)
+        if len(args) != 1 or _history(args[0]) is None:
+            raise refuse(f"layer {name!r} takes several inputs")
+        prev = _history(args[0])
+        extra = set(kwargs) - {"training", "mask"}
+        if extra or kwargs.get("training") not in (None, False):
+            raise refuse(f"layer {name!r} is called with {sorted(set(kwargs) - {'mask'})}")
+        mask = kwargs.get("mask")
+        if mask is not None:
+            prev_entry = by_name.get(prev, {})
+            prev_cfg = prev_entry.get("config") or {}
+            masking = (prev_entry.get("class_name") == "Masking"
+                       or (prev_entry.get("class_name") == "Embedding" and prev_cfg.get("mask_zero") is True))
+            prev_args, _ = node_of(prev_entry) if prev_entry else ([], {})
+            prev_in = _history(prev_args[0]) if len(prev_args) == 1 else None
+            if not masking or op_root(_history(mask) or "") != prev_in or not is_op(_history(mask)):
+                raise refuse(f"layer {name!r} receives an explicit mask")
+        chain.append(entry)
+        name = prev
+    leftovers = [n for n in by_name if n not in used and not is_op(n)]
+    if leftovers:
+        raise refuse(f"layers outside the chain: {leftovers}")
+    layers = [by_name[first]] + chain[::-1]
+    out = {k: v for k, v in config.items() if k not in ("config", "class_name", "module")}
+    out.update({"module": "keras", "class_name": "Sequential",
+                "config": {"name": inner.get("name"), "trainable": inner.get("trainable", True),
+                           "layers": [{k: v for k, v in e.items() if k not in ("name", "inbound_nodes")}
+                                      for e in layers]}})
+    return out
+
+
 def compile_from_config(model: Any, compile_config: Dict[str, Any], filepath: Any = None) -> None:
     """`model.compile(...)` as a Keras 3 `compile_config` says (optimizer, loss, metrics by name)."""
     from minikeras.saving.serialization import _metric_names
@@ -643,6 +746,8 @@ def load_model_keras3(filepath: Any, custom_objects: Optional[Dict[str, Any]] = 
     config, metadata, weights = read_keras_zip(filepath)
     # Keras 2.13-2.15 wrote .keras files too: their `hard_sigmoid` is Keras 2's, so the era follows the metadata.
     version = metadata.get("keras_version") if isinstance(metadata.get("keras_version"), str) else KERAS_VERSION
+    if config.get("class_name") == "Functional":
+        config = functional_to_sequential(config, filepath)
     model = model_from_file_config(config, version, custom_objects=custom_objects, filepath=filepath)
     if not getattr(model, "built", False):
         shape = (config.get("build_config") or {}).get("input_shape") if isinstance(config, dict) else None
@@ -656,5 +761,5 @@ def load_model_keras3(filepath: Any, custom_objects: Optional[Dict[str, Any]] = 
 
 
 __all__ = ["save_weights_keras3", "load_weights_keras3", "save_model_keras3", "load_model_keras3",
-           "load_weights_from_keras_zip",
+           "load_weights_from_keras_zip", "functional_to_sequential",
            "model_config_keras3", "read_keras_zip", "compile_from_config"]
