@@ -652,6 +652,21 @@ def functional_to_sequential(config: Dict[str, Any], filepath: Any = None) -> Di
             name, seen = _history(tensors[0]), seen + 1
         return name
 
+    def mask_ops_match(name: str, value: Any) -> bool:
+        """The op nodes are Keras's own mask computation: `NotEqual(x, value)`, optionally then `Any(axis=-1)`."""
+        while is_op(name):
+            entry = by_name[name]
+            args, kwargs = node_of(entry)
+            if entry.get("class_name") == "NotEqual":
+                consts = [a for a in args if _history(a) is None]
+                if len(consts) != 1 or consts[0] != value or kwargs:
+                    return False
+            elif entry.get("class_name") != "Any" or (entry.get("config") or {}).get("axis") != -1:
+                return False
+            tensors = [a for a in args if _history(a) is not None]
+            name = _history(tensors[0]) if len(tensors) == 1 else ""
+        return True
+
     chain: List[Dict[str, Any]] = []
     used = {first}
     name = last
@@ -675,7 +690,9 @@ def functional_to_sequential(config: Dict[str, Any], filepath: Any = None) -> Di
                        or (prev_entry.get("class_name") == "Embedding" and prev_cfg.get("mask_zero") is True))
             prev_args, _ = node_of(prev_entry) if prev_entry else ([], {})
             prev_in = _history(prev_args[0]) if len(prev_args) == 1 else None
-            if not masking or op_root(_history(mask) or "") != prev_in or not is_op(_history(mask)):
+            if (not masking or not is_op(_history(mask)) or op_root(_history(mask) or "") != prev_in
+                    or not mask_ops_match(_history(mask) or "", prev_cfg.get("mask_value", 0.0)
+                                          if prev_entry.get("class_name") == "Masking" else 0)):
                 raise refuse(f"layer {name!r} receives an explicit mask")
         chain.append(entry)
         name = prev
