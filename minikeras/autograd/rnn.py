@@ -1,0 +1,869 @@
+"""Fused sequence kernels: a whole LSTM / GRU / SimpleRNN layer call as ONE autograd node with hand-written BPTT.
+
+The composed path in `minikeras.layers.recurrent` builds ~20 autograd nodes per timestep and is the readable
+reference (and the test oracle). These kernels compute the same numbers with far less Python work:
+
+* forward: the input of every timestep is projected in one GEMM (`x.reshape(T*N, F) @ kernel + bias`); each step
+  then does one `h @ recurrent_kernel` and the gate maths with in-place ufuncs on preallocated buffers, the gates
+  being column slices of one `(N, 4u)` block (Keras's packing i, f, c, o; GRU z, r, h);
+* backward: each step computes only the gate gradients and `dh = dz @ recurrent_kernel.T`; the weight gradients are
+  two large GEMMs after the loop (`X^T dZ`, `H_{t-1}^T dZ`) and the input gradient one more;
+* under `no_grad()` nothing is stored for backward.
+
+Semantics are tf-keras 2.21's `backend.rnn` (also Keras 3's): with `go_backwards` the sequence is processed from the
+last step and the output sequence is returned in that (reversed) order; a masked step carries every state and
+repeats the previous output (zeros before the first unmasked step), or outputs zeros with `zero_output_for_mask`.
+Dropout masks are drawn by the caller, once per call, and reused at every step: `dropout_mask` is `(1, N, F)` (one
+mask for all gates, Keras's implementation 2) or `(G, N, F)` (one per gate, implementation 1);
+`recurrent_dropout_mask` is `(G, N, u)` for LSTM (G=4) and GRU (G=3), `(1, N, u)` for SimpleRNN.
+
+Activations are given by name (`ACTIVATIONS`): each has an in-place numpy forward and its derivative, so the fused
+path covers every built-in activation of Keras; the layer falls back to the composed path for other callables.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+
+import numpy as np
+
+from minikeras.autograd.function import Function
+from minikeras.autograd.tensor import Tensor
+
+__all__ = ["ACTIVATIONS", "LSTMSequence", "GRUSequence", "SimpleRNNSequence", "lstm_sequence", "gru_sequence",
+           "simple_rnn_sequence", "lstm_gate_values"]
+
+# ************************************************************ activations (numpy forward in place + derivative)
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+class _Act:
+    """One activation for the fused kernels.
+
+    `forward(a)` overwrites the pre-activation array `a` with the activation (in place, no allocation where numpy
+    allows). `deriv(y, z)` returns the derivative at each element, from the output `y` or, when `needs_input`, from
+    the pre-activation `z` (the kernels then keep a copy of `z`). `identity` lets the kernels skip a multiply.
+    """
+
+    __slots__ = ("name", "forward", "deriv", "needs_input", "identity")
+
+    def __init__(self, name: str, forward: Callable[[np.ndarray], None],
+                 deriv: Callable[[np.ndarray, Optional[np.ndarray]], Any], needs_input: bool = False,
+                 identity: bool = False):
+        self.name, self.forward, self.deriv = name, forward, deriv
+        self.needs_input, self.identity = needs_input, identity
+
+    def __repr__(self) -> str:
+        return f"<fused activation {self.name}>"
+
+
+def _sigmoid_(a: np.ndarray) -> None:
+    # NOTE: 0.5 * (1 + tanh(x / 2)): one transcendental, no overflow warnings for large |x| (exp form has them)
+    np.multiply(a, 0.5, out=a)
+    np.tanh(a, out=a)
+    np.multiply(a, 0.5, out=a)
+    np.add(a, 0.5, out=a)
+
+
+def _sigmoid_np(z: np.ndarray) -> np.ndarray:
+    out = np.array(z, copy=True)
+    _sigmoid_(out)
+    return out
+
+
+def _hard_sigmoid(slope: float) -> Tuple[Callable, Callable]:
+    def forward(a: np.ndarray) -> None:
+        np.multiply(a, slope, out=a)
+        np.add(a, 0.5, out=a)
+        np.clip(a, 0.0, 1.0, out=a)
+
+    def deriv(y: np.ndarray, z: Any) -> np.ndarray:
+        return np.where((y > 0) & (y < 1), y.dtype.type(slope), y.dtype.type(0))
+    return forward, deriv
+
+
+def _elu_forward(a: np.ndarray) -> None:
+    neg = np.expm1(np.minimum(a, 0))
+    np.copyto(a, neg, where=a <= 0)
+
+
+def _selu_forward(a: np.ndarray) -> None:
+    neg = np.expm1(np.minimum(a, 0))
+    neg *= _SELU_ALPHA
+    np.copyto(a, neg, where=a <= 0)
+    a *= _SELU_SCALE
+
+
+def _leaky_forward(a: np.ndarray) -> None:
+    np.copyto(a, a * a.dtype.type(0.2), where=a < 0)
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    # NOTE: numpy has no erf; math.erf is exact to double precision (gelu is rare inside an RNN cell)
+    return np.vectorize(math.erf, otypes=[np.float64])(x).astype(x.dtype, copy=False)
+
+
+def _gelu_forward(a: np.ndarray) -> None:
+    a *= 0.5 * (1.0 + _erf(a / math.sqrt(2.0)))
+
+
+def _gelu_deriv(y: Any, z: np.ndarray) -> np.ndarray:
+    cdf = 0.5 * (1.0 + _erf(z / math.sqrt(2.0)))
+    return cdf + z * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+
+
+def _swish_forward(a: np.ndarray) -> None:
+    a *= _sigmoid_np(a)
+
+
+def _swish_deriv(y: Any, z: np.ndarray) -> np.ndarray:
+    s = _sigmoid_np(z)
+    return s + z * s * (1 - s)
+
+
+def _softplus_forward(a: np.ndarray) -> None:
+    np.logaddexp(a.dtype.type(0), a, out=a)
+
+
+_HS2 = _hard_sigmoid(0.2)
+_HS3 = _hard_sigmoid(1.0 / 6.0)
+
+#: Activations the fused kernels implement, by name. `hard_sigmoid` is Keras 1/2's `clip(0.2x + 0.5, 0, 1)`,
+#: `hard_sigmoid_keras3` Keras 3's `clip(x/6 + 0.5, 0, 1)`.
+ACTIVATIONS: Dict[str, _Act] = {a.name: a for a in (
+    _Act("tanh", lambda a: np.tanh(a, out=a), lambda y, z: 1 - y * y),
+    _Act("sigmoid", _sigmoid_, lambda y, z: y * (1 - y)),
+    _Act("hard_sigmoid", *_HS2),
+    _Act("hard_sigmoid_keras3", *_HS3),
+    _Act("linear", lambda a: None, lambda y, z: 1, identity=True),
+    _Act("relu", lambda a: np.maximum(a, 0, out=a), lambda y, z: (y > 0).astype(y.dtype)),
+    _Act("relu6", lambda a: np.clip(a, 0, 6, out=a), lambda y, z: ((y > 0) & (y < 6)).astype(y.dtype)),
+    _Act("leaky_relu", _leaky_forward, lambda y, z: np.where(y > 0, y.dtype.type(1),
+                                                             np.where(y < 0, y.dtype.type(0.2), y.dtype.type(0)))),
+    _Act("softsign", lambda a: np.divide(a, 1 + np.abs(a), out=a), lambda y, z: (1 - np.abs(y)) ** 2),
+    _Act("elu", _elu_forward, lambda y, z: np.where(y > 0, y.dtype.type(1), y + 1)),
+    _Act("selu", _selu_forward, lambda y, z: np.where(y > 0, y.dtype.type(_SELU_SCALE), y + _SELU_SCALE * _SELU_ALPHA)),
+    _Act("softplus", _softplus_forward, lambda y, z: _sigmoid_np(z), needs_input=True),
+    _Act("exponential", lambda a: np.exp(a, out=a), lambda y, z: y),
+    _Act("swish", _swish_forward, _swish_deriv, needs_input=True),
+    _Act("gelu", _gelu_forward, _gelu_deriv, needs_input=True),
+)}
+
+
+def _act(name: str) -> _Act:
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(f"The fused RNN kernels have no activation named {name!r}, expected one of "
+                         f"{sorted(ACTIVATIONS)}. Received: activation={name!r}") from None
+
+
+def _apply_act(act: _Act, a: np.ndarray, keep: Optional[np.ndarray]) -> None:
+    """Activate `a` in place; first copy the pre-activation into `keep` when the derivative needs it."""
+    if keep is not None:
+        np.copyto(keep, a)
+    act.forward(a)
+
+
+def _mul_deriv(g: np.ndarray, act: _Act, y: np.ndarray, z: Optional[np.ndarray]) -> np.ndarray:
+    """g * act'(.) as a new array (or g itself for `linear`)."""
+    if act.identity:
+        return g
+    return g * act.deriv(y, z)
+
+
+# ************************************************************ shared plumbing
+
+
+def _to_processing_order(x: np.ndarray, time_major: bool, go_backwards: bool) -> np.ndarray:
+    """(N, T, ...) or (T, N, ...) -> contiguous (T, N, ...) in the order the steps are processed."""
+    xt = x if time_major else x.swapaxes(0, 1)
+    if go_backwards:
+        xt = xt[::-1]
+    return np.ascontiguousarray(xt)
+
+
+def _from_processing_order(a: np.ndarray, time_major: bool, go_backwards: bool) -> np.ndarray:
+    """Inverse of `_to_processing_order` for a gradient (T, N, ...) -> the input's layout."""
+    if go_backwards:
+        a = a[::-1]
+    return a if time_major else a.swapaxes(0, 1)
+
+
+def _mask_steps(mask: Optional[np.ndarray], time_major: bool, go_backwards: bool, T: int, N: int, dtype: Any):
+    """Per processing step: None (every sample active) or (bool (N, 1), float (N, 1)) of the active samples."""
+    if mask is None:
+        return None
+    m = np.asarray(mask).astype(bool, copy=False)
+    m = _to_processing_order(m, time_major, go_backwards)
+    if m.shape != (T, N):
+        raise ValueError(f"The mask must have shape (batch, timesteps) = {(N, T)} (or (timesteps, batch) when "
+                         f"time_major). Received: mask.shape={np.shape(mask)}")
+    steps = []
+    for t in range(T):
+        mt = m[t]
+        steps.append(None if mt.all() else (mt[:, None], mt[:, None].astype(dtype)))
+    return steps
+
+
+def _project_inputs(xt: np.ndarray, kernel: np.ndarray, bias: Optional[np.ndarray],
+                    dp: Optional[np.ndarray], gates: int) -> np.ndarray:
+    """All timesteps' input projections in one GEMM: (T, N, F) -> (T, N, G*u) = x @ kernel + bias."""
+    T, N, F = xt.shape
+    width = kernel.shape[1]
+    if dp is None:
+        z = xt.reshape(T * N, F) @ kernel
+    elif dp.shape[0] == 1:
+        z = (xt * dp[0]).reshape(T * N, F) @ kernel
+    else:
+        # NOTE: Keras implementation 1: a separate input dropout mask per gate, so one GEMM per gate block
+        u = width // gates
+        z = np.empty((T * N, width), dtype=np.result_type(xt, kernel))
+        for g in range(gates):
+            z[:, g * u:(g + 1) * u] = (xt * dp[g]).reshape(T * N, F) @ kernel[:, g * u:(g + 1) * u]
+    if bias is not None:
+        z += bias
+    return z.reshape(T, N, width)
+
+
+def _input_grads(xt: np.ndarray, kernel: np.ndarray, dp: Optional[np.ndarray], dz: np.ndarray, gates: int,
+                 need_x: bool, need_k: bool) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+    """Gradients of `_project_inputs` w.r.t. x (T, N, F) and kernel, as two large GEMMs."""
+    T, N, F = xt.shape
+    width = kernel.shape[1]
+    dz2 = dz.reshape(T * N, width)
+    dx = dk = None
+    if dp is None or dp.shape[0] == 1:
+        if need_k:
+            xs = xt if dp is None else xt * dp[0]
+            dk = xs.reshape(T * N, F).T @ dz2
+        if need_x:
+            dx = (dz2 @ kernel.T).reshape(T, N, F)
+            if dp is not None:
+                dx *= dp[0]
+    else:
+        u = width // gates
+        if need_k:
+            dk = np.empty_like(kernel)
+        if need_x:
+            dx = np.zeros((T, N, F), dtype=dz.dtype)
+        for g in range(gates):
+            cols = slice(g * u, (g + 1) * u)
+            if need_k:
+                dk[:, cols] = (xt * dp[g]).reshape(T * N, F).T @ dz2[:, cols]
+            if need_x:
+                dx += (dz2[:, cols] @ kernel[:, cols].T).reshape(T, N, F) * dp[g]
+    return dx, dk
+
+
+def _split_weights(u_mat: np.ndarray, gates: int) -> np.ndarray:
+    """(u, G*u) -> (G, u, u): the per-gate recurrent kernels stacked for one batched matmul."""
+    u = u_mat.shape[0]
+    return np.ascontiguousarray(u_mat.reshape(u, gates, u).transpose(1, 0, 2))
+
+
+def _check_shapes(name: str, xt: np.ndarray, kernel: np.ndarray, rk: np.ndarray, h0: np.ndarray, gates: int) -> None:
+    T, N, F = xt.shape
+    u = rk.shape[0]
+    if kernel.shape != (F, gates * u) or rk.shape != (u, gates * u) or h0.shape != (N, u):
+        raise ValueError(f"{name}: incompatible shapes, expected x (.., {F}), kernel ({F}, {gates * u}), "
+                         f"recurrent_kernel ({u}, {gates * u}), initial state ({N}, {u}). Received: x {xt.shape} "
+                         f"(processing order), kernel {kernel.shape}, recurrent_kernel {rk.shape}, "
+                         f"state {h0.shape}")
+
+
+def _output_grads(grad_y: np.ndarray, return_sequences: bool, time_major: bool, go_backwards: bool):
+    """The gradient of the layer output per processing step: (T, N, u) array, or None + the last step's grad."""
+    if return_sequences:
+        # NOTE: the output sequence is already in processing order (Keras returns it reversed with go_backwards)
+        return _to_processing_order(grad_y, time_major, False), None
+    return None, grad_y
+
+
+class _Outputs:
+    """Builds the output of every step: the new h where the sample is active, else the carried / zero output."""
+
+    def __init__(self, T: int, N: int, u: int, dtype: Any, masked: bool, return_sequences: bool,
+                 zero_output_for_mask: bool, hs: np.ndarray):
+        self.return_sequences = return_sequences
+        self.masked = masked
+        self.zero = zero_output_for_mask
+        if return_sequences and not masked:
+            self.Y = hs[1:]  # NOTE: without a mask the outputs ARE the h states: no copy
+        elif return_sequences:
+            self.Y = np.empty((T, N, u), dtype=dtype)
+        self.prev = np.zeros((N, u), dtype=dtype) if masked else None
+
+    def step(self, t: int, h_new: np.ndarray, m: Any) -> None:
+        """Record step t's output; `h_new` is the h state after masking (the new h wherever `m` is active)."""
+        if not self.masked:
+            return
+        out = self.Y[t] if self.return_sequences else np.empty_like(h_new)
+        np.copyto(out, h_new)
+        if m is not None:
+            np.copyto(out, 0 if self.zero else self.prev, where=~m[0])
+        self.prev = out
+
+    def result(self, hs: np.ndarray, time_major: bool) -> np.ndarray:
+        if self.return_sequences:
+            return self.Y if time_major else self.Y.swapaxes(0, 1)
+        return self.prev if self.masked else hs[-1]
+
+
+def _backprop_output(t: int, dh: np.ndarray, gy_seq: Optional[np.ndarray], gy_last: Optional[np.ndarray],
+                     T: int, m: Any, masked: bool, zero_output: bool, carry: list) -> None:
+    """Add the gradient of step t's output into dh (the gradient of the post-mask h state of step t)."""
+    g = gy_seq[t] if gy_seq is not None else (gy_last if t == T - 1 else None)
+    if not masked:
+        if g is not None:
+            dh += g
+        return
+    if zero_output:
+        if g is not None:
+            dh += g if m is None else g * m[1]
+        return
+    # NOTE: a masked step repeats the previous step's output, so its output gradient flows on to that step
+    if carry[0] is not None:
+        g = carry[0] if g is None else g + carry[0]
+    if g is None:
+        return
+    if m is None:
+        dh += g
+        carry[0] = None
+    else:
+        dh += g * m[1]
+        carry[0] = g * (1 - m[1])
+
+
+# ************************************************************ LSTM
+
+
+def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major, return_sequences,
+                  zero_output_for_mask, activation, recurrent_activation, dropout_mask, recurrent_dropout_mask,
+                  store):
+    act, ract = _act(activation), _act(recurrent_activation)
+    dtype = np.result_type(x, kernel, rk, h0)
+    xt = _to_processing_order(x, time_major, go_backwards)
+    T, N, _ = xt.shape
+    u = rk.shape[0]
+    _check_shapes("LSTMSequence", xt, kernel, rk, h0, 4)
+    steps = _mask_steps(mask, time_major, go_backwards, T, N, dtype)
+    rdp = recurrent_dropout_mask
+    zx = _project_inputs(xt, kernel, bias, dropout_mask, 4)
+    u4 = _split_weights(rk, 4) if rdp is not None else None
+
+    keep_z = store and (act.needs_input or ract.needs_input)
+    S = T if store else 1
+    A = np.empty((S, N, 4 * u), dtype=dtype)            # activated gates i, f, c~, o
+    Zp = np.empty((S, N, 4 * u), dtype=dtype) if keep_z else None
+    Hs = np.empty((T + 1, N, u), dtype=dtype)           # h states after each step (after masking)
+    Hs[0] = h0
+    Cs = np.empty((T + 1 if store else 2, N, u), dtype=dtype)
+    Cs[0] = c0
+    Cn = Cs[1:] if (store and steps is None) else np.empty((S, N, u), dtype=dtype)  # new c before masking
+    TC = np.empty((S, N, u), dtype=dtype)               # activation(c_new)
+    tmp = np.empty((N, u), dtype=dtype)
+    rec = np.empty((N, 4 * u), dtype=dtype) if rdp is None else None
+    outs = _Outputs(T, N, u, dtype, steps is not None, return_sequences, zero_output_for_mask, Hs)
+    s_i, s_f, s_c, s_o = slice(0, u), slice(u, 2 * u), slice(2 * u, 3 * u), slice(3 * u, 4 * u)
+    for t in range(T):
+        k = t if store else 0
+        h = Hs[t]
+        c = Cs[t] if store else Cs[t % 2]
+        a = A[k]
+        if rdp is None:
+            np.matmul(h, rk, out=rec)
+            np.add(zx[t], rec, out=a)
+        else:
+            r4 = np.matmul(h[None] * rdp, u4)  # (4, N, u): per-gate recurrent dropout (implementation 1)
+            np.add(zx[t].reshape(N, 4, u), r4.transpose(1, 0, 2), out=a.reshape(N, 4, u))
+        if keep_z:
+            np.copyto(Zp[k], a)
+        ract.forward(a[:, :2 * u])
+        act.forward(a[:, s_c])
+        ract.forward(a[:, s_o])
+        cn = Cn[k]
+        np.multiply(a[:, s_f], c, out=cn)
+        np.multiply(a[:, s_i], a[:, s_c], out=tmp)
+        cn += tmp
+        tc = TC[k]
+        np.copyto(tc, cn)
+        act.forward(tc)
+        hn = Hs[t + 1]
+        np.multiply(a[:, s_o], tc, out=hn)
+        m = steps[t] if steps is not None else None
+        c_next = Cs[t + 1] if store else Cs[(t + 1) % 2]
+        if steps is not None:
+            np.copyto(c_next, cn)
+            if m is not None:
+                np.copyto(c_next, c, where=~m[0])
+                np.copyto(hn, h, where=~m[0])
+            outs.step(t, hn, m)
+        elif not store:
+            np.copyto(c_next, cn)
+    c_last = Cs[T] if store else Cs[T % 2]
+    y = outs.result(Hs, time_major)
+    saved = None
+    if store:
+        saved = dict(xt=xt, A=A, Zp=Zp, Hs=Hs, Cs=Cs, Cn=Cn, TC=TC, steps=steps, u4=u4)
+    return y, Hs[T], c_last, saved
+
+
+class LSTMSequence(Function):
+    """A whole LSTM layer call (Keras gate packing i, f, c, o) as one node; backward is hand-written BPTT.
+
+    Inputs: x, kernel, recurrent_kernel, [bias], h0, c0. Outputs: (output, h_T, c_T), the output being the
+    sequence (processing order) or the last step's output.
+    """
+
+    @staticmethod
+    def forward(ctx, x, kernel, rk, *rest, has_bias=True, mask=None, go_backwards=False, time_major=False,
+                return_sequences=False, zero_output_for_mask=False, activation="tanh",
+                recurrent_activation="sigmoid", dropout_mask=None, recurrent_dropout_mask=None):
+        bias, h0, c0 = (rest[0], rest[1], rest[2]) if has_bias else (None, rest[0], rest[1])
+        store = getattr(ctx, "needs_input_grad", None) is not None
+        y, h, c, saved = _lstm_forward(
+            x, kernel, rk, bias, h0, c0, mask=mask, go_backwards=go_backwards, time_major=time_major,
+            return_sequences=return_sequences, zero_output_for_mask=zero_output_for_mask, activation=activation,
+            recurrent_activation=recurrent_activation, dropout_mask=dropout_mask,
+            recurrent_dropout_mask=recurrent_dropout_mask, store=store)
+        if store:
+            ctx.saved = saved
+            ctx.kernel, ctx.rk, ctx.has_bias = kernel, rk, has_bias
+            ctx.opts = dict(go_backwards=go_backwards, time_major=time_major, return_sequences=return_sequences,
+                            zero_output_for_mask=zero_output_for_mask, act=_act(activation),
+                            ract=_act(recurrent_activation), dp=dropout_mask, rdp=recurrent_dropout_mask)
+        return y, h, c
+
+    @staticmethod
+    def backward(ctx, grads):
+        gy, ghT, gcT = grads
+        s, o = ctx.saved, ctx.opts
+        kernel, rk = ctx.kernel, ctx.rk
+        act, ract, rdp = o["act"], o["ract"], o["rdp"]
+        xt, A, Zp, Hs, Cs, Cn, TC, steps, u4 = (s[k] for k in ("xt", "A", "Zp", "Hs", "Cs", "Cn", "TC", "steps",
+                                                                "u4"))
+        T, N, _ = xt.shape
+        u = rk.shape[0]
+        gy_seq, gy_last = _output_grads(gy, o["return_sequences"], o["time_major"], o["go_backwards"])
+        masked = steps is not None
+        dh = np.array(ghT, dtype=Hs.dtype, copy=True)
+        dc = np.array(gcT, dtype=Hs.dtype, copy=True)
+        carry = [None]
+        dZ = np.empty((T, N, 4 * u), dtype=Hs.dtype)
+        rkT = rk.T
+        u4T = u4.transpose(0, 2, 1) if u4 is not None else None
+        for t in range(T - 1, -1, -1):
+            m = steps[t] if masked else None
+            _backprop_output(t, dh, gy_seq, gy_last, T, m, masked, o["zero_output_for_mask"], carry)
+            if m is not None:
+                dh_pass, dc_pass = dh * (1 - m[1]), dc * (1 - m[1])
+                dh, dc = dh * m[1], dc * m[1]
+            a = A[t]
+            z = Zp[t] if Zp is not None else None
+            ai, af, ag, ao = a[:, :u], a[:, u:2 * u], a[:, 2 * u:3 * u], a[:, 3 * u:]
+            tc = TC[t]
+            dz = dZ[t]
+            # output gate and the cell through h = o * act(c)
+            dz[:, 3 * u:] = _mul_deriv(dh * tc, ract, ao, None if z is None else z[:, 3 * u:])
+            dcn = dc + _mul_deriv(dh * ao, act, tc, Cn[t])
+            dz[:, :u] = _mul_deriv(dcn * ag, ract, ai, None if z is None else z[:, :u])
+            dz[:, u:2 * u] = _mul_deriv(dcn * Cs[t], ract, af, None if z is None else z[:, u:2 * u])
+            dz[:, 2 * u:3 * u] = _mul_deriv(dcn * ai, act, ag, None if z is None else z[:, 2 * u:3 * u])
+            dc = dcn * af
+            if rdp is None:
+                dh = dz @ rkT
+            else:
+                dh = (np.matmul(dz.reshape(N, 4, u).transpose(1, 0, 2), u4T) * rdp).sum(axis=0)
+            if m is not None:
+                dh += dh_pass
+                dc += dc_pass
+        need = ctx.needs_input_grad
+        dx, dk = _input_grads(xt, kernel, o["dp"], dZ, 4, need[0], need[1])
+        dU = None
+        if need[2]:
+            Hp = Hs[:-1].reshape(T * N, u)
+            dZ2 = dZ.reshape(T * N, 4 * u)
+            if rdp is None:
+                dU = Hp.T @ dZ2
+            else:
+                dU = np.empty_like(rk)
+                for g in range(4):
+                    cols = slice(g * u, (g + 1) * u)
+                    dU[:, cols] = (Hs[:-1] * rdp[g]).reshape(T * N, u).T @ dZ2[:, cols]
+        if dx is not None:
+            dx = _from_processing_order(dx, o["time_major"], o["go_backwards"])
+        out = [dx, dk, dU]
+        if ctx.has_bias:
+            out.append(dZ.sum(axis=(0, 1)) if need[3] else None)
+        out += [dh, dc]
+        return tuple(out)
+
+
+def lstm_sequence(x: Tensor, kernel: Tensor, recurrent_kernel: Tensor, bias: Optional[Tensor], h0: Tensor,
+                  c0: Tensor, **options: Any) -> Tuple[Tensor, Tensor, Tensor]:
+    """Run `LSTMSequence`: returns Tensors (output, h_T, c_T). Options are `LSTMSequence.forward`'s keywords."""
+    tensors = [x, kernel, recurrent_kernel] + ([bias] if bias is not None else []) + [h0, c0]
+    return LSTMSequence.apply(*tensors, has_bias=bias is not None, **options)
+
+
+def lstm_gate_values(x: np.ndarray, kernel: np.ndarray, recurrent_kernel: np.ndarray,
+                     bias: Optional[np.ndarray] = None, h0: Optional[np.ndarray] = None,
+                     c0: Optional[np.ndarray] = None, mask: Optional[np.ndarray] = None,
+                     activation: str = "tanh", recurrent_activation: str = "hard_sigmoid",
+                     go_backwards: bool = False) -> Dict[str, np.ndarray]:
+    """Per-timestep LSTM internals, for inspection: numpy in, numpy out, no autograd.
+
+    Args:
+        x: inputs (N, T, F); kernel (F, 4u), recurrent_kernel (u, 4u), bias (4u,) or None: Keras's LSTM weights.
+        h0, c0: initial states (N, u), zeros by default.
+        mask: optional (N, T) booleans (False = padded step: the states are carried over).
+        activation, recurrent_activation: names from `ACTIVATIONS` (e.g. "tanh", "hard_sigmoid", "sigmoid").
+        go_backwards: process the sequence from its last step (arrays are then in processing order, as the
+            layer's output sequence).
+
+    Returns:
+        dict of arrays of shape (N, T, u): `i`, `f`, `o` (gate activations), `c_tilde` (candidate cell,
+        activation(z_c)), `c` and `h` (the states after each step, after masking). The gates at a masked step are
+        what the cell computed there, although the states ignore them.
+
+    >>> rng = np.random.default_rng(0)
+    >>> g = lstm_gate_values(rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 20)),
+    ...                      rng.standard_normal((5, 20)))
+    >>> sorted(g), g["h"].shape
+    (['c', 'c_tilde', 'f', 'h', 'i', 'o'], (2, 3, 5))
+    """
+    x = np.asarray(x)
+    dtype = np.result_type(x, kernel, recurrent_kernel, np.float32)
+    x = x.astype(dtype, copy=False)
+    kernel = np.asarray(kernel, dtype=dtype)
+    recurrent_kernel = np.asarray(recurrent_kernel, dtype=dtype)
+    if x.ndim != 3:
+        raise ValueError(f"`lstm_gate_values` expects inputs of shape (batch, timesteps, features). "
+                         f"Received: x.shape={x.shape}")
+    N, u = x.shape[0], recurrent_kernel.shape[0]
+    h0 = np.zeros((N, u), dtype) if h0 is None else np.asarray(h0, dtype=dtype)
+    c0 = np.zeros((N, u), dtype) if c0 is None else np.asarray(c0, dtype=dtype)
+    bias = None if bias is None else np.asarray(bias, dtype=dtype)
+    _, _, _, s = _lstm_forward(x, kernel, recurrent_kernel, bias, h0, c0, mask=mask, go_backwards=go_backwards,
+                               time_major=False, return_sequences=True, zero_output_for_mask=False,
+                               activation=activation, recurrent_activation=recurrent_activation, dropout_mask=None,
+                               recurrent_dropout_mask=None, store=True)
+    A = s["A"].swapaxes(0, 1)
+    return {"i": np.ascontiguousarray(A[..., :u]), "f": np.ascontiguousarray(A[..., u:2 * u]),
+            "c_tilde": np.ascontiguousarray(A[..., 2 * u:3 * u]), "o": np.ascontiguousarray(A[..., 3 * u:]),
+            "c": np.ascontiguousarray(s["Cs"][1:].swapaxes(0, 1)),
+            "h": np.ascontiguousarray(s["Hs"][1:].swapaxes(0, 1))}
+
+
+# ************************************************************ GRU
+
+
+def _gru_forward(x, kernel, rk, bias, h0, *, reset_after, mask, go_backwards, time_major, return_sequences,
+                 zero_output_for_mask, activation, recurrent_activation, dropout_mask, recurrent_dropout_mask,
+                 store):
+    act, ract = _act(activation), _act(recurrent_activation)
+    dtype = np.result_type(x, kernel, rk, h0)
+    xt = _to_processing_order(x, time_major, go_backwards)
+    T, N, _ = xt.shape
+    u = rk.shape[0]
+    _check_shapes("GRUSequence", xt, kernel, rk, h0, 3)
+    steps = _mask_steps(mask, time_major, go_backwards, T, N, dtype)
+    rdp = recurrent_dropout_mask
+    b_in, b_rec = (None, None) if bias is None else ((bias[0], bias[1]) if reset_after else (bias, None))
+    zx = _project_inputs(xt, kernel, b_in, dropout_mask, 3)
+    keep_z = store and (act.needs_input or ract.needs_input)
+    S = T if store else 1
+    A = np.empty((S, N, 3 * u), dtype=dtype)            # z, r, hh (activated)
+    Zp = np.empty((S, N, 3 * u), dtype=dtype) if keep_z else None
+    AUX = np.empty((S, N, u), dtype=dtype)              # reset_after: h @ U_h + b_rh ; else r * h (dropped out)
+    Hs = np.empty((T + 1, N, u), dtype=dtype)
+    Hs[0] = h0
+    outs = _Outputs(T, N, u, dtype, steps is not None, return_sequences, zero_output_for_mask, Hs)
+    rk_zr, rk_h = rk[:, :2 * u], rk[:, 2 * u:]
+    u3 = _split_weights(rk, 3) if rdp is not None else None
+    inner = np.empty((N, 3 * u), dtype=dtype)
+    tmp = np.empty((N, u), dtype=dtype)
+    for t in range(T):
+        k = t if store else 0
+        h = Hs[t]
+        a = A[k]
+        xz = zx[t]
+        if reset_after:
+            if rdp is None:
+                np.matmul(h, rk, out=inner)
+            else:
+                np.copyto(inner.reshape(N, 3, u), np.matmul(h[None] * rdp, u3).transpose(1, 0, 2))
+            if b_rec is not None:
+                inner += b_rec
+            np.add(xz[:, :2 * u], inner[:, :2 * u], out=a[:, :2 * u])
+        else:
+            if rdp is None:
+                np.matmul(h, rk_zr, out=inner[:, :2 * u])
+            else:
+                np.copyto(inner.reshape(N, 3, u)[:, :2], np.matmul(h[None] * rdp[:2], u3[:2]).transpose(1, 0, 2))
+            np.add(xz[:, :2 * u], inner[:, :2 * u], out=a[:, :2 * u])
+        if keep_z:
+            np.copyto(Zp[k][:, :2 * u], a[:, :2 * u])
+        ract.forward(a[:, :2 * u])
+        az, ar, ah = a[:, :u], a[:, u:2 * u], a[:, 2 * u:]
+        aux = AUX[k]
+        if reset_after:
+            np.copyto(aux, inner[:, 2 * u:])
+            np.multiply(ar, aux, out=ah)
+        else:
+            if rdp is None:
+                np.multiply(ar, h, out=aux)
+            else:
+                np.multiply(ar, h * rdp[2], out=aux)
+            np.matmul(aux, rk_h, out=ah)
+        ah += xz[:, 2 * u:]
+        if keep_z:
+            np.copyto(Zp[k][:, 2 * u:], ah)
+        act.forward(ah)
+        hn = Hs[t + 1]
+        # h = z * h_prev + (1 - z) * hh = hh + z * (h_prev - hh)
+        np.subtract(h, ah, out=tmp)
+        tmp *= az
+        np.add(ah, tmp, out=hn)
+        if steps is not None:
+            m = steps[t]
+            if m is not None:
+                np.copyto(hn, h, where=~m[0])
+            outs.step(t, hn, m)
+    y = outs.result(Hs, time_major)
+    saved = dict(xt=xt, A=A, Zp=Zp, AUX=AUX, Hs=Hs, steps=steps, u3=u3) if store else None
+    return y, Hs[T], saved
+
+
+class GRUSequence(Function):
+    """A whole GRU layer call (Keras gate packing z, r, h; `reset_after` either way) as one node.
+
+    Inputs: x, kernel, recurrent_kernel, [bias], h0. Outputs: (output, h_T).
+    """
+
+    @staticmethod
+    def forward(ctx, x, kernel, rk, *rest, has_bias=True, reset_after=False, mask=None, go_backwards=False,
+                time_major=False, return_sequences=False, zero_output_for_mask=False, activation="tanh",
+                recurrent_activation="sigmoid", dropout_mask=None, recurrent_dropout_mask=None):
+        bias, h0 = (rest[0], rest[1]) if has_bias else (None, rest[0])
+        store = getattr(ctx, "needs_input_grad", None) is not None
+        y, h, saved = _gru_forward(
+            x, kernel, rk, bias, h0, reset_after=reset_after, mask=mask, go_backwards=go_backwards,
+            time_major=time_major, return_sequences=return_sequences, zero_output_for_mask=zero_output_for_mask,
+            activation=activation, recurrent_activation=recurrent_activation, dropout_mask=dropout_mask,
+            recurrent_dropout_mask=recurrent_dropout_mask, store=store)
+        if store:
+            ctx.saved = saved
+            ctx.kernel, ctx.rk, ctx.has_bias, ctx.bias_shape = kernel, rk, has_bias, None if bias is None else \
+                bias.shape
+            ctx.opts = dict(reset_after=reset_after, go_backwards=go_backwards, time_major=time_major,
+                            return_sequences=return_sequences, zero_output_for_mask=zero_output_for_mask,
+                            act=_act(activation), ract=_act(recurrent_activation), dp=dropout_mask,
+                            rdp=recurrent_dropout_mask)
+        return y, h
+
+    @staticmethod
+    def backward(ctx, grads):
+        gy, ghT = grads
+        s, o = ctx.saved, ctx.opts
+        kernel, rk = ctx.kernel, ctx.rk
+        act, ract, rdp, reset_after = o["act"], o["ract"], o["rdp"], o["reset_after"]
+        xt, A, Zp, AUX, Hs, steps, u3 = (s[k] for k in ("xt", "A", "Zp", "AUX", "Hs", "steps", "u3"))
+        T, N, _ = xt.shape
+        u = rk.shape[0]
+        gy_seq, gy_last = _output_grads(gy, o["return_sequences"], o["time_major"], o["go_backwards"])
+        masked = steps is not None
+        dh = np.array(ghT, dtype=Hs.dtype, copy=True)
+        carry = [None]
+        DX = np.empty((T, N, 3 * u), dtype=Hs.dtype)  # gradients of the input-side pre-activations
+        DI = np.empty((T, N, 3 * u), dtype=Hs.dtype) if reset_after else None  # of h @ U + b_rec
+        rkT, rk_zrT, rk_hT = rk.T, rk[:, :2 * u].T, rk[:, 2 * u:].T
+        u3T = u3.transpose(0, 2, 1) if u3 is not None else None
+        for t in range(T - 1, -1, -1):
+            m = steps[t] if masked else None
+            _backprop_output(t, dh, gy_seq, gy_last, T, m, masked, o["zero_output_for_mask"], carry)
+            if m is not None:
+                dh_pass = dh * (1 - m[1])
+                dh = dh * m[1]
+            a = A[t]
+            z = Zp[t] if Zp is not None else None
+            az, ar, ah = a[:, :u], a[:, u:2 * u], a[:, 2 * u:]
+            hp = Hs[t]
+            dx = DX[t]
+            dhh = _mul_deriv(dh * (1 - az), act, ah, None if z is None else z[:, 2 * u:])
+            dx[:, 2 * u:] = dhh
+            dx[:, :u] = _mul_deriv(dh * (hp - ah), ract, az, None if z is None else z[:, :u])
+            dh_new = dh * az
+            if reset_after:
+                dx[:, u:2 * u] = _mul_deriv(dhh * AUX[t], ract, ar, None if z is None else z[:, u:2 * u])
+                di = DI[t]
+                di[:, :2 * u] = dx[:, :2 * u]
+                np.multiply(dhh, ar, out=di[:, 2 * u:])
+                if rdp is None:
+                    dh_new += di @ rkT
+                else:
+                    dh_new += (np.matmul(di.reshape(N, 3, u).transpose(1, 0, 2), u3T) * rdp).sum(axis=0)
+            else:
+                drh = dhh @ rk_hT
+                hp_h = hp if rdp is None else hp * rdp[2]
+                dx[:, u:2 * u] = _mul_deriv(drh * hp_h, ract, ar, None if z is None else z[:, u:2 * u])
+                dh_new += drh * ar if rdp is None else drh * ar * rdp[2]
+                if rdp is None:
+                    dh_new += dx[:, :2 * u] @ rk_zrT
+                else:
+                    dzr = dx[:, :2 * u].reshape(N, 2, u).transpose(1, 0, 2)
+                    dh_new += (np.matmul(dzr, u3T[:2]) * rdp[:2]).sum(axis=0)
+            dh = dh_new
+            if m is not None:
+                dh += dh_pass
+        need = ctx.needs_input_grad
+        dxin, dk = _input_grads(xt, kernel, o["dp"], DX, 3, need[0], need[1])
+        dU = None
+        if need[2]:
+            Hp = Hs[:-1]
+            dU = np.empty_like(rk)
+            if reset_after:
+                for g in range(3):
+                    cols = slice(g * u, (g + 1) * u)
+                    hg = Hp if rdp is None else Hp * rdp[g]
+                    dU[:, cols] = hg.reshape(T * N, u).T @ DI[..., cols].reshape(T * N, u)
+            else:
+                for g in range(2):
+                    cols = slice(g * u, (g + 1) * u)
+                    hg = Hp if rdp is None else Hp * rdp[g]
+                    dU[:, cols] = hg.reshape(T * N, u).T @ DX[..., cols].reshape(T * N, u)
+                dU[:, 2 * u:] = AUX.reshape(T * N, u).T @ DX[..., 2 * u:].reshape(T * N, u)
+        if dxin is not None:
+            dxin = _from_processing_order(dxin, o["time_major"], o["go_backwards"])
+        out = [dxin, dk, dU]
+        if ctx.has_bias:
+            db = None
+            if need[3]:
+                db_in = DX.sum(axis=(0, 1))
+                db = np.stack([db_in, DI.sum(axis=(0, 1))]) if reset_after else db_in
+            out.append(db)
+        out.append(dh)
+        return tuple(out)
+
+
+def gru_sequence(x: Tensor, kernel: Tensor, recurrent_kernel: Tensor, bias: Optional[Tensor], h0: Tensor,
+                 **options: Any) -> Tuple[Tensor, Tensor]:
+    """Run `GRUSequence`: returns Tensors (output, h_T). Options are `GRUSequence.forward`'s keywords."""
+    tensors = [x, kernel, recurrent_kernel] + ([bias] if bias is not None else []) + [h0]
+    return GRUSequence.apply(*tensors, has_bias=bias is not None, **options)
+
+
+# ************************************************************ SimpleRNN
+
+
+def _simple_rnn_forward(x, kernel, rk, bias, h0, *, mask, go_backwards, time_major, return_sequences,
+                        zero_output_for_mask, activation, dropout_mask, recurrent_dropout_mask, store):
+    act = _act(activation)
+    dtype = np.result_type(x, kernel, rk, h0)
+    xt = _to_processing_order(x, time_major, go_backwards)
+    T, N, _ = xt.shape
+    u = rk.shape[0]
+    _check_shapes("SimpleRNNSequence", xt, kernel, rk, h0, 1)
+    steps = _mask_steps(mask, time_major, go_backwards, T, N, dtype)
+    rdp = recurrent_dropout_mask
+    zx = _project_inputs(xt, kernel, bias, dropout_mask, 1)
+    keep_z = store and act.needs_input
+    Zp = np.empty((T, N, u), dtype=dtype) if keep_z else None
+    # NOTE: the new h before masking is the activation itself; with a mask it needs its own buffer
+    Hs = np.empty((T + 1, N, u), dtype=dtype)
+    Hs[0] = h0
+    An = np.empty((T if store else 1, N, u), dtype=dtype) if steps is not None else Hs[1:]
+    outs = _Outputs(T, N, u, dtype, steps is not None, return_sequences, zero_output_for_mask, Hs)
+    rec = np.empty((N, u), dtype=dtype)
+    for t in range(T):
+        h = Hs[t]
+        a = An[t if (store or steps is None) else 0]
+        np.matmul(h if rdp is None else h * rdp[0], rk, out=rec)
+        np.add(zx[t], rec, out=a)
+        if keep_z:
+            np.copyto(Zp[t], a)
+        act.forward(a)
+        if steps is not None:
+            hn = Hs[t + 1]
+            np.copyto(hn, a)
+            m = steps[t]
+            if m is not None:
+                np.copyto(hn, h, where=~m[0])
+            outs.step(t, hn, m)
+    y = outs.result(Hs, time_major)
+    saved = dict(xt=xt, An=An, Zp=Zp, Hs=Hs, steps=steps) if store else None
+    return y, Hs[T], saved
+
+
+class SimpleRNNSequence(Function):
+    """A whole SimpleRNN layer call as one node. Inputs: x, kernel, recurrent_kernel, [bias], h0.
+    Outputs: (output, h_T)."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, rk, *rest, has_bias=True, mask=None, go_backwards=False, time_major=False,
+                return_sequences=False, zero_output_for_mask=False, activation="tanh", dropout_mask=None,
+                recurrent_dropout_mask=None):
+        bias, h0 = (rest[0], rest[1]) if has_bias else (None, rest[0])
+        store = getattr(ctx, "needs_input_grad", None) is not None
+        y, h, saved = _simple_rnn_forward(
+            x, kernel, rk, bias, h0, mask=mask, go_backwards=go_backwards, time_major=time_major,
+            return_sequences=return_sequences, zero_output_for_mask=zero_output_for_mask, activation=activation,
+            dropout_mask=dropout_mask, recurrent_dropout_mask=recurrent_dropout_mask, store=store)
+        if store:
+            ctx.saved = saved
+            ctx.kernel, ctx.rk, ctx.has_bias = kernel, rk, has_bias
+            ctx.opts = dict(go_backwards=go_backwards, time_major=time_major, return_sequences=return_sequences,
+                            zero_output_for_mask=zero_output_for_mask, act=_act(activation), dp=dropout_mask,
+                            rdp=recurrent_dropout_mask)
+        return y, h
+
+    @staticmethod
+    def backward(ctx, grads):
+        gy, ghT = grads
+        s, o = ctx.saved, ctx.opts
+        kernel, rk = ctx.kernel, ctx.rk
+        act, rdp = o["act"], o["rdp"]
+        xt, An, Zp, Hs, steps = (s[k] for k in ("xt", "An", "Zp", "Hs", "steps"))
+        T, N, _ = xt.shape
+        u = rk.shape[0]
+        gy_seq, gy_last = _output_grads(gy, o["return_sequences"], o["time_major"], o["go_backwards"])
+        masked = steps is not None
+        dh = np.array(ghT, dtype=Hs.dtype, copy=True)
+        carry = [None]
+        DZ = np.empty((T, N, u), dtype=Hs.dtype)
+        rkT = rk.T
+        for t in range(T - 1, -1, -1):
+            m = steps[t] if masked else None
+            _backprop_output(t, dh, gy_seq, gy_last, T, m, masked, o["zero_output_for_mask"], carry)
+            if m is not None:
+                dh_pass = dh * (1 - m[1])
+                dh = dh * m[1]
+            DZ[t] = _mul_deriv(dh, act, An[t], None if Zp is None else Zp[t])
+            dh = DZ[t] @ rkT
+            if rdp is not None:
+                dh *= rdp[0]
+            if m is not None:
+                dh += dh_pass
+        need = ctx.needs_input_grad
+        dx, dk = _input_grads(xt, kernel, o["dp"], DZ, 1, need[0], need[1])
+        dU = None
+        if need[2]:
+            Hp = Hs[:-1] if rdp is None else Hs[:-1] * rdp[0]
+            dU = Hp.reshape(T * N, u).T @ DZ.reshape(T * N, u)
+        if dx is not None:
+            dx = _from_processing_order(dx, o["time_major"], o["go_backwards"])
+        out = [dx, dk, dU]
+        if ctx.has_bias:
+            out.append(DZ.sum(axis=(0, 1)) if need[3] else None)
+        out.append(dh)
+        return tuple(out)
+
+
+def simple_rnn_sequence(x: Tensor, kernel: Tensor, recurrent_kernel: Tensor, bias: Optional[Tensor], h0: Tensor,
+                        **options: Any) -> Tuple[Tensor, Tensor]:
+    """Run `SimpleRNNSequence`: returns Tensors (output, h_T). Options are `SimpleRNNSequence.forward`'s keywords."""
+    tensors = [x, kernel, recurrent_kernel] + ([bias] if bias is not None else []) + [h0]
+    return SimpleRNNSequence.apply(*tensors, has_bias=bias is not None, **options)
