@@ -711,12 +711,8 @@ def _get_lr(optimizer: Any) -> float:
 
 
 def _set_lr(optimizer: Any, value: float) -> None:
-    attr = "learning_rate" if hasattr(optimizer, "learning_rate") else "lr"
-    current = getattr(optimizer, attr)
-    if hasattr(current, "assign"):
-        current.assign(np.asarray(value, dtype=getattr(current, "dtype", "float32")))
-    else:
-        setattr(optimizer, attr, float(value))
+    """Set the learning rate through the optimizer's `learning_rate` (or Keras 2 `lr`) attribute/setter."""
+    setattr(optimizer, "learning_rate" if hasattr(optimizer, "learning_rate") else "lr", float(value))
 
 
 class ReduceLROnPlateau(Callback):

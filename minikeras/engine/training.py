@@ -19,10 +19,6 @@ from minikeras.autograd import Tensor, no_grad
 from minikeras.engine.base_layer import Layer
 from minikeras.utils.generic_utils import to_snake_case
 
-_ACCURACY_ALIASES = ("accuracy", "acc")
-_CROSSENTROPY_ALIASES = ("crossentropy", "ce")
-
-
 # ---------------------------------------------------------------------------------------------------- data helpers
 def _as_array(value: Any, name: str) -> np.ndarray:
     """One input/target/weight array as numpy; non-numeric data fails with Keras's conversion message."""
@@ -510,33 +506,14 @@ class MetricsContainer:
 
     @staticmethod
     def _get_metric_object(metric: Any, y_t: Optional[np.ndarray], y_p: Tensor) -> Any:
+        """A `Metric` from what the user wrote; `'accuracy'`/`'acc'`/`'crossentropy'`/`'ce'` by the shapes of the
+        targets and outputs, keeping the user's name (`metrics.get_metric`, tf.keras's `_get_metric_object`)."""
         from minikeras import metrics as metrics_mod
 
         if metric is None:
             return None
-        lowered = str(metric).lower() if isinstance(metric, str) else None
-        if lowered in _ACCURACY_ALIASES + _CROSSENTROPY_ALIASES:
-            t_shape = tuple(y_t.shape) if y_t is not None else tuple(y_p.shape)
-            p_shape = tuple(y_p.shape)
-            is_binary = p_shape[-1:] == (1,)
-            is_sparse = len(t_shape) < len(p_shape) or (t_shape[-1:] == (1,) and p_shape[-1:] != (1,))
-            kind = "binary" if is_binary else ("sparse_categorical" if is_sparse else "categorical")
-            suffix = "accuracy" if lowered in _ACCURACY_ALIASES else "crossentropy"
-            fn = metrics_mod.get(f"{kind}_{suffix}")
-        else:
-            fn = metrics_mod.get(metric)
-        metric_cls = getattr(metrics_mod, "Metric", None)
-        if metric_cls is not None and isinstance(fn, metric_cls):
-            return fn
-        if hasattr(fn, "update_state") and hasattr(fn, "result"):
-            return fn
-        if isinstance(metric, str):
-            name = metric
-        else:
-            name = _get_custom_object_name(metric)
-            if name is None:
-                raise ValueError(f"Metric should be a callable, received: {metric}")
-        return metrics_mod.MeanMetricWrapper(fn, name=name)
+        return metrics_mod.get_metric(metric, output_shape=tuple(y_p.shape),
+                                      target_shape=None if y_t is None else tuple(y_t.shape))
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         y_pred = list(y_pred) if isinstance(y_pred, (list, tuple)) else [y_pred]
@@ -814,13 +791,17 @@ class Model(Layer):
         grads_and_vars = self._gradients(loss)
         with no_grad():
             logs = self.compute_metrics(x, y, y_pred, sample_weight)
-        if grads_and_vars:
-            self.optimizer.apply_gradients(grads_and_vars)
-        for _, v in grads_and_vars:
-            v.grad = None
+        try:
+            if grads_and_vars:
+                self.optimizer.apply_gradients(grads_and_vars)
+        finally:
+            for _, v in grads_and_vars:
+                v.grad = None
         return logs
 
-    def _gradients(self, loss: Tensor) -> List[Tuple[np.ndarray, Any]]:
+    def _gradients(self, loss: Tensor) -> List[Tuple[Optional[np.ndarray], Any]]:
+        """`(gradient, variable)` for every trainable weight (None where the loss does not depend on it; the
+        optimizer skips those with a warning, and raises if all are None, as tf.keras's optimizers do)."""
         trainable = self.trainable_weights
         for w in self.weights:
             w.grad = None
@@ -828,16 +809,7 @@ class Model(Layer):
             return []
         if loss.requires_grad:
             loss.backward()
-        pairs = [(w.grad, w) for w in trainable]
-        missing = [w for g, w in pairs if g is None]
-        if len(missing) == len(pairs):
-            raise ValueError("No gradients provided for any variable: "
-                             f"({', '.join(repr(getattr(w, 'path', w.name)) for w in trainable)}). The loss does not "
-                             "depend on the model's trainable weights.")
-        if missing:
-            warnings.warn("Gradients do not exist for variables "
-                          f"{[getattr(w, 'path', w.name) for w in missing]} when minimizing the loss.", stacklevel=3)
-        return [(g, w) for g, w in pairs if g is not None]
+        return [(w.grad, w) for w in trainable]
 
     def test_step(self, data: Any) -> Dict[str, float]:
         """One evaluation step: forward (training=False), loss (with regularization), metrics."""
