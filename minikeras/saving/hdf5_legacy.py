@@ -20,6 +20,9 @@ HDF5_OBJECT_HEADER_LIMIT = 64512
 #: What minikeras writes as `keras_version`: the tf.keras release whose layout and numerics it follows. The
 #: `minikeras_version` attribute beside it says which program really wrote the file.
 WRITTEN_KERAS_VERSION = "2.21.0"
+#: A single weight larger than this is refused from its declared shape, before anything is read (a hostile file can
+#: declare terabytes in a few bytes: HDF5 allocates storage lazily).
+MAX_WEIGHT_BYTES = 1 << 30
 
 
 def _h5py() -> Any:
@@ -149,6 +152,14 @@ def _read_subset(group: Any, filepath: Any, layer_name: str) -> List[np.ndarray]
         if ds.dtype.kind not in "fiub":
             raise WeightMismatchError(f"Layer '{layer_name}': weight '{n}' has non-numeric dtype {ds.dtype}; "
                                       "expected a float array", filepath)
+        nbytes = int(np.prod(ds.shape, dtype=object)) * ds.dtype.itemsize if ds.shape is not None else 0
+        if nbytes > MAX_WEIGHT_BYTES:
+            raise WeightMismatchError(f"Layer '{layer_name}': weight '{n}' declares shape {ds.shape} "
+                                      f"({nbytes} bytes), more than the {MAX_WEIGHT_BYTES}-byte limit; refusing to "
+                                      "read it", filepath)
+        if ds.external or ds.is_virtual:
+            raise FileFormatError(f"Layer '{layer_name}': refusing weight '{n}': its data lives outside the file",
+                                  filepath)
         values.append(np.asarray(ds[()]))
     return values
 
