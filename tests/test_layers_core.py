@@ -171,6 +171,12 @@ def test_dense_input_checks():
         Dense(2)(np.ones((4,)))
 
 
+def test_a_weight_too_large_for_memory_is_a_value_error():
+    layer = Dense(10**12)
+    with pytest.raises(ValueError, match=r"Cannot allocate weight 'dense/kernel'.*shape=\(4, 1000000000000\)"):
+        layer.build((None, 4))
+
+
 def test_dense_after_flatten_of_unknown_length_explains_input_length():
     # tf_keras: "The last dimension of the inputs to a Dense layer should be defined. Found None."
     with pytest.raises(ValueError, match="should be defined. Found None.*input_length"):

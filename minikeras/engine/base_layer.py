@@ -259,7 +259,12 @@ class Layer:
         dtype = _dtype_name(dtype or self._dtype)
         shape = tuple(int(s) for s in shape)
         init = initializers.get(initializer if initializer is not None else "glorot_uniform")
-        value = np.asarray(init(shape, dtype=dtype), dtype=dtype)
+        try:
+            value = np.asarray(init(shape, dtype=dtype), dtype=dtype)
+        except MemoryError:
+            nbytes = int(np.prod(shape, dtype=np.float64) * np.dtype(dtype).itemsize)
+            raise ValueError(f"Cannot allocate weight '{self.name}/{name}' of layer '{self.name}': expected a shape "
+                             f"that fits in memory. Received: shape={shape} ({nbytes} bytes)") from None
         var = LayerWeight(value, trainable=trainable, name=name, constraint=constraints.get(constraint))
         var.path = f"{self.name}/{name}"
         (self._trainable_weights if trainable else self._non_trainable_weights).append(var)
