@@ -443,7 +443,7 @@ def test_dropout_runs_only_when_training():
 
 
 def test_integer_ids_reach_the_embedding_unchanged():
-    model = Sequential([Embedding(2**25, 1, input_length=1)])
+    model = Sequential([Embedding(2**24 + 2, 1, input_length=1, embeddings_initializer="zeros")])
     ids = np.array([[2**24 + 1]], dtype=np.int64)
     table = model.layers[0].embeddings
     table.data[2**24 + 1] = 7.0
