@@ -83,6 +83,8 @@ def _byte_cases(src: Source, data: bytes, out: str, rng: np.random.Generator, n_
         blob = bytearray(data)
         blob[i] ^= 0x40
         emit(f"magicflip{i}", bytes(blob), "error", "bit flip")
+        if sfx == ".keras":  # the first local header is metadata.json's: a weights-only load never reads it
+            cases[-1].ops["load_weights"] = "any"
     emit("empty", b"", "error", "foreign bytes")
     emit("text", b"this is not a model file\n" * 40, "error", "foreign bytes")
     emit("random", rng.integers(0, 256, 4096, dtype=np.uint8).tobytes(), "error", "foreign bytes")
@@ -236,8 +238,8 @@ def _k3_edits() -> Dict[str, tuple]:
         grp, ds = first_vars(f)
         f[grp].move(ds, "kernel")
 
-    def drop_layer(f):
-        del f["layers/" + sorted(f["layers"].keys())[0]]
+    def drop_layer(f):  # the first layer that holds variables
+        del f["layers/" + _first_dataset(f["layers"]).split("/")[0]]
 
     def extra_layer(f):
         f["layers"].create_group("ghost/vars").create_dataset("0", data=np.zeros(2, "float32"))
@@ -342,16 +344,16 @@ def config_edits(config: dict) -> Dict[str, tuple]:
         "class_unknown": (with_layer(lambda l: setk(l, "class_name", "FancyAttention")), "unknown class name"),
         "class_model_unknown": (top("class_name", "Transformer"), "unknown class name"),
         "class_functional": (top("class_name", "Functional"), "unknown class name"),
-        "class_lambda": (with_layer(lambda l: {"class_name": "Lambda", "module": "keras.layers",
-                                               "config": {"name": "lam", "function": ["4wEAAAAAAAAA", None, None],
-                                                          "function_type": "lambda"}}), "Lambda"),
+        "class_lambda": (with_layer(lambda l: setk(setc(setc(l, "function", ["4wEAAAAAAAAA", None, None]),
+                                                        "function_type", "lambda"), "class_name", "Lambda")),
+                         "Lambda"),
         "custom_object": (with_layer(lambda l: setk(setk(l, "class_name", "MyCustomLayer"), "registered_name",
                                                     "Custom>MyCustomLayer")), "custom objects"),
-        "module_os_system": (with_layer(lambda l: {"class_name": "system", "module": "os",
-                                                   "config": {"command": "touch /tmp/pwned"}}), "module paths"),
+        "module_os_system": (with_layer(lambda l: setk(setk(setc(l, "command", "touch /tmp/pwned"), "module", "os"),
+                                                       "class_name", "system")), "module paths"),
         "module_subprocess": (with_layer(lambda l: setk(l, "module", "subprocess")), "module paths"),
-        "module_builtins_eval": (with_layer(lambda l: {"class_name": "eval", "module": "builtins",
-                                                       "config": {"source": "1"}}), "module paths"),
+        "module_builtins_eval": (with_layer(lambda l: setk(setk(l, "module", "builtins"), "class_name", "eval")),
+                                 "module paths"),
         "initializer_module": (with_layer(lambda l: setc(l, "kernel_initializer",
                                                          {"module": "os", "class_name": "system",
                                                           "config": {}, "registered_name": None})), "module paths"),

@@ -367,7 +367,7 @@ def load_model(filepath: Any, custom_objects: Optional[Dict[str, Any]] = None, c
                 compile_from_training_config(model, tc, opt_values, filepath=filepath)
         except SavingError:
             raise
-        except (KeyError, OSError, RuntimeError, UnicodeDecodeError) as e:
+        except (KeyError, OSError, RuntimeError, TypeError, UnicodeDecodeError) as e:
             raise FileFormatError(f"Corrupt or unreadable model file ({e.__class__.__name__}: {e})",
                                   filepath) from None
     return model

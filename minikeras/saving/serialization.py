@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional
 from minikeras.saving.errors import ConfigError, SavingError, UnsupportedConfigError
 
 MAX_CONFIG_DEPTH = 64
+MAX_WEIGHT_BYTES = 1 << 30
 # Keras 3 layer keys that carry no behaviour when they hold their default (dropped when loading).
 _NO_OP_DEFAULTS = {"quantization_config": None, "lora_rank": None, "lora_alpha": None, "optional": False}
 
@@ -32,6 +33,23 @@ def _depth(obj: Any, level: int = 0) -> int:
     if isinstance(obj, list):
         return max([_depth(v, level + 1) for v in obj] + [level])
     return level
+
+
+def _check_sizes(obj: Any) -> None:
+    """Refuse, before anything is allocated, a recurrent layer whose `units` alone need more than 1 GB of weights
+    (the recurrent kernel is units x 4*units). Other sizes depend on input shapes and fail in `build`."""
+    if isinstance(obj, list):
+        for v in obj:
+            _check_sizes(v)
+    elif isinstance(obj, dict):
+        cfg = obj.get("config")
+        if obj.get("class_name") in ("LSTM", "GRU", "SimpleRNN", "CuDNNLSTM", "CuDNNGRU") and isinstance(cfg, dict):
+            units = cfg.get("units")
+            if isinstance(units, int) and not isinstance(units, bool) and units * units * 4 * 4 > MAX_WEIGHT_BYTES:
+                raise ConfigError(f"Layer {cfg.get('name')!r} declares units={units}, whose recurrent kernel would "
+                                  f"need more than {MAX_WEIGHT_BYTES} bytes; refusing to build it")
+        for v in obj.values():
+            _check_sizes(v)
 
 
 def normalize_layer_entry(entry: Any) -> Dict[str, Any]:
@@ -74,6 +92,7 @@ def normalize_model_config(config: Any) -> Any:
                           f"Received: {str(config)[:200]}")
     if _depth(config) > MAX_CONFIG_DEPTH:
         raise ConfigError(f"Model config is nested deeper than {MAX_CONFIG_DEPTH} levels; refusing to build it")
+    _check_sizes(config)
     class_name = config["class_name"]
     if class_name in ("Functional", "Model"):
         raise UnsupportedConfigError("minikeras builds Sequential models only; this file holds a functional model. "
@@ -123,6 +142,8 @@ def model_from_file_config(config: Any, version: Optional[str], custom_objects: 
         raise UnsupportedConfigError(str(e), filepath) from None
     except (TypeError, ValueError, KeyError, RecursionError) as e:
         raise ConfigError(f"Cannot build the model from the file's config: {e}", filepath) from None
+    except MemoryError as e:
+        raise ConfigError(f"The file's config asks for more memory than is available ({e})", filepath) from None
 
 
 # ------------------------------------------------------------------------------------------ training config
