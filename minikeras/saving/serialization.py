@@ -206,6 +206,11 @@ def compile_from_training_config(model: Any, tc: Any, optimizer_values: Optional
     if not isinstance(tc, dict) or not isinstance(tc.get("optimizer_config"), dict):
         raise ConfigError("Invalid training_config: expected a dict with 'optimizer_config'", filepath)
     opt_cfg = dict(tc["optimizer_config"])
+    module = opt_cfg.get("module")
+    if isinstance(module, str) and module and not module.startswith("keras"):
+        raise UnsupportedConfigError(f"Optimizer from module {module!r} is not supported; minikeras builds only "
+                                     f"Keras's own optimizers. Received: class_name={opt_cfg.get('class_name')!r}",
+                                     filepath)
     class_name = opt_cfg.get("class_name")
     if isinstance(class_name, str) and ">" in class_name:  # tf.keras writes "Custom>Adam"
         opt_cfg["class_name"] = class_name.split(">")[-1]
