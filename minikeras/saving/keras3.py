@@ -113,7 +113,13 @@ def _data(var: Any) -> np.ndarray:
 
 
 def _optimizer(model: Any) -> Any:
-    return getattr(model, "optimizer", None)
+    """The model's optimizer if its state has Keras 3's layout; None otherwise (not compiled, or a legacy one)."""
+    opt = getattr(model, "optimizer", None)
+    if opt is not None and ".legacy" in type(opt).__module__:
+        warnings.warn(f"The legacy optimizer {type(opt).__name__!r} keeps its state in tf.keras 2.10's layout, which "
+                      "Keras 3 files cannot hold; its state is not saved to or loaded from this file.", stacklevel=4)
+        return None
+    return opt
 
 
 def _optimizer_name(opt: Any) -> str:
@@ -152,7 +158,7 @@ def _build_optimizer(model: Any) -> Any:
     opt = _optimizer(model)
     if opt is None:
         return None
-    if hasattr(opt, "build") and not getattr(opt, "built", False):
+    if hasattr(opt, "build") and not getattr(opt, "built", getattr(opt, "_built", False)):
         opt.build(model.trainable_weights)
     return opt
 
@@ -441,6 +447,8 @@ def _k3_optimizer(opt: Any) -> Dict[str, Any]:
     cfg = dict(opt.get_config())
     for k in ("jit_compile", "is_legacy_optimizer", "decay"):
         cfg.pop(k, None)
+    if cfg.get("adaptive_epsilon") is False:
+        cfg.pop("adaptive_epsilon")  # a minikeras/tf_keras Adam option Keras 3 does not have
     out: Dict[str, Any] = {"name": cfg.pop("name", _optimizer_name(opt))}
     lr = cfg.pop("learning_rate", _learning_rate(opt))
     out["learning_rate"] = float(np.float32(lr)) if isinstance(lr, (int, float, np.floating)) else lr
@@ -485,9 +493,7 @@ def model_config_keras3(model: Any) -> Dict[str, Any]:
                          "dtype": {**_DTYPE_POLICY, "config": {"name": backend.floatx()}},
                          "layers": layers, "build_input_shape": batch_shape},
               "registered_name": None, "build_config": {"input_shape": batch_shape}}
-    compile_config = _compile_config(model)
-    if compile_config is not None:
-        config["compile_config"] = compile_config
+    config["compile_config"] = _compile_config(model) or {}  # Keras 3.15 writes {} for an uncompiled model
     return config
 
 
@@ -708,6 +714,43 @@ def functional_to_sequential(config: Dict[str, Any], filepath: Any = None) -> Di
     return out
 
 
+def _removeprefix(name: Any, prefix: str) -> Any:
+    return name[len(prefix):] if isinstance(name, str) and name.startswith(prefix) else name
+
+
+def _fix_bidirectional(entry: Any) -> Any:
+    """Keras 3 stores the *forward* copy (`forward_gru`) as `layer` and prefixes names with `removeprefix`; minikeras's
+    Bidirectional (tf.keras semantics) prefixes again, so the prefixes are removed before building."""
+    if not isinstance(entry, dict):
+        return entry
+    cfg = entry.get("config")
+    if entry.get("class_name") == "Bidirectional" and isinstance(cfg, dict):
+        cfg = dict(cfg)
+        for key, prefix in (("layer", "forward_"), ("backward_layer", "backward_")):
+            inner = cfg.get(key)
+            if isinstance(inner, dict) and isinstance(inner.get("config"), dict):
+                inner_cfg = dict(inner["config"])
+                inner_cfg["name"] = _removeprefix(inner_cfg.get("name"), prefix)
+                cfg[key] = {**inner, "config": inner_cfg}
+        return {**entry, "config": cfg}
+    if entry.get("class_name") == "TimeDistributed" and isinstance(cfg, dict):
+        return {**entry, "config": {**cfg, "layer": _fix_bidirectional(cfg.get("layer"))}}
+    return entry
+
+
+def keras3_model_config(config: Dict[str, Any], filepath: Any = None) -> Dict[str, Any]:
+    """A Keras 3 `config.json` -> the config minikeras's normaliser builds (Sequential; chain Functional converted;
+    Bidirectional names as Keras 3 means them)."""
+    if not isinstance(config, dict):
+        raise ConfigError("config.json must hold a JSON object", filepath)
+    if config.get("class_name") == "Functional":
+        config = functional_to_sequential(config, filepath)
+    inner = config.get("config")
+    if isinstance(inner, dict) and isinstance(inner.get("layers"), list):
+        config = {**config, "config": {**inner, "layers": [_fix_bidirectional(e) for e in inner["layers"]]}}
+    return config
+
+
 def compile_from_config(model: Any, compile_config: Dict[str, Any], filepath: Any = None) -> None:
     """`model.compile(...)` as a Keras 3 `compile_config` says (optimizer, loss, metrics by name)."""
     from minikeras.saving.serialization import _metric_names
@@ -721,8 +764,9 @@ def compile_from_config(model: Any, compile_config: Dict[str, Any], filepath: An
     if isinstance(opt_cfg, dict):
         if isinstance(opt_cfg.get("module"), str) and not opt_cfg["module"].startswith("keras"):
             raise UnsupportedConfigError(f"Optimizer from module {opt_cfg['module']!r} is not supported", filepath)
+        # Keras 3 configs carry no `is_legacy_optimizer`; minikeras (as tf_keras) would read them as legacy ones.
         opt_cfg = {"class_name": opt_cfg.get("class_name"),
-                   "config": _strip_optimizer_config(opt_cfg.get("config") or {})}
+                   "config": {**_strip_optimizer_config(opt_cfg.get("config") or {}), "is_legacy_optimizer": False}}
     try:
         optimizer = optimizers.deserialize(opt_cfg) if isinstance(opt_cfg, dict) else optimizers.get(opt_cfg)
         metrics = _metric_names(compile_config.get("metrics")) or None
@@ -763,8 +807,7 @@ def load_model_keras3(filepath: Any, custom_objects: Optional[Dict[str, Any]] = 
     config, metadata, weights = read_keras_zip(filepath)
     # Keras 2.13-2.15 wrote .keras files too: their `hard_sigmoid` is Keras 2's, so the era follows the metadata.
     version = metadata.get("keras_version") if isinstance(metadata.get("keras_version"), str) else KERAS_VERSION
-    if config.get("class_name") == "Functional":
-        config = functional_to_sequential(config, filepath)
+    config = keras3_model_config(config, filepath)
     model = model_from_file_config(config, version, custom_objects=custom_objects, filepath=filepath)
     if not getattr(model, "built", False):
         shape = (config.get("build_config") or {}).get("input_shape") if isinstance(config, dict) else None
@@ -778,5 +821,5 @@ def load_model_keras3(filepath: Any, custom_objects: Optional[Dict[str, Any]] = 
 
 
 __all__ = ["save_weights_keras3", "load_weights_keras3", "save_model_keras3", "load_model_keras3",
-           "load_weights_from_keras_zip", "functional_to_sequential",
+           "load_weights_from_keras_zip", "functional_to_sequential", "keras3_model_config",
            "model_config_keras3", "read_keras_zip", "compile_from_config"]
