@@ -431,6 +431,12 @@ def _build_shape(layer: Any) -> Any:
     return [None if d is None else int(d) for d in shape]
 
 
+# Keras 3 layers without a `build` method write no `build_config`.
+_NO_BUILD_CONFIG = {"Masking", "Dropout", "Activation", "Flatten", "RepeatVector", "Reshape", "Permute",
+                    "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout",
+                    "AlphaDropout", "ActivityRegularization"}
+
+
 def _k3_layer_entry(layer: Any) -> Dict[str, Any]:
     class_name = _class_name(layer)
     _check_activation(layer)
@@ -438,7 +444,7 @@ def _k3_layer_entry(layer: Any) -> Dict[str, Any]:
                              "config": _k3_layer_config(class_name, layer.get_config(), layer),
                              "registered_name": None}
     shape = _build_shape(layer)
-    if getattr(layer, "built", False) and shape is not None:
+    if getattr(layer, "built", False) and shape is not None and class_name not in _NO_BUILD_CONFIG:
         entry["build_config"] = {"input_shape": shape}
     return entry
 
