@@ -284,8 +284,17 @@ def _h5_cases(src: Source, out: str) -> List[Case]:
         p = os.path.join(out, f"{src.name}__{tag}{sfx}")
         shutil.copyfile(src.path, p)
         with h5py.File(p, "r+") as f:
-            edit(_weights_root(f) if src.kind.startswith("legacy") else f)
-        cases.append(Case(f"{src.name}/{tag}", p, src.name, _ops(src.kind, expect), family=family))
+            root = _weights_root(f) if src.kind.startswith("legacy") else f
+            if src.kind.startswith("legacy"):
+                from minikeras.saving.hdf5_legacy import load_attributes_from_hdf5_group as la
+
+                layer = next(n for n in la(root, "layer_names") if la(root[n], "weight_names"))
+            else:
+                layer = _first_dataset(root["layers"]).split("/")[0]
+            edit(root)
+        # the error must name the damaged layer (its group in the file)
+        cases.append(Case(f"{src.name}/{tag}", p, src.name, _ops(src.kind, expect), family=family,
+                          mention=[layer] if mention and layer else []))
     return cases
 
 

@@ -179,6 +179,12 @@ def test_hostile_corpus(corpus, fmt):
                     continue
                 if case.path not in str(exc):
                     failures.append(f"{key}: error does not name the file: {str(exc)[:300]}")
+                if case.mention and op == "load_weights":
+                    names = case.mention
+                    fam["named layer"] = fam.get("named layer", 0) + 1
+                    if not any(f"'{n}'" in str(exc) or f"named {n}" in str(exc) or f"layers/{n}" in str(exc)
+                               for n in names):
+                        failures.append(f"{key}: error does not name the layer ({case.mention}): {str(exc)[:300]}")
                 if op == "load_weights" and snapshot(model) != before:
                     failures.append(f"{key}: weights changed by a failed load")
                 if expect == "warn":
@@ -198,7 +204,8 @@ def test_hostile_corpus(corpus, fmt):
     n_calls = sum(f["cases"] for f in by_family.values())
     lines = [f"hostile corpus [{fmt}]: {len(cases)} files, {n_calls} load calls in {elapsed:.1f}s; outcomes {tally}"]
     for fam, f in sorted(by_family.items()):
-        lines.append(f"  {fam:28s} calls={f['cases']:4d} refused={f['refused']:4d} loaded={f['loaded']:4d}")
+        lines.append(f"  {fam:28s} calls={f['cases']:4d} refused={f['refused']:4d} loaded={f['loaded']:4d}"
+                     + (f"  (layer named: {f['named layer']})" if f.get("named layer") else ""))
     print("\n" + "\n".join(lines))
     assert len(cases) >= 200, len(cases)
     assert not failures, f"{len(failures)} of {n_calls} calls failed:\n" + "\n".join(failures[:80])

@@ -142,7 +142,15 @@ def _file_versions(f: Any) -> Tuple[str, Optional[str]]:
 def _read_subset(group: Any, filepath: Any, layer_name: str) -> List[np.ndarray]:
     names = load_attributes_from_hdf5_group(group, "weight_names")
     values = []
+    h5py = _h5py()
     for n in names:
+        if not isinstance(n, str):
+            raise FileFormatError(f"Layer '{layer_name}': `weight_names` holds {type(n).__name__} values, expected "
+                                  "strings", filepath)
+        link = group.get(n, getlink=True)
+        if link is not None and not isinstance(link, h5py.HardLink):
+            raise FileFormatError(f"Layer '{layer_name}': refusing weight '{n}': it is a {type(link).__name__} "
+                                  "(data outside this group or file)", filepath)
         if n not in group:
             raise FileFormatError(f"Layer '{layer_name}': weight '{n}' is listed in `weight_names` but missing from "
                                   "the file", filepath)
