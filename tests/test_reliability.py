@@ -557,3 +557,39 @@ def test_config_with_huge_units_is_refused_before_allocating():
         cfg["config"]["layers"][-1]["config"]["units"] = 10 ** 12
     with pytest.raises(ConfigError):
         models.model_from_config(cfg)
+
+
+@pytest.mark.parametrize("link", ["soft", "external"])
+def test_legacy_links_are_refused_naming_the_layer(tmp_path, link):
+    """A soft link gave a bare h5py KeyError message; an external link would read another file's data as weights."""
+    import h5py
+
+    m = small_model()
+    p = str(tmp_path / "w.h5")
+    m.save_weights(p)
+    layer = m.layers[0].name
+    with h5py.File(p, "r+") as f:
+        name = [n.decode() for n in f[layer].attrs["weight_names"]][0]
+        del f[layer][name]
+        f[layer][name] = h5py.SoftLink("/nowhere") if link == "soft" else h5py.ExternalLink("/etc/x.h5", "/k")
+    before = snapshot(m)
+    with pytest.raises(FileFormatError) as ei:
+        m.load_weights(p)
+    assert p in str(ei.value) and f"'{layer}'" in str(ei.value) and name in str(ei.value)
+    assert snapshot(m) == before
+
+
+def test_model_checkpoint_saves_atomically(tmp_path):
+    """ModelCheckpoint goes through model.save / save_weights: no temporary files, every file loads."""
+    from minikeras import callbacks
+
+    m = small_model()
+    m.compile(optimizer="adam", loss="mse")
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(8, 5, 4)).astype("float32"), rng.normal(size=(8, 3)).astype("float32")
+    cbs = [callbacks.ModelCheckpoint(str(tmp_path / "ck{epoch}.h5")),
+           callbacks.ModelCheckpoint(str(tmp_path / "ck{epoch}.weights.h5"), save_weights_only=True)]
+    m.fit(x, y, epochs=2, verbose=0, callbacks=cbs)
+    assert sorted(os.listdir(tmp_path)) == ["ck1.h5", "ck1.weights.h5", "ck2.h5", "ck2.weights.h5"]
+    loaded = models.load_model(str(tmp_path / "ck2.h5"))
+    assert np.array_equal(loaded.predict(x, verbose=0), m.predict(x, verbose=0))
