@@ -603,7 +603,8 @@ class ModelCheckpoint(Callback):
             raise TypeError(f"Unrecognized keyword arguments passed to ModelCheckpoint: {kwargs}")
         if options is not None:
             raise NotImplementedError("ModelCheckpoint's `options` (tf.train.CheckpointOptions / SaveOptions) is "
-                                      f"TensorFlow-specific and not implemented in minikeras. Received: options={options!r}")
+                                      "TensorFlow-specific and not implemented in minikeras. "
+                                      f"Received: options={options!r}")
         self.monitor = monitor
         self.verbose = verbose
         self.filepath = os.fspath(filepath)

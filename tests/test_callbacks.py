@@ -1,6 +1,5 @@
 """Callbacks: the order tf.keras calls them in, and each built-in callback's behaviour."""
 import csv
-import os
 
 import numpy as np
 import pytest
@@ -246,7 +245,8 @@ def test_learning_rate_scheduler(capsys):
     assert h.history["lr"] == pytest.approx([0.1, 0.05, 0.025])
     # the rate is read back from the float32 variable, so tf.keras prints 0.2 * 0.5 as 0.10000000149011612 too
     assert "\nEpoch 1: LearningRateScheduler setting learning rate to 0.10000000149011612.\n" in capsys.readouterr().out
-    h = model.fit(x, y, epochs=2, verbose=0, callbacks=[callbacks.LearningRateScheduler(lambda epoch: 0.01 * (epoch + 1))])
+    old_api = callbacks.LearningRateScheduler(lambda epoch: 0.01 * (epoch + 1))
+    h = model.fit(x, y, epochs=2, verbose=0, callbacks=[old_api])
     assert h.history["lr"] == pytest.approx([0.01, 0.02])
     with pytest.raises(ValueError, match='The output of the "schedule" function should be float'):
         model.fit(x, y, epochs=1, verbose=0, callbacks=[callbacks.LearningRateScheduler(lambda e, lr: "fast")])

@@ -399,7 +399,8 @@ def test_empty_and_object_arrays():
     model = binary_model()
     with pytest.raises(ValueError, match="Expected input data to be non-empty."):
         model.fit(np.zeros((0, 3), "float32"), np.zeros((0, 1), "float32"), verbose=0)
-    with pytest.raises(ValueError, match=r"Failed to convert a NumPy array to a Tensor \(Unsupported object type str\)"):
+    with pytest.raises(ValueError, match=r"Failed to convert a NumPy array to a Tensor \(Unsupported object type "
+                                         r"str\)"):
         model.fit(np.array([[1, "a", None]], dtype=object), np.zeros((1, 1)), verbose=0)
     with pytest.raises(ValueError, match="Failed to convert a NumPy array to a Tensor"):
         model.fit([[1.0, 2.0, 3.0], [1.0]], np.zeros((2, 1)), verbose=0)
@@ -434,7 +435,8 @@ def test_targets_with_wrong_number_of_classes():
     with pytest.raises(ValueError, match=r"Shapes \(None, 1\) and \(None, 3\) are incompatible.*sparse_categorical"):
         model.fit(x, labels, verbose=0)
     model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    with pytest.raises(ValueError, match=r"Received a label value of [345] which is outside the valid range of \[0, 3\)"):
+    with pytest.raises(ValueError, match=r"Received a label value of [345] which is outside the valid range of "
+                                         r"\[0, 3\)"):
         model.fit(x, np.arange(len(x)) % 6, verbose=0)
     h = model.fit(x, labels, verbose=0, epochs=2)
     assert list(h.history) == ["loss", "accuracy"]
@@ -471,3 +473,38 @@ def test_stateful_batch_size_rules():
         model.fit(x, y, verbose=0)
     h = model.fit(x[:8], y[:8], verbose=0, shuffle=False)  # batch size taken from the input layer
     assert h.params["steps"] == 2
+
+
+# ---------------------------------------------------------------------------------------------------- fit vs tf_keras
+# Recorded with tf_keras 2.21 (TF_USE_LEGACY_KERAS=1): the same data, weights and calls as below.
+TF_KERAS_HISTORY = {
+    "loss": [0.5357469916343689, 0.4091159701347351, 0.3370780348777771],
+    "acc": [0.699999988079071, 0.800000011920929, 0.8666666746139526],
+    "accuracy": [0.7338234782218933, 0.8088235259056091, 0.8607842922210693],
+    "val_loss": [0.685778021812439, 0.5403565764427185, 0.46027612686157227],
+    "val_acc": [0.8999999761581421, 0.8999999761581421, 1.0],
+    "val_accuracy": [0.908333420753479, 0.908333420753479, 1.0]}
+TF_KERAS_EVALUATE = [0.34615182876586914, 0.925000011920929, 0.9381410479545593]
+TF_KERAS_WEIGHTS = [[1.4795451164245605, 0.3736594319343567, -0.5809478759765625], [-0.3706091046333313]]
+
+
+def test_fit_history_matches_tf_keras():
+    """Batch-size-weighted epoch loss, unweighted `metrics` vs `weighted_metrics` naming, validation split of a
+    weighted fit, SGD momentum: all as tf_keras 2.21 logs them."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((40, 3)).astype("float32")
+    y = (x[:, :1] + 0.3 * x[:, 1:2] > 0).astype("float32")
+    sw = np.linspace(0.5, 1.5, 40).astype("float32")
+    model = Sequential([Dense(1, activation="sigmoid", input_shape=(3,))])
+    model.set_weights([np.array([[0.3], [-0.2], [0.1]], "float32"), np.array([0.05], "float32")])
+    model.compile(optimizers.SGD(learning_rate=0.5, momentum=0.5), "binary_crossentropy", metrics=["acc"],
+                  weighted_metrics=["accuracy"])
+    h = model.fit(x, y, sample_weight=sw, batch_size=12, epochs=3, validation_split=0.25, shuffle=False, verbose=0)
+    assert list(h.history) == list(TF_KERAS_HISTORY)
+    for key, values in TF_KERAS_HISTORY.items():
+        np.testing.assert_allclose(h.history[key], values, rtol=1e-5, err_msg=key)
+    np.testing.assert_allclose(model.evaluate(x, y, sample_weight=sw, batch_size=7, verbose=0), TF_KERAS_EVALUATE,
+                               rtol=1e-5)
+    assert model.metrics_names == ["loss", "acc", "accuracy"]
+    for w, expected in zip(model.get_weights(), TF_KERAS_WEIGHTS):
+        np.testing.assert_allclose(w.ravel(), expected, rtol=1e-5, atol=1e-6)
