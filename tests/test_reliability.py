@@ -593,3 +593,22 @@ def test_model_checkpoint_saves_atomically(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["ck1.h5", "ck1.weights.h5", "ck2.h5", "ck2.weights.h5"]
     loaded = models.load_model(str(tmp_path / "ck2.h5"))
     assert np.array_equal(loaded.predict(x, verbose=0), m.predict(x, verbose=0))
+
+
+def test_custom_objects_are_the_only_way_to_build_user_classes(tmp_path):
+    """A user's class in a file is refused unless passed in `custom_objects=` (as Keras); then it loads."""
+
+    class ScaledDense(layers.Dense):
+        pass
+
+    backend.set_random_seed(0)
+    m = models.Sequential([ScaledDense(3, input_shape=(5, 4))])
+    m.build((None, 5, 4))
+    p = str(tmp_path / "m.h5")
+    m.save(p)
+    with pytest.raises(ConfigError) as ei:
+        models.load_model(p)
+    assert "ScaledDense" in str(ei.value) and p in str(ei.value)
+    loaded = models.load_model(p, custom_objects={"ScaledDense": ScaledDense})
+    assert type(loaded.layers[0]) is ScaledDense
+    assert [w.data.tobytes() for w in loaded.weights] == [w.data.tobytes() for w in m.weights]
