@@ -508,3 +508,21 @@ def test_fit_history_matches_tf_keras():
     assert model.metrics_names == ["loss", "acc", "accuracy"]
     for w, expected in zip(model.get_weights(), TF_KERAS_WEIGHTS):
         np.testing.assert_allclose(w.ravel(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_masked_sequence_loss_matches_tf_keras():
+    """The output mask (Embedding mask_zero -> LSTM return_sequences) weights the loss and the metrics: values
+    recorded with tf_keras 2.21 for the same weights and calls."""
+    from minikeras.layers import Embedding
+
+    x = np.array([[1, 2, 3, 0, 0], [4, 5, 0, 0, 0], [1, 1, 1, 1, 1], [2, 0, 0, 0, 0]], "int32")
+    y = np.random.default_rng(3).standard_normal((4, 5, 2)).astype("float32")
+    model = Sequential([Embedding(6, 3, mask_zero=True, input_length=5),
+                        LSTM(4, return_sequences=True, recurrent_activation="sigmoid"), Dense(2)])
+    r = np.random.default_rng(0)
+    model.set_weights([r.standard_normal(w.shape).astype("float32") * 0.3 for w in model.get_weights()])
+    model.compile(optimizers.SGD(0.1), "mse", metrics=["mae"])
+    np.testing.assert_allclose(model.train_on_batch(x, y), [0.931856632232666, 0.6677904725074768], rtol=1e-5)
+    np.testing.assert_allclose(model.train_on_batch(x, y, sample_weight=np.array([1., 2., 0.5, 1.], "float32")),
+                               [0.7018853425979614, 0.6661384701728821], rtol=1e-5)
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), [0.9205406308174133, 0.6674171090126038], rtol=1e-5)
