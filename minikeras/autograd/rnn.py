@@ -77,7 +77,9 @@ def _hard_sigmoid(slope: float) -> Tuple[Callable, Callable]:
     def forward(a: np.ndarray) -> None:
         np.multiply(a, slope, out=a)
         np.add(a, 0.5, out=a)
-        np.clip(a, 0.0, 1.0, out=a)
+        # NOTE: two ufuncs: np.clip's Python-level dispatch costs more than the maths on small arrays
+        np.minimum(a, 1.0, out=a)
+        np.maximum(a, 0.0, out=a)
 
     def deriv(y: np.ndarray, z: Any) -> np.ndarray:
         return np.where((y > 0) & (y < 1), y.dtype.type(slope), y.dtype.type(0))
@@ -139,7 +141,7 @@ ACTIVATIONS: Dict[str, _Act] = {a.name: a for a in (
     _Act("hard_sigmoid_keras3", *_HS3),
     _Act("linear", lambda a: None, lambda y, z: 1, identity=True),
     _Act("relu", lambda a: np.maximum(a, 0, out=a), lambda y, z: (y > 0).astype(y.dtype)),
-    _Act("relu6", lambda a: np.clip(a, 0, 6, out=a), lambda y, z: ((y > 0) & (y < 6)).astype(y.dtype)),
+    _Act("relu6", lambda a: np.maximum(np.minimum(a, 6, out=a), 0, out=a), lambda y, z: ((y > 0) & (y < 6)).astype(y.dtype)),
     _Act("leaky_relu", _leaky_forward, lambda y, z: np.where(y > 0, y.dtype.type(1),
                                                              np.where(y < 0, y.dtype.type(0.2), y.dtype.type(0)))),
     _Act("softsign", lambda a: np.divide(a, 1 + np.abs(a), out=a), lambda y, z: (1 - np.abs(y)) ** 2),
