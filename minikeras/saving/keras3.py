@@ -389,9 +389,11 @@ def _check_activation(layer: Any) -> None:
             fn = getattr(obj, attr, None) if obj is not None else None
             if fn is not None and activations.era_of(fn) == 2:
                 raise UnsupportedConfigError(
-                    f"Layer '{layer.name}' uses Keras 2's hard_sigmoid (clip(0.2 x + 0.5)); Keras 3 files read "
-                    "'hard_sigmoid' as relu6(x + 3) / 6, so a `.keras` file would change the model. Save it as "
-                    "`.h5` (tf.keras format) instead.")
+                    f"Layer '{layer.name}' uses Keras 2's hard_sigmoid (clip(0.2 x + 0.5), also the Keras 2.0 "
+                    "default `recurrent_activation` of minikeras's LSTM/GRU); Keras 3 reads 'hard_sigmoid' in a "
+                    "`.keras` file as relu6(x + 3) / 6, so the file would compute something else. Save the model as "
+                    "`.h5` (tf.keras format), or build it with `recurrent_activation='sigmoid'` (the Keras 2.3+ and "
+                    "Keras 3 default).")
 
 
 def _k3_layer_config(class_name: str, cfg: Dict[str, Any], layer: Any) -> Dict[str, Any]:
