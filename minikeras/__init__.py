@@ -1,10 +1,21 @@
-"""minikeras: Keras's Sequential API and recurrent layers on numpy alone, reading and writing real Keras files."""
+"""minikeras: Keras's Sequential API and recurrent layers on numpy alone, reading and writing real Keras files.
+
+`import minikeras as keras` lets Keras 2 code run unchanged: `keras.models`, `keras.layers`, `keras.optimizers`,
+`keras.losses`, `keras.metrics`, `keras.callbacks`, `keras.initializers`, `keras.regularizers`,
+`keras.constraints`, `keras.activations`, `keras.backend`, `keras.utils`, `keras.preprocessing`.
+"""
 __version__ = "0.1.0"
 
 from minikeras import backend
 from minikeras import autograd
-from minikeras.autograd import Tensor, no_grad
-# (activations, initializers, regularizers, constraints, losses, metrics, optimizers are imported once they land)
-from minikeras import layers, models, utils
+from minikeras.autograd import Tensor, Variable, no_grad
+from minikeras import activations, constraints, initializers, regularizers
+from minikeras import losses, metrics, optimizers
+from minikeras import layers, models, callbacks, utils, preprocessing, saving
 from minikeras.engine.input_layer import Input
-from minikeras.models import Sequential
+from minikeras.engine.training import Model
+from minikeras.models import Sequential, load_model, model_from_json
+
+__all__ = ["__version__", "backend", "autograd", "Tensor", "Variable", "no_grad", "activations", "constraints",
+           "initializers", "regularizers", "losses", "metrics", "optimizers", "layers", "models", "callbacks",
+           "utils", "preprocessing", "saving", "Input", "Model", "Sequential", "load_model", "model_from_json"]
