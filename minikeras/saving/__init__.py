@@ -97,35 +97,13 @@ def load_weights(model: Any, filepath: Any, by_name: bool = False, skip_mismatch
         from minikeras.saving import keras3
 
         if kind == "keras":
-            _load_weights_from_keras_zip(model, filepath, skip_mismatch)
+            keras3.load_weights_from_keras_zip(model, filepath, skip_mismatch=skip_mismatch)
         else:
             keras3.load_weights_keras3(model, filepath, skip_mismatch=skip_mismatch)
         return
     from minikeras.saving.hdf5_legacy import load_weights as load_h5
 
     load_h5(model, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
-
-
-def _load_weights_from_keras_zip(model: Any, filepath: Any, skip_mismatch: bool) -> None:
-    """`model.load_weights('m.keras')`: the zip's `model.weights.h5`, read from a temporary copy."""
-    import tempfile
-    import zipfile
-
-    from minikeras.saving import keras3
-
-    try:
-        with zipfile.ZipFile(filepath) as zf:
-            data = zf.read("model.weights.h5")
-    except (zipfile.BadZipFile, KeyError, OSError) as e:
-        raise FileFormatError(f"Not a readable .keras file ({e.__class__.__name__}: {e})", filepath) from None
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model.weights.h5")
-        with open(path, "wb") as fh:
-            fh.write(data)
-        try:
-            keras3.load_weights_keras3(model, path, skip_mismatch=skip_mismatch)
-        except SavingError as e:
-            raise type(e)(str(e).replace(path, os.fspath(filepath))) from None
 
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "SavingError", "FileFormatError",
