@@ -47,13 +47,19 @@ class _Act:
     the pre-activation `z` (the kernels then keep a copy of `z`). `identity` lets the kernels skip a multiply.
     """
 
-    __slots__ = ("name", "forward", "deriv", "needs_input", "identity")
+    __slots__ = ("name", "forward", "deriv", "needs_input", "identity", "into")
 
     def __init__(self, name: str, forward: Callable[[np.ndarray], None],
                  deriv: Callable[[np.ndarray, Optional[np.ndarray]], Any], needs_input: bool = False,
-                 identity: bool = False):
+                 identity: bool = False, into: Optional[Callable[[np.ndarray, np.ndarray], Any]] = None):
         self.name, self.forward, self.deriv = name, forward, deriv
         self.needs_input, self.identity = needs_input, identity
+        #: `into(src, out)`: out = activation(src), leaving src untouched
+        self.into = into or self._copy_then_forward
+
+    def _copy_then_forward(self, src: np.ndarray, out: np.ndarray) -> None:
+        np.copyto(out, src)
+        self.forward(out)
 
     def __repr__(self) -> str:
         return f"<fused activation {self.name}>"
@@ -135,7 +141,7 @@ _HS3 = _hard_sigmoid(1.0 / 6.0)
 #: Activations the fused kernels implement, by name. `hard_sigmoid` is Keras 1/2's `clip(0.2x + 0.5, 0, 1)`,
 #: `hard_sigmoid_keras3` Keras 3's `clip(x/6 + 0.5, 0, 1)`.
 ACTIVATIONS: Dict[str, _Act] = {a.name: a for a in (
-    _Act("tanh", lambda a: np.tanh(a, out=a), lambda y, z: 1 - y * y),
+    _Act("tanh", lambda a: np.tanh(a, out=a), lambda y, z: 1 - y * y, into=lambda a, out: np.tanh(a, out=out)),
     _Act("sigmoid", _sigmoid_, lambda y, z: y * (1 - y)),
     _Act("hard_sigmoid", *_HS2),
     _Act("hard_sigmoid_keras3", *_HS3),
@@ -160,20 +166,6 @@ def _act(name: str) -> _Act:
     except KeyError:
         raise ValueError(f"The fused RNN kernels have no activation named {name!r}, expected one of "
                          f"{sorted(ACTIVATIONS)}. Received: activation={name!r}") from None
-
-
-def _apply_act(act: _Act, a: np.ndarray, keep: Optional[np.ndarray]) -> None:
-    """Activate `a` in place; first copy the pre-activation into `keep` when the derivative needs it."""
-    if keep is not None:
-        np.copyto(keep, a)
-    act.forward(a)
-
-
-def _mul_deriv(g: np.ndarray, act: _Act, y: np.ndarray, z: Optional[np.ndarray]) -> np.ndarray:
-    """g * act'(.) as a new array (or g itself for `linear`)."""
-    if act.identity:
-        return g
-    return g * act.deriv(y, z)
 
 
 # ************************************************************ shared plumbing
@@ -364,7 +356,8 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
     Hs[0] = h0
     Cs = np.empty((T + 1 if store else 2, N, u), dtype=dtype)
     Cs[0] = c0
-    Cn = Cs[1:] if (store and steps is None) else np.empty((S, N, u), dtype=dtype)  # new c before masking
+    # new c before masking; without a mask it is the c state itself
+    Cn = (Cs[1:] if store else None) if steps is None else np.empty((S, N, u), dtype=dtype)
     TC = np.empty((S, N, u), dtype=dtype)               # activation(c_new)
     tmp = np.empty((N, u), dtype=dtype)
     rec = np.empty((N, 4 * u), dtype=dtype) if rdp is None else None
@@ -386,25 +379,22 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
         ract.forward(a[:, :2 * u])
         act.forward(a[:, s_c])
         ract.forward(a[:, s_o])
-        cn = Cn[k]
+        c_next = Cs[t + 1] if store else Cs[(t + 1) % 2]
+        cn = c_next if steps is None else Cn[k]
         np.multiply(a[:, s_f], c, out=cn)
         np.multiply(a[:, s_i], a[:, s_c], out=tmp)
         cn += tmp
         tc = TC[k]
-        np.copyto(tc, cn)
-        act.forward(tc)
+        act.into(cn, tc)
         hn = Hs[t + 1]
         np.multiply(a[:, s_o], tc, out=hn)
-        m = steps[t] if steps is not None else None
-        c_next = Cs[t + 1] if store else Cs[(t + 1) % 2]
         if steps is not None:
+            m = steps[t]
             np.copyto(c_next, cn)
             if m is not None:
                 np.copyto(c_next, c, where=~m[0])
                 np.copyto(hn, h, where=~m[0])
             outs.step(t, hn, m)
-        elif not store:
-            np.copyto(c_next, cn)
     c_last = Cs[T] if store else Cs[T % 2]
     y = outs.result(Hs, time_major)
     saved = None
@@ -451,34 +441,43 @@ class LSTMSequence(Function):
         u = rk.shape[0]
         gy_seq, gy_last = _output_grads(gy, o["return_sequences"], o["time_major"], o["go_backwards"])
         masked = steps is not None
-        dh = np.array(ghT, dtype=Hs.dtype, copy=True)
-        dc = np.array(gcT, dtype=Hs.dtype, copy=True)
+        dtype = Hs.dtype
+        dh = np.array(ghT, dtype=dtype, copy=True)
+        dc = np.array(gcT, dtype=dtype, copy=True)
         carry = [None]
-        dZ = np.empty((T, N, 4 * u), dtype=Hs.dtype)
+        # NOTE: every derivative is computed for the whole sequence at once (a few large ufuncs); the step loop
+        # then needs ~6 small ones: dz_o = dh*P_o, dc_new = dc + dh*Q, dz_ifc = dc_new*P_ifc, dc = dc_new*f,
+        # dh = dz @ U^T
+        A4 = A.reshape(T, N, 4, u)
+        Z4 = Zp.reshape(T, N, 4, u) if Zp is not None else None
+        P = np.empty((T, N, 4, u), dtype=dtype)
+        for g, fn in ((0, ract), (1, ract), (2, act), (3, ract)):
+            P[:, :, g] = 1 if fn.identity else fn.deriv(A4[:, :, g], None if Z4 is None else Z4[:, :, g])
+        P[:, :, 0] *= A4[:, :, 2]            # di = dc_new * c~ * ra'(z_i)
+        P[:, :, 1] *= Cs[:-1]                # df = dc_new * c_prev * ra'(z_f)
+        P[:, :, 2] *= A4[:, :, 0]            # dc~ = dc_new * i * act'(z_c)
+        P[:, :, 3] *= TC                     # do = dh * act(c) * ra'(z_o)
+        Q = A4[:, :, 3] * (1 if act.identity else act.deriv(TC, Cn))  # dc_new += dh * o * act'(c)
+        dZ = np.empty((T, N, 4 * u), dtype=dtype)
         rkT = rk.T
         u4T = u4.transpose(0, 2, 1) if u4 is not None else None
+        dcn = np.empty((N, u), dtype=dtype)
         for t in range(T - 1, -1, -1):
             m = steps[t] if masked else None
             _backprop_output(t, dh, gy_seq, gy_last, T, m, masked, o["zero_output_for_mask"], carry)
             if m is not None:
                 dh_pass, dc_pass = dh * (1 - m[1]), dc * (1 - m[1])
                 dh, dc = dh * m[1], dc * m[1]
-            a = A[t]
-            z = Zp[t] if Zp is not None else None
-            ai, af, ag, ao = a[:, :u], a[:, u:2 * u], a[:, 2 * u:3 * u], a[:, 3 * u:]
-            tc = TC[t]
-            dz = dZ[t]
-            # output gate and the cell through h = o * act(c)
-            dz[:, 3 * u:] = _mul_deriv(dh * tc, ract, ao, None if z is None else z[:, 3 * u:])
-            dcn = dc + _mul_deriv(dh * ao, act, tc, Cn[t])
-            dz[:, :u] = _mul_deriv(dcn * ag, ract, ai, None if z is None else z[:, :u])
-            dz[:, u:2 * u] = _mul_deriv(dcn * Cs[t], ract, af, None if z is None else z[:, u:2 * u])
-            dz[:, 2 * u:3 * u] = _mul_deriv(dcn * ai, act, ag, None if z is None else z[:, 2 * u:3 * u])
-            dc = dcn * af
+            dz4 = dZ[t].reshape(N, 4, u)
+            np.multiply(dh, P[t, :, 3], out=dz4[:, 3])
+            np.multiply(dh, Q[t], out=dcn)
+            dcn += dc
+            np.multiply(dcn[:, None, :], P[t, :, :3], out=dz4[:, :3])
+            dc = dcn * A4[t, :, 1]
             if rdp is None:
-                dh = dz @ rkT
+                dh = dZ[t] @ rkT
             else:
-                dh = (np.matmul(dz.reshape(N, 4, u).transpose(1, 0, 2), u4T) * rdp).sum(axis=0)
+                dh = (np.matmul(dz4.transpose(1, 0, 2), u4T) * rdp).sum(axis=0)
             if m is not None:
                 dh += dh_pass
                 dc += dc_pass
@@ -678,10 +677,23 @@ class GRUSequence(Function):
         u = rk.shape[0]
         gy_seq, gy_last = _output_grads(gy, o["return_sequences"], o["time_major"], o["go_backwards"])
         masked = steps is not None
-        dh = np.array(ghT, dtype=Hs.dtype, copy=True)
+        dtype = Hs.dtype
+        dh = np.array(ghT, dtype=dtype, copy=True)
         carry = [None]
-        DX = np.empty((T, N, 3 * u), dtype=Hs.dtype)  # gradients of the input-side pre-activations
-        DI = np.empty((T, N, 3 * u), dtype=Hs.dtype) if reset_after else None  # of h @ U + b_rec
+        # NOTE: the derivatives for the whole sequence first (large ufuncs), then a short step loop
+        A3 = A.reshape(T, N, 3, u)
+        Z3 = Zp.reshape(T, N, 3, u) if Zp is not None else None
+        d = [1 if fn.identity else fn.deriv(A3[:, :, g], None if Z3 is None else Z3[:, :, g])
+             for g, fn in ((0, ract), (1, ract), (2, act))]
+        Pz = (Hs[:-1] - A3[:, :, 2]) * d[0]           # dz_pre = dh * (h_prev - hh) * ra'(z)
+        Ph = (1 - A3[:, :, 0]) * d[2]                 # dhh_pre = dh * (1 - z) * act'(hh)
+        if reset_after:
+            Pr = AUX * d[1]                           # dr_pre = dhh_pre * (h U_h + b) * ra'(r)
+        else:
+            Pr = (Hs[:-1] if rdp is None else Hs[:-1] * rdp[2]) * d[1]  # dr_pre = d(r h) * h * ra'(r)
+            Rh = A3[:, :, 1] if rdp is None else A3[:, :, 1] * rdp[2]   # d h_prev += d(r h) * r
+        DX = np.empty((T, N, 3 * u), dtype=dtype)  # gradients of the input-side pre-activations
+        DI = np.empty((T, N, 3 * u), dtype=dtype) if reset_after else None  # of h @ U + b_rec
         rkT, rk_zrT, rk_hT = rk.T, rk[:, :2 * u].T, rk[:, 2 * u:].T
         u3T = u3.transpose(0, 2, 1) if u3 is not None else None
         for t in range(T - 1, -1, -1):
@@ -690,29 +702,25 @@ class GRUSequence(Function):
             if m is not None:
                 dh_pass = dh * (1 - m[1])
                 dh = dh * m[1]
-            a = A[t]
-            z = Zp[t] if Zp is not None else None
-            az, ar, ah = a[:, :u], a[:, u:2 * u], a[:, 2 * u:]
-            hp = Hs[t]
             dx = DX[t]
-            dhh = _mul_deriv(dh * (1 - az), act, ah, None if z is None else z[:, 2 * u:])
-            dx[:, 2 * u:] = dhh
-            dx[:, :u] = _mul_deriv(dh * (hp - ah), ract, az, None if z is None else z[:, :u])
-            dh_new = dh * az
+            dhh = dx[:, 2 * u:]
+            np.multiply(dh, Ph[t], out=dhh)
+            np.multiply(dh, Pz[t], out=dx[:, :u])
+            dh_new = dh * A3[t, :, 0]
             if reset_after:
-                dx[:, u:2 * u] = _mul_deriv(dhh * AUX[t], ract, ar, None if z is None else z[:, u:2 * u])
+                np.multiply(dhh, Pr[t], out=dx[:, u:2 * u])
                 di = DI[t]
                 di[:, :2 * u] = dx[:, :2 * u]
-                np.multiply(dhh, ar, out=di[:, 2 * u:])
+                np.multiply(dhh, A3[t, :, 1], out=di[:, 2 * u:])
                 if rdp is None:
                     dh_new += di @ rkT
                 else:
                     dh_new += (np.matmul(di.reshape(N, 3, u).transpose(1, 0, 2), u3T) * rdp).sum(axis=0)
             else:
                 drh = dhh @ rk_hT
-                hp_h = hp if rdp is None else hp * rdp[2]
-                dx[:, u:2 * u] = _mul_deriv(drh * hp_h, ract, ar, None if z is None else z[:, u:2 * u])
-                dh_new += drh * ar if rdp is None else drh * ar * rdp[2]
+                np.multiply(drh, Pr[t], out=dx[:, u:2 * u])
+                drh *= Rh[t]
+                dh_new += drh
                 if rdp is None:
                     dh_new += dx[:, :2 * u] @ rk_zrT
                 else:
@@ -835,6 +843,7 @@ class SimpleRNNSequence(Function):
         masked = steps is not None
         dh = np.array(ghT, dtype=Hs.dtype, copy=True)
         carry = [None]
+        D = np.broadcast_to(np.asarray(1, Hs.dtype), An.shape) if act.identity else act.deriv(An, Zp)
         DZ = np.empty((T, N, u), dtype=Hs.dtype)
         rkT = rk.T
         for t in range(T - 1, -1, -1):
@@ -843,7 +852,7 @@ class SimpleRNNSequence(Function):
             if m is not None:
                 dh_pass = dh * (1 - m[1])
                 dh = dh * m[1]
-            DZ[t] = _mul_deriv(dh, act, An[t], None if Zp is None else Zp[t])
+            np.multiply(dh, D[t], out=DZ[t])
             dh = DZ[t] @ rkT
             if rdp is not None:
                 dh *= rdp[0]

@@ -14,9 +14,9 @@ Every layer call runs one of two implementations of the recurrence, with the sam
   oracle, and what runs for custom activations, custom cells and `RNN(cell)` with any other cell.
   `use_fused_kernels(False)` forces it.
 
-Arguments kept for compatibility that change nothing here: `unroll` (a Python loop either way),
-`implementation` (same numbers; it only decides whether dropout draws one mask for all gates (2) or one per
-gate (1)), `enable_caching_device`, `use_cudnn`, `time_major=False`'s counterpart is implemented.
+Arguments kept for compatibility that carry no behaviour here: `unroll` (a Python loop either way, same numbers),
+`enable_caching_device` and `use_cudnn` (accepted, ignored). `implementation` gives the same numbers; it only decides
+whether dropout draws one mask for all gates (2) or one per gate (1).
 """
 from __future__ import annotations
 
@@ -721,6 +721,18 @@ class RNN(Layer):
     def states(self, states: Any) -> None:
         self._states = states
 
+    def get_initial_state(self, inputs: Any) -> List[Tensor]:
+        """The zero initial states for `inputs` (from the cell's `get_initial_state` when it has one), as Keras's RNN."""
+        shape = np.shape(inputs.data if isinstance(inputs, Tensor) else inputs)
+        batch = shape[1] if self.time_major else shape[0]
+        get = getattr(self.cell, "get_initial_state", None)
+        if get is not None:
+            init = get(inputs=None, batch_size=batch, dtype=self.dtype)
+            init = init if isinstance(init, (list, tuple)) else [init]
+        else:
+            init = [_zeros_state(batch, s, self.dtype) for s in self._state_sizes]
+        return [self._as_state_tensor(s) for s in init]
+
     def _batch_size(self) -> Optional[int]:
         spec = self.input_spec[0] if isinstance(self.input_spec, list) and self.input_spec else None
         if spec is None or spec.shape is None:
@@ -859,13 +871,7 @@ class RNN(Layer):
                 # a copy: the variables are overwritten in place after the call, the graph must not see that
                 return [_const(v.data.copy()) for v in self._states]
         if initial_state is None:
-            get = getattr(self.cell, "get_initial_state", None)
-            if get is not None:
-                init = get(inputs=None, batch_size=batch, dtype=self.dtype)
-                init = init if isinstance(init, (list, tuple)) else [init]
-            else:
-                init = [_zeros_state(batch, s, self.dtype) for s in sizes]
-            return [self._as_state_tensor(s) for s in init]
+            return self.get_initial_state(inputs)
         if len(initial_state) != len(sizes):
             raise ValueError(f"Layer has {len(sizes)} states but was passed {len(initial_state)} initial states. "
                              f"Received: initial_state={initial_state}")
