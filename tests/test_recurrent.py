@@ -530,3 +530,17 @@ def test_unknown_keyword_arguments():
 def test_bad_cell():
     with pytest.raises(ValueError, match="should have a `call` method"):
         RNN(object())
+
+
+def test_cell_subclass_with_its_own_call_takes_the_composed_path():
+    class DoubledOutputCell(LSTMCell):
+        def call(self, inputs, states, training=None):
+            h, new_states = super().call(inputs, states, training)
+            return h * 2, new_states
+
+    x = _x()
+    plain, doubled = RNN(LSTMCell(3)), RNN(DoubledOutputCell(3))
+    plain(x), doubled(x)
+    doubled.set_weights(plain.get_weights())
+    np.testing.assert_allclose(doubled(x).numpy(), 2 * plain(x).numpy(), atol=1e-6)
+    assert type(plain(Tensor(x, requires_grad=True))._ctx).__name__ == "LSTMSequence"

@@ -187,7 +187,8 @@ def _from_processing_order(a: np.ndarray, time_major: bool, go_backwards: bool) 
 
 
 def _mask_steps(mask: Optional[np.ndarray], time_major: bool, go_backwards: bool, T: int, N: int, dtype: Any):
-    """Per processing step: None (every sample active) or (bool (N, 1), float (N, 1)) of the active samples."""
+    """Per processing step: None (every sample active) or a tuple `(inactive bool (N, 1), active float (N, 1),
+    inactive float (N, 1))`."""
     if mask is None:
         return None
     m = np.asarray(mask).astype(bool, copy=False)
@@ -198,7 +199,11 @@ def _mask_steps(mask: Optional[np.ndarray], time_major: bool, go_backwards: bool
     steps = []
     for t in range(T):
         mt = m[t]
-        steps.append(None if mt.all() else (mt[:, None], mt[:, None].astype(dtype)))
+        if mt.all():
+            steps.append(None)
+        else:
+            active = mt[:, None].astype(dtype)
+            steps.append((~mt[:, None], active, 1 - active))
     return steps
 
 
@@ -297,7 +302,7 @@ class _Outputs:
         out = self.Y[t] if self.return_sequences else np.empty_like(h_new)
         np.copyto(out, h_new)
         if m is not None:
-            np.copyto(out, 0 if self.zero else self.prev, where=~m[0])
+            np.copyto(out, 0 if self.zero else self.prev, where=m[0])
         self.prev = out
 
     def result(self, hs: np.ndarray, time_major: bool) -> np.ndarray:
@@ -328,7 +333,7 @@ def _backprop_output(t: int, dh: np.ndarray, gy_seq: Optional[np.ndarray], gy_la
         carry[0] = None
     else:
         dh += g * m[1]
-        carry[0] = g * (1 - m[1])
+        carry[0] = g * m[2]
 
 
 # ************************************************************ LSTM
@@ -392,8 +397,8 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
             m = steps[t]
             np.copyto(c_next, cn)
             if m is not None:
-                np.copyto(c_next, c, where=~m[0])
-                np.copyto(hn, h, where=~m[0])
+                np.copyto(c_next, c, where=m[0])
+                np.copyto(hn, h, where=m[0])
             outs.step(t, hn, m)
     c_last = Cs[T] if store else Cs[T % 2]
     y = outs.result(Hs, time_major)
@@ -466,7 +471,7 @@ class LSTMSequence(Function):
             m = steps[t] if masked else None
             _backprop_output(t, dh, gy_seq, gy_last, T, m, masked, o["zero_output_for_mask"], carry)
             if m is not None:
-                dh_pass, dc_pass = dh * (1 - m[1]), dc * (1 - m[1])
+                dh_pass, dc_pass = dh * m[2], dc * m[2]
                 dh, dc = dh * m[1], dc * m[1]
             dz4 = dZ[t].reshape(N, 4, u)
             np.multiply(dh, P[t, :, 3], out=dz4[:, 3])
@@ -632,7 +637,7 @@ def _gru_forward(x, kernel, rk, bias, h0, *, reset_after, mask, go_backwards, ti
         if steps is not None:
             m = steps[t]
             if m is not None:
-                np.copyto(hn, h, where=~m[0])
+                np.copyto(hn, h, where=m[0])
             outs.step(t, hn, m)
     y = outs.result(Hs, time_major)
     saved = dict(xt=xt, A=A, Zp=Zp, AUX=AUX, Hs=Hs, steps=steps, u3=u3) if store else None
@@ -700,7 +705,7 @@ class GRUSequence(Function):
             m = steps[t] if masked else None
             _backprop_output(t, dh, gy_seq, gy_last, T, m, masked, o["zero_output_for_mask"], carry)
             if m is not None:
-                dh_pass = dh * (1 - m[1])
+                dh_pass = dh * m[2]
                 dh = dh * m[1]
             dx = DX[t]
             dhh = dx[:, 2 * u:]
@@ -801,7 +806,7 @@ def _simple_rnn_forward(x, kernel, rk, bias, h0, *, mask, go_backwards, time_maj
             np.copyto(hn, a)
             m = steps[t]
             if m is not None:
-                np.copyto(hn, h, where=~m[0])
+                np.copyto(hn, h, where=m[0])
             outs.step(t, hn, m)
     y = outs.result(Hs, time_major)
     saved = dict(xt=xt, An=An, Zp=Zp, Hs=Hs, steps=steps) if store else None
@@ -850,7 +855,7 @@ class SimpleRNNSequence(Function):
             m = steps[t] if masked else None
             _backprop_output(t, dh, gy_seq, gy_last, T, m, masked, o["zero_output_for_mask"], carry)
             if m is not None:
-                dh_pass = dh * (1 - m[1])
+                dh_pass = dh * m[2]
                 dh = dh * m[1]
             np.multiply(dh, D[t], out=DZ[t])
             dh = DZ[t] @ rkT

@@ -558,6 +558,9 @@ class LSTMCell(_BuiltinCell):
         return {**super().get_config(), **self._config(keys), **_caching_device_config(self), **self._seed_config()}
 
 
+_FUSABLE_CALLS = frozenset({SimpleRNNCell.call, GRUCell.call, LSTMCell.call})
+
+
 class StackedRNNCells(Layer):
     """Wrapper making a list of RNN cells behave as one cell (the output of each feeds the next).
 
@@ -912,7 +915,8 @@ class RNN(Layer):
                 cell.reset_dropout_mask()
                 cell.reset_recurrent_dropout_mask()
         result = None
-        if _fused_enabled() and not constants and isinstance(self.cell, _BuiltinCell):
+        # NOTE: a subclass that overrides the cell's `call` gets its own maths, hence the composed path
+        if _fused_enabled() and not constants and type(self.cell).call in _FUSABLE_CALLS:
             result = self.cell._run_fused(self, inputs, states, mask, training)
         if result is None:
             result = self._run_composed(inputs, states, mask, training, constants)
