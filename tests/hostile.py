@@ -352,7 +352,9 @@ def config_edits(config: dict) -> Dict[str, tuple]:
         "json_deep_in_layer": (nested_deep(), "deeply nested JSON"),
         "class_unknown": (with_layer(lambda l: setk(l, "class_name", "FancyAttention")), "unknown class name"),
         "class_model_unknown": (top("class_name", "Transformer"), "unknown class name"),
-        "class_functional": (top("class_name", "Functional"), "unknown class name"),
+        # NOTE: a Keras 3 layer-case file is already a (chain) Functional model, which loads; rename it instead
+        "class_functional": (top("class_name", "Functional" if config.get("class_name") != "Functional"
+                                 else "Graph"), "unknown class name"),
         "class_lambda": (with_layer(lambda l: setk(setc(setc(l, "function", ["4wEAAAAAAAAA", None, None]),
                                                         "function_type", "lambda"), "class_name", "Lambda")),
                          "Lambda"),

@@ -259,6 +259,15 @@ def _read(ds: Any, filepath: Any) -> np.ndarray:
         raise FileFormatError(f"Cannot read dataset {ds.name} ({e})", filepath) from None
 
 
+def _has_weights(group: Any) -> bool:
+    """True if any dataset lives under `group` (empty `vars` groups of weightless layers do not count)."""
+    import h5py
+
+    found = []
+    group.visititems(lambda name, obj: found.append(1) if isinstance(obj, h5py.Dataset) else None)
+    return bool(found)
+
+
 def _load_from_h5(model: Any, h5file: Any, filepath: Any, skip_mismatch: bool) -> None:
     """Check every count and shape, read everything, then assign. Optimizer mismatches only warn (as Keras)."""
     import h5py
@@ -288,6 +297,13 @@ def _load_from_h5(model: Any, h5file: Any, filepath: Any, skip_mismatch: bool) -
             errors.append(message)
             continue
         pending.extend(zip(own, found))
+    layers_group = h5file.get("layers") if "layers" in h5file else None
+    if isinstance(layers_group, h5py.Group):
+        expected = {p.split("/")[1] for p, _, _ in _walk(model) if p.startswith("layers/")}
+        extra = sorted(k for k in layers_group.keys() if k not in expected and _has_weights(layers_group[k]))
+        if extra and not skip_mismatch:
+            errors.append(f"The file holds weights for layers the model does not have: {extra} (the model has "
+                          f"{len(expected)} layers with saved state)")
     if errors:
         head = errors[0] if len(errors) == 1 else (f"A total of {len(errors)} objects could not be loaded:\n"
                                                    + "\n".join(errors))
@@ -301,6 +317,9 @@ def _load_from_h5(model: Any, h5file: Any, filepath: Any, skip_mismatch: bool) -
 
     values = [(var, _read(ds, filepath)) for var, ds in pending]  # every read before the first assignment
     for var, val in values:
+        if np.asarray(val).dtype.kind == "f" and not np.all(np.isfinite(val)):
+            warnings.warn(f"Weight '{getattr(var, 'path', var.name)}' loaded from {filepath} contains NaN or "
+                          "infinite values.", stacklevel=3)
         var.assign(np.asarray(val, dtype=var.dtype))
 
     if opt_found is not None:
@@ -573,11 +592,11 @@ def read_keras_zip(filepath: Any, need_config: bool = True) -> Tuple[Dict[str, A
             raise FileFormatError(f"Corrupt .keras file ({e.__class__.__name__}: {e})", filepath) from None
     try:
         config = json.loads(raw_config.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise ConfigError(f"config.json is not valid JSON ({e})", filepath) from None
     try:
         metadata = json.loads(raw_meta.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         metadata = {}
     if not isinstance(config, dict):
         raise ConfigError("config.json must hold a JSON object", filepath)
