@@ -191,3 +191,43 @@ def test_unit_forget_bias_case():
         layer = LSTM(**entry["config"])
         layer._maybe_build((None, 5, 4))
         np.testing.assert_array_equal(layer.cell.bias.numpy(), io[key], err_msg=key)
+
+
+CONVERTED_CASES = {
+    # case: (layer built in code as the fixture's description says, head activation)
+    "keras1_lstm": (lambda: LSTM(6, recurrent_activation="hard_sigmoid"), None),
+    "keras1_gru": (lambda: GRU(6, reset_after=False, recurrent_activation="hard_sigmoid"), None),
+    "cudnn_lstm": (lambda: LSTM(6, recurrent_activation="sigmoid"), None),
+    "cudnn_gru": (lambda: GRU(6, reset_after=True, recurrent_activation="sigmoid"), None),
+}
+
+
+@PATHS
+@pytest.mark.parametrize("case", list(CONVERTED_CASES))
+def test_weights_real_keras_converted(case, fused):
+    """Keras 1 and CuDNN weights as tf_keras's loader converted them, through the layer -> Dense (numpy)."""
+    io = load_io(keras_case(2, case))
+    weights = _weights(io, "w_converted_")
+    layer = CONVERTED_CASES[case][0]()
+    with use_fused_kernels(fused):
+        layer(io["x"])
+        layer.set_weights(weights[:3])
+        h = layer(io["x"]).numpy()
+    np.testing.assert_allclose(h @ weights[3] + weights[4], io["y_pred"], atol=ATOL)
+
+
+@PATHS
+def test_masked_sentence(fused):
+    """Embedding(mask_zero) -> LSTM(go_backwards, dropout, recurrent_dropout, l2, max_norm) -> Dense(sigmoid)."""
+    io = load_io(keras_case(2, "masked_sentence"))
+    config = {k: v for k, v in _lstm_entry(2, "masked_sentence").items() if k != "batch_input_shape"}
+    layer = LSTM(**config)
+    assert layer.go_backwards and layer.dropout == 0.2 and layer.recurrent_dropout == 0.1
+    w = _weights(io)
+    x = np.take(w[0], io["x"], axis=0)
+    with use_fused_kernels(fused):
+        layer(x)
+        layer.set_weights(w[1:4])
+        h = layer(x, mask=io["x"] != 0, training=False).numpy()
+    np.testing.assert_allclose(1 / (1 + np.exp(-(h @ w[4] + w[5]))), io["y_pred"], atol=ATOL)
+    assert len(layer.losses) == 1 and type(layer.cell.kernel.constraint).__name__ == "MaxNorm"
