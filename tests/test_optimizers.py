@@ -1,0 +1,464 @@
+"""Optimizers: replay of real tf_keras 2.21 optimizer runs, state layout and names, configs, errors.
+
+Fixtures: tests/fixtures/keras2/optimizers/ (made by tests/fixtures/keras2_optimizer_cases.py) and the training
+cases of tests/fixtures/keras2/train_* (first step, from the recorded gradients).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from conftest import FIXTURES, load_json
+from minikeras import optimizers
+from minikeras.autograd import Tensor, Variable
+from minikeras.optimizers import legacy, schedules
+
+OPT_DIR = FIXTURES / "keras2" / "optimizers"
+CASES = load_json(OPT_DIR / "cases.json")
+STEPS = CASES["steps"]
+
+
+def _max_norm(w, max_value=1.0, axis=0):
+    """keras.constraints.MaxNorm(1.0) on arrays (the fixture's constraint), as tf_keras computes it."""
+    norms = np.sqrt(np.sum(np.square(w), axis=axis, keepdims=True))
+    desired = np.clip(norms, 0, max_value)
+    return w * (desired / (np.float32(1e-7) + norms))
+
+
+CONSTRAINTS = {"max_norm": _max_norm, "non_neg": lambda w: w * (w >= 0).astype(w.dtype), None: None}
+
+
+def _build(case):
+    if case["from_config"] is not None:
+        return optimizers.get(copy.deepcopy(case["from_config"]))
+    module = legacy if case["module"].endswith("legacy") else optimizers
+    kwargs = dict(case["kwargs"])
+    if isinstance(kwargs.get("learning_rate"), dict):
+        kwargs["learning_rate"] = schedules.deserialize(kwargs["learning_rate"])
+    return getattr(module, case["class"])(**kwargs)
+
+
+def _state(opt):
+    variables = opt.variables() if callable(opt.variables) else opt.variables
+    return list(variables)
+
+
+def _replay(name):
+    case = CASES["cases"][name]
+    with np.load(OPT_DIR / f"{name}.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        opt = _build(case)
+    variables = [Variable(arrays[f"init_{i}"], name=n, constraint=CONSTRAINTS[c])
+                 for i, (n, c) in enumerate(zip(case["variable_names"], case["constraints"]))]
+    if case["tf_function"]:
+        opt._tf_function_trace(variables)
+    return case, arrays, opt, variables
+
+
+@pytest.mark.parametrize("name", sorted(CASES["cases"]))
+def test_replay_matches_tf_keras(name):
+    """Every step's variable values (atol 1e-6), the learning rate, and the final state (names, order, values)."""
+    case, arrays, opt, variables = _replay(name)
+    for k in range(case.get("steps", STEPS)):
+        opt.apply_gradients([(arrays[f"grad_{k}_{i}"], v) for i, v in enumerate(variables)])
+        for i, v in enumerate(variables):
+            np.testing.assert_allclose(v.data, arrays[f"after_{k}_{i}"], atol=1e-6, rtol=0,
+                                       err_msg=f"{name}: variable {i} after step {k}")
+        if "legacy" not in type(opt).__module__:
+            np.testing.assert_allclose(float(opt.learning_rate.data), arrays[f"lr_{k}"], rtol=1e-7,
+                                       err_msg=f"{name}: learning rate after step {k}")
+    state = _state(opt)
+    assert [v.name + ":0" for v in state] == case["optimizer_variables"]
+    for j, v in enumerate(state):
+        assert v.dtype == arrays[f"opt_{j}"].dtype, f"{name}: dtype of {v.name}"
+        np.testing.assert_allclose(v.data, arrays[f"opt_{j}"], atol=1e-6, rtol=0, err_msg=f"{name}: {v.name}")
+    assert opt.get_config() == case["config"]
+    assert json.loads(json.dumps(opt.get_config())) == case["config"]
+
+
+@pytest.mark.parametrize("name", [n for n, c in CASES["cases"].items() if not c["tf_function"]])
+def test_config_round_trip_continues_identically(name):
+    """from_config(get_config()) + set_weights(get_weights()) continues training exactly like the original."""
+    case, arrays, opt, variables = _replay(name)
+    for k in range(2):
+        opt.apply_gradients([(arrays[f"grad_{k}_{i}"], v) for i, v in enumerate(variables)])
+    config = json.loads(json.dumps(opt.get_config()))
+    module = legacy if "legacy" in type(opt).__module__ else optimizers
+    clone = getattr(module, type(opt).__name__).from_config(config)
+    if case["kwargs"] and case["kwargs"].get("adaptive_epsilon"):
+        clone.adaptive_epsilon = True  # tf_keras leaves adaptive_epsilon out of the config
+    clone_vars = [Variable(v.data, name=v.name, constraint=v.constraint) for v in variables]
+    clone.build(clone_vars)
+    clone.set_weights(opt.get_weights())
+    if hasattr(opt, "_u_product"):
+        clone._u_product, clone._u_product_counter = opt._u_product, opt._u_product_counter
+    for k in range(2, STEPS):
+        opt.apply_gradients([(arrays[f"grad_{k}_{i}"], v) for i, v in enumerate(variables)])
+        clone.apply_gradients([(arrays[f"grad_{k}_{i}"], v) for i, v in enumerate(clone_vars)])
+    for v, c in zip(variables, clone_vars):
+        np.testing.assert_array_equal(v.data, c.data)
+
+
+# ------------------------------------------------------------------ the shared training fixtures (first step)
+
+TRAIN_CASES = sorted(p.name for p in (FIXTURES / "keras2").glob("train_*") if (p / "io.npz").exists())
+
+
+@pytest.mark.parametrize("case", TRAIN_CASES)
+def test_first_training_step_of_keras_models(case):
+    """The first `train_on_batch` update of the shared LSTM training cases, from the recorded gradients."""
+    from minikeras import constraints
+
+    folder = FIXTURES / "keras2" / case
+    meta = load_json(folder / "meta.json")
+    layer_configs = {layer["config"]["name"]: layer["config"]
+                     for layer in load_json(folder / "config.json")["config"]["layers"]}
+    with np.load(folder / "io.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    opt = optimizers.deserialize({"class_name": meta["optimizer"]["class"], "config": meta["optimizer"]["config"]})
+    assert opt.get_config() == meta["optimizer"]["config"]
+
+    def constraint(weight_name):  # "lstm/lstm_cell/recurrent_kernel:0" -> the LSTM's recurrent_constraint
+        kind = weight_name[:-2].split("/")[-1]
+        key = {"recurrent_kernel": "recurrent_constraint"}.get(kind, f"{kind}_constraint")
+        return constraints.get(layer_configs[weight_name.split("/")[0]].get(key))
+
+    variables = [Variable(arrays[f"w_before_{i}"], name=n[:-2], constraint=constraint(n))
+                 for i, n in enumerate(meta["weight_names"]) if f"grad_{i}" in arrays]
+    opt._tf_function_trace(variables)
+    opt.apply_gradients([(arrays[f"grad_{i}"], v) for i, v in enumerate(variables)])
+    for i, v in enumerate(variables):
+        np.testing.assert_allclose(v.data, arrays[f"w_step1_{i}"], atol=1e-6, rtol=0, err_msg=f"{case}: weight {i}")
+    assert [w.name + ":0" for w in opt.variables] == meta["optimizer_variables"]
+
+
+# ------------------------------------------------------------------ get / serialize / deserialize
+
+
+@pytest.mark.parametrize("name, cls", [("adam", optimizers.Adam), ("Adam", optimizers.Adam),
+                                       ("ADAM", optimizers.Adam), ("sgd", optimizers.SGD),
+                                       ("rmsprop", optimizers.RMSprop), ("RMSprop", optimizers.RMSprop),
+                                       ("adagrad", optimizers.Adagrad), ("adadelta", optimizers.Adadelta),
+                                       ("adamax", optimizers.Adamax), ("nadam", optimizers.Nadam),
+                                       ("adamw", optimizers.AdamW)])
+def test_get_by_name_gives_the_new_optimizers(name, cls):
+    opt = optimizers.get(name)
+    assert type(opt) is cls
+    assert opt.get_config()["is_legacy_optimizer"] is False
+
+
+def test_get_returns_instances_and_instantiates_classes():
+    opt = optimizers.SGD()
+    assert optimizers.get(opt) is opt
+    assert type(optimizers.get(optimizers.Adam)) is optimizers.Adam
+    old = legacy.Adam()
+    assert optimizers.get(old) is old
+
+
+@pytest.mark.parametrize("bad", [3, None, 2.5, ["adam"]])
+def test_get_rejects_non_identifiers(bad):
+    with pytest.raises(ValueError, match="Could not interpret optimizer identifier"):
+        optimizers.get(bad)
+
+
+def test_unknown_optimizer_name():
+    with pytest.raises(ValueError, match="Unknown optimizer: 'foo'"):
+        optimizers.get("foo")
+
+
+def test_serialize_is_tf_keras_four_key_dict():
+    out = optimizers.serialize(optimizers.Adam())
+    assert out == {"module": "keras.optimizers", "class_name": "Adam", "config": optimizers.Adam().get_config(),
+                   "registered_name": None}
+    assert optimizers.serialize(legacy.Adam())["module"] == "keras.optimizers.legacy"
+    assert type(optimizers.deserialize(out)) is optimizers.Adam
+    assert optimizers.serialize(None) is None
+
+
+def test_keras2_file_configs_build_legacy_optimizers():
+    """tf_keras: a non-empty config without is_legacy_optimizer builds the legacy class (which honours lr, decay)."""
+    opt = optimizers.deserialize({"class_name": "Adam", "config": {"lr": 0.02, "decay": 0.1, "beta_1": 0.8}})
+    assert type(opt) is legacy.Adam
+    assert opt.get_config() == {"name": "Adam", "learning_rate": 0.02, "decay": 0.1, "beta_1": 0.8, "beta_2": 0.999,
+                                "epsilon": 1e-07, "amsgrad": False}
+    new = optimizers.deserialize({"class_name": "Adam", "config": {"learning_rate": 0.02,
+                                                                   "is_legacy_optimizer": False}})
+    assert type(new) is optimizers.Adam
+    # tf_keras writes "Custom>Adam" into h5 training configs
+    assert type(optimizers.deserialize({"class_name": "Custom>Adam", "config": new.get_config()})) is optimizers.Adam
+    assert type(optimizers.get({"class_name": "SGD", "config": {}})) is optimizers.SGD
+
+
+def test_schedule_in_config_round_trips():
+    opt = optimizers.Adam(schedules.ExponentialDecay(0.1, 10, 0.5))
+    config = json.loads(json.dumps(optimizers.serialize(opt)))
+    assert config["config"]["learning_rate"]["class_name"] == "ExponentialDecay"
+    again = optimizers.deserialize(config)
+    assert isinstance(again._learning_rate, schedules.ExponentialDecay)
+    assert again.get_config() == opt.get_config()
+
+
+# ------------------------------------------------------------------ arguments
+
+
+def test_lr_keyword_is_ignored_with_a_warning_as_tf_keras():
+    with pytest.warns(UserWarning, match="`lr` is deprecated.*ignored"):
+        opt = optimizers.Adam(lr=0.5)
+    assert float(opt.learning_rate.data) == pytest.approx(0.001)
+
+
+def test_legacy_optimizer_honours_lr():
+    with pytest.warns(UserWarning, match="`lr` argument is deprecated"):
+        opt = legacy.SGD(lr=0.3)
+    assert float(opt.lr.data) == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize("cls", [optimizers.SGD, optimizers.Adam, optimizers.RMSprop, optimizers.Nadam])
+def test_decay_is_refused_by_new_optimizers(cls):
+    with pytest.raises(ValueError, match="decay is deprecated in the new TF-Keras optimizer"):
+        cls(decay=0.01)
+
+
+@pytest.mark.parametrize("kwarg", ["foo", "momentum_decay", "beta1"])
+def test_unknown_kwargs_raise_type_error(kwarg):
+    with pytest.raises(TypeError, match=f"{kwarg} is not a valid argument"):
+        optimizers.Adam(**{kwarg: 1})
+    with pytest.raises(TypeError, match=f"Unexpected keyword argument passed to optimizer: {kwarg}"):
+        legacy.Adam(**{kwarg: 1})
+
+
+def test_argument_validation():
+    with pytest.raises(ValueError, match="At most one of `clipnorm` and `global_clipnorm`"):
+        optimizers.SGD(clipnorm=1.0, global_clipnorm=1.0)
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="`momentum` must be between"):
+            optimizers.SGD(momentum=bad)
+    with pytest.raises(ValueError, match="`ema_momentum` must be in the range"):
+        optimizers.Adam(use_ema=True, ema_momentum=2.0)
+    with pytest.raises(ValueError, match="Missing value of `weight_decay`"):
+        optimizers.AdamW(weight_decay=None)
+    with pytest.raises(ValueError, match="decay cannot be less than 0|Expected decay >= 0"):
+        legacy.SGD(decay=-1.0)
+    with pytest.raises(ValueError, match="boundaries should be 1 less"):
+        schedules.PiecewiseConstantDecay([1, 2], [0.1])
+
+
+def test_jit_compile_is_stored_false():
+    assert optimizers.Adam(jit_compile=True).get_config()["jit_compile"] is False
+
+
+# ------------------------------------------------------------------ learning rate
+
+
+def test_learning_rate_is_a_settable_variable_with_lr_alias():
+    opt = optimizers.Adam(0.1)
+    assert isinstance(opt.learning_rate, Variable)
+    assert opt.lr is opt.learning_rate
+    opt.learning_rate = 0.5
+    assert opt.get_config()["learning_rate"] == 0.5
+    opt.lr = 0.25
+    assert float(opt.learning_rate.data) == 0.25
+    opt.learning_rate.assign(0.125)  # what the callbacks do
+    assert opt.get_config()["learning_rate"] == 0.125
+
+
+def test_schedule_learning_rate_is_not_settable():
+    opt = optimizers.SGD(schedules.InverseTimeDecay(0.1, 1, 1.0))
+    assert float(opt.learning_rate.data) == pytest.approx(0.1)
+    with pytest.raises(TypeError, match="not settable"):
+        opt.learning_rate = 0.5
+
+
+@pytest.mark.parametrize("schedule, expected", [
+    (schedules.ExponentialDecay(0.1, 4, 0.5), lambda s: 0.1 * 0.5 ** (s / 4)),
+    (schedules.ExponentialDecay(0.1, 4, 0.5, staircase=True), lambda s: 0.1 * 0.5 ** (s // 4)),
+    (schedules.InverseTimeDecay(0.1, 2, 0.5), lambda s: 0.1 / (1 + 0.5 * s / 2)),
+    (schedules.PiecewiseConstantDecay([2, 5], [1.0, 0.5, 0.1]), lambda s: 1.0 if s <= 2 else 0.5 if s <= 5 else 0.1),
+    (schedules.PolynomialDecay(0.1, 4, 0.01, power=2), lambda s: (0.1 - 0.01) * (1 - min(s, 4) / 4) ** 2 + 0.01),
+    (schedules.CosineDecay(0.1, 4, alpha=0.2),
+     lambda s: 0.1 * (0.8 * 0.5 * (1 + np.cos(np.pi * min(s, 4) / 4)) + 0.2)),
+    (schedules.CosineDecayRestarts(0.1, 2, t_mul=1.0),
+     lambda s: 0.1 * 0.5 * (1 + np.cos(np.pi * ((s / 2) % 1)))),
+])
+def test_schedules_follow_their_formulas(schedule, expected):
+    for step in range(9):
+        assert float(schedule(step)) == pytest.approx(expected(step), rel=1e-6, abs=1e-7)
+    config = json.loads(json.dumps(schedules.serialize(schedule)))
+    assert config["module"] == "keras.optimizers.schedules"
+    assert schedules.deserialize(config).get_config() == schedule.get_config()
+
+
+# ------------------------------------------------------------------ state
+
+
+def _two_vars():
+    return [Variable(np.ones((3, 2), "float32"), name="dense/kernel"),
+            Variable(np.zeros((2,), "float32"), name="dense/bias")]
+
+
+def test_state_order_and_names():
+    """iteration first; Adam interleaves m, v per variable; RMSprop groups by slot kind; build() has no prefix."""
+    vs = _two_vars()
+    adam = optimizers.Adam()
+    adam.apply_gradients([(np.ones(v.shape, "float32"), v) for v in vs])
+    assert [v.name for v in adam.variables] == ["iteration", "Adam/m/dense/kernel", "Adam/v/dense/kernel",
+                                                 "Adam/m/dense/bias", "Adam/v/dense/bias"]
+    assert adam.variables() == adam.variables  # callable, as tf_keras's CallableList
+    assert adam.iterations.dtype == np.int64 and int(adam.iterations.data) == 1
+    rms = optimizers.RMSprop(momentum=0.5, centered=True)
+    rms.build(vs)
+    assert [v.name for v in rms.variables] == ["iteration", "velocity/dense/kernel", "velocity/dense/bias",
+                                                "momentum/dense/kernel", "momentum/dense/bias",
+                                                "average_gradient/dense/kernel", "average_gradient/dense/bias"]
+    ada = optimizers.Adagrad(initial_accumulator_value=0.5)
+    ada.build(vs)
+    np.testing.assert_array_equal(ada.variables[1].data, np.full((3, 2), 0.5, "float32"))
+
+
+def test_set_weights_errors():
+    opt = optimizers.Adam()
+    with pytest.raises(ValueError, match="has not yet been built"):
+        opt.set_weights([np.array(0)])
+    vs = _two_vars()
+    opt.build(vs)
+    with pytest.raises(ValueError, match="has 5 variables"):
+        opt.set_weights(opt.get_weights()[:3])
+    bad = opt.get_weights()
+    bad[1] = np.zeros((2, 3), "float32")
+    with pytest.raises(ValueError, match="not compatible with provided weight shape"):
+        opt.set_weights(bad)
+
+
+def test_legacy_set_weights_accepts_keras2_layouts():
+    vs = _two_vars()
+    adam = legacy.Adam()
+    adam.build(vs)
+    weights = adam.get_weights()
+    adam.set_weights(weights + [np.zeros((1,), "float32")] * 2)  # Keras 2.2 placeholder vhats
+    ada = legacy.Adagrad()
+    ada.build(vs)
+    ada.set_weights([np.full(v.shape, 3.0, "float32") for v in vs])  # files without the iteration counter
+    assert ada.get_weights()[1][0, 0] == 3.0
+    assert [v.name for v in legacy.Nadam().variables()] == []
+
+
+def test_iterations_cannot_be_replaced_after_build():
+    opt = optimizers.SGD()
+    opt.iterations = 7
+    assert int(opt.iterations.data) == 7 and opt.variables[0] is opt.iterations
+    opt.build(_two_vars())
+    with pytest.raises(RuntimeError, match="Cannot set `iterations`"):
+        opt.iterations = 3
+
+
+def test_unknown_variable_after_build():
+    opt = optimizers.Adam()
+    opt.build(_two_vars())
+    other = Variable(np.zeros(2, "float32"), name="other")
+    with pytest.raises(KeyError, match="cannot recognize variable other"):
+        opt.apply_gradients([(np.zeros(2, "float32"), other)])
+
+
+def test_none_gradients_are_skipped_with_a_warning():
+    vs = _two_vars()
+    opt = optimizers.SGD(0.5)
+    with pytest.warns(UserWarning, match="Gradients do not exist for variables"):
+        opt.apply_gradients([(np.ones((3, 2), "float32"), vs[0]), (None, vs[1])])
+    assert vs[0].data[0, 0] == 0.5 and vs[1].data[0] == 0
+    with pytest.raises(ValueError, match="No gradients provided for any variable"):
+        opt.apply_gradients([(None, vs[0]), (None, vs[1])])
+    assert opt.apply_gradients([]) is opt.iterations
+
+
+def test_gradient_shape_and_type_errors():
+    vs = _two_vars()
+    opt = optimizers.SGD()
+    with pytest.raises(ValueError, match="does not match variable"):
+        opt.apply_gradients([(np.ones((2, 3), "float32"), vs[0])])
+    with pytest.raises(TypeError, match="Expected a minikeras Variable"):
+        opt.apply_gradients([(np.ones(2, "float32"), np.zeros(2, "float32"))])
+
+
+def test_step_uses_grad_and_minimize_computes_it():
+    w = Variable(np.array([1.0, -2.0], "float32"), name="w")
+    opt = optimizers.SGD(0.1)
+    (w * w).sum().backward()
+    opt.step([w])
+    np.testing.assert_allclose(w.data, [0.8, -1.6])
+    opt.minimize(lambda: (w * w).sum(), [w])
+    np.testing.assert_allclose(w.data, [0.64, -1.28], rtol=1e-6)
+
+
+def test_gradients_may_be_tensors_and_are_cast():
+    v = Variable(np.zeros(2, "float32"), name="v")
+    optimizers.SGD(1.0).apply_gradients([(Tensor(np.array([1.0, 2.0])), v)])
+    assert v.dtype == np.float32
+    np.testing.assert_array_equal(v.data, [-1.0, -2.0])
+
+
+def test_clipnorm_of_zero_gradient_is_zero():
+    v = Variable(np.ones(2, "float32"), name="v")
+    for opt in (optimizers.SGD(clipnorm=1.0), optimizers.SGD(global_clipnorm=1.0)):
+        opt.apply_gradients([(np.zeros(2, "float32"), v)])
+        np.testing.assert_array_equal(v.data, [1.0, 1.0])
+
+
+def test_weight_decay_exclusion():
+    vs = _two_vars()
+    opt = optimizers.SGD(0.5, weight_decay=0.1)
+    opt.exclude_from_weight_decay(var_names=["bias"])
+    vs[1].data[...] = 1.0
+    opt.apply_gradients([(np.zeros(v.shape, "float32"), v) for v in vs])
+    np.testing.assert_allclose(vs[0].data, 0.95)
+    np.testing.assert_allclose(vs[1].data, 1.0)
+    with pytest.raises(ValueError, match="before the optimizer is built"):
+        opt.exclude_from_weight_decay(var_names=["x"])
+
+
+def test_ema_finalize_copies_the_averages():
+    v = Variable(np.zeros(2, "float32"), name="v")
+    opt = optimizers.SGD(1.0, use_ema=True, ema_momentum=0.5)
+    opt.apply_gradients([(-np.ones(2, "float32"), v)])
+    np.testing.assert_allclose(v.data, 1.0)
+    opt.finalize_variable_values([v])
+    np.testing.assert_allclose(v.data, 0.5)
+
+
+def test_optimizer_state_deep_copies():
+    """The training loop deep-copies `optimizer.__dict__` to roll back a failed batch."""
+    vs = _two_vars()
+    opt = optimizers.Nadam()
+    opt.apply_gradients([(np.ones(v.shape, "float32"), v) for v in vs])
+    memo = {id(v): v for v in vs}
+    saved = copy.deepcopy(opt.__dict__, memo)
+    before = [v.data.copy() for v in vs]
+    opt.apply_gradients([(np.ones(v.shape, "float32"), v) for v in vs])
+    for v, b in zip(vs, before):
+        v.data[...] = b
+    opt.__dict__.clear()
+    opt.__dict__.update(saved)
+    again = copy.deepcopy(opt)
+    opt.apply_gradients([(np.ones(v.shape, "float32"), v) for v in vs])
+    assert int(opt.iterations.data) == 2 and int(again.iterations.data) == 1
+
+
+def test_save_and_load_own_variables():
+    vs = _two_vars()
+    opt = optimizers.Adam()
+    opt.apply_gradients([(np.ones(v.shape, "float32"), v) for v in vs])
+    store = {}
+    opt.save_own_variables(store)
+    assert sorted(store) == ["0", "1", "2", "3", "4"]
+    other = optimizers.Adam()
+    other.build(vs)
+    other.load_own_variables(store)
+    for a, b in zip(opt.get_weights(), other.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.warns(UserWarning, match="Skipping variable loading"):
+        optimizers.Adam().load_own_variables(store)
