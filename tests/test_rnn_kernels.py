@@ -386,3 +386,18 @@ def test_bad_kernel_inputs_raise():
         rnn_kernels.lstm_sequence(x, r, r, b, h0, c0)
     with pytest.raises(ValueError, match="mask must have shape"):
         rnn_kernels.lstm_sequence(x, k, r, b, h0, c0, mask=np.ones((2, 3), bool))
+
+
+@pytest.mark.parametrize("act", ["sigmoid", "softplus", "swish"])
+def test_saturated_inputs_stay_finite_without_warnings(act):
+    import warnings
+
+    x = np.random.default_rng(19).standard_normal((2, 6, 3)).astype("float32") * 1e4
+    kwargs = {"recurrent_activation": act} if act in ("sigmoid", "softplus") else {"activation": act}
+    layer = LSTM(4, return_sequences=True, **kwargs)
+    xt = Tensor(x, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        y = layer(xt)
+        y.sum().backward()
+    assert np.all(np.isfinite(y.numpy())) and np.all(np.isfinite(xt.grad))

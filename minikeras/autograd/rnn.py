@@ -66,16 +66,18 @@ class _Act:
 
 
 def _sigmoid_(a: np.ndarray) -> None:
-    # NOTE: 0.5 * (1 + tanh(x / 2)): one transcendental, no overflow warnings for large |x| (exp form has them)
-    np.multiply(a, 0.5, out=a)
-    np.tanh(a, out=a)
-    np.multiply(a, 0.5, out=a)
-    np.add(a, 0.5, out=a)
+    # NOTE: 1 / (1 + exp(-x)): exp costs half of tanh in numpy. exp(-x) overflows to inf below x = -88 (float32),
+    # which gives the right limit 0; the kernels run under np.errstate(over="ignore").
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    np.add(a, 1.0, out=a)
+    np.reciprocal(a, out=a)
 
 
 def _sigmoid_np(z: np.ndarray) -> np.ndarray:
     out = np.array(z, copy=True)
-    _sigmoid_(out)
+    with np.errstate(over="ignore"):
+        _sigmoid_(out)
     return out
 
 
@@ -209,22 +211,31 @@ def _mask_steps(mask: Optional[np.ndarray], time_major: bool, go_backwards: bool
 
 def _project_inputs(xt: np.ndarray, kernel: np.ndarray, bias: Optional[np.ndarray],
                     dp: Optional[np.ndarray], gates: int) -> np.ndarray:
-    """All timesteps' input projections in one GEMM: (T, N, F) -> (T, N, G*u) = x @ kernel + bias."""
+    """All timesteps' input projections, x @ kernel + bias, GATE-MAJOR: (T, N, F) -> (G, T, N, u).
+
+    Gate-major so that every gate of a step is one contiguous (N, u) block: numpy's cheap ufuncs run several times
+    faster on contiguous blocks than on the column slices of an (N, G*u) array.
+    """
     T, N, F = xt.shape
     width = kernel.shape[1]
-    if dp is None:
-        z = xt.reshape(T * N, F) @ kernel
-    elif dp.shape[0] == 1:
-        z = (xt * dp[0]).reshape(T * N, F) @ kernel
-    else:
-        # NOTE: Keras implementation 1: a separate input dropout mask per gate, so one GEMM per gate block
-        u = width // gates
-        z = np.empty((T * N, width), dtype=np.result_type(xt, kernel))
-        for g in range(gates):
-            z[:, g * u:(g + 1) * u] = (xt * dp[g]).reshape(T * N, F) @ kernel[:, g * u:(g + 1) * u]
-    if bias is not None:
-        z += bias
-    return z.reshape(T, N, width)
+    u = width // gates
+    dtype = np.result_type(xt, kernel)
+    out = np.empty((gates, T * N, u), dtype=dtype)
+    shared = None if dp is None else (xt * dp[0]).reshape(T * N, F) if dp.shape[0] == 1 else None
+    for g in range(gates):
+        # NOTE: one GEMM per gate straight into its contiguous block: no (T*N, G*u) temporary to copy from
+        # (a fresh multi-MB temporary costs more in page faults than the copy itself)
+        cols = slice(g * u, (g + 1) * u)
+        if dp is None:
+            xs = xt.reshape(T * N, F)
+        elif shared is not None:
+            xs = shared
+        else:
+            xs = (xt * dp[g]).reshape(T * N, F)  # Keras implementation 1: a separate input mask per gate
+        np.matmul(xs, kernel[:, cols], out=out[g])
+        if bias is not None:
+            out[g] += bias[cols]
+    return out.reshape(gates, T, N, u)
 
 
 def _input_grads(xt: np.ndarray, kernel: np.ndarray, dp: Optional[np.ndarray], dz: np.ndarray, gates: int,
@@ -350,13 +361,13 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
     _check_shapes("LSTMSequence", xt, kernel, rk, h0, 4)
     steps = _mask_steps(mask, time_major, go_backwards, T, N, dtype)
     rdp = recurrent_dropout_mask
-    zx = _project_inputs(xt, kernel, bias, dropout_mask, 4)
+    zx = _project_inputs(xt, kernel, bias, dropout_mask, 4)      # (4, T, N, u)
     u4 = _split_weights(rk, 4) if rdp is not None else None
 
     keep_z = store and (act.needs_input or ract.needs_input)
     S = T if store else 1
-    A = np.empty((S, N, 4 * u), dtype=dtype)            # activated gates i, f, c~, o
-    Zp = np.empty((S, N, 4 * u), dtype=dtype) if keep_z else None
+    A = np.empty((S, 4, N, u), dtype=dtype)             # activated gates i, f, c~, o (gate-major per step)
+    Zp = np.empty((S, 4, N, u), dtype=dtype) if keep_z else None
     Hs = np.empty((T + 1, N, u), dtype=dtype)           # h states after each step (after masking)
     Hs[0] = h0
     Cs = np.empty((T + 1 if store else 2, N, u), dtype=dtype)
@@ -365,41 +376,42 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
     Cn = (Cs[1:] if store else None) if steps is None else np.empty((S, N, u), dtype=dtype)
     TC = np.empty((S, N, u), dtype=dtype)               # activation(c_new)
     tmp = np.empty((N, u), dtype=dtype)
-    rec = np.empty((N, 4 * u), dtype=dtype) if rdp is None else None
+    rec = np.empty((N, 4 * u), dtype=dtype)             # h @ recurrent_kernel: ONE GEMM per step
+    rec4 = rec.reshape(N, 4, u).transpose(1, 0, 2)      # ... seen gate-major
     outs = _Outputs(T, N, u, dtype, steps is not None, return_sequences, zero_output_for_mask, Hs)
-    s_i, s_f, s_c, s_o = slice(0, u), slice(u, 2 * u), slice(2 * u, 3 * u), slice(3 * u, 4 * u)
-    for t in range(T):
-        k = t if store else 0
-        h = Hs[t]
-        c = Cs[t] if store else Cs[t % 2]
-        a = A[k]
-        if rdp is None:
-            np.matmul(h, rk, out=rec)
-            np.add(zx[t], rec, out=a)
-        else:
-            r4 = np.matmul(h[None] * rdp, u4)  # (4, N, u): per-gate recurrent dropout (implementation 1)
-            np.add(zx[t].reshape(N, 4, u), r4.transpose(1, 0, 2), out=a.reshape(N, 4, u))
-        if keep_z:
-            np.copyto(Zp[k], a)
-        ract.forward(a[:, :2 * u])
-        act.forward(a[:, s_c])
-        ract.forward(a[:, s_o])
-        c_next = Cs[t + 1] if store else Cs[(t + 1) % 2]
-        cn = c_next if steps is None else Cn[k]
-        np.multiply(a[:, s_f], c, out=cn)
-        np.multiply(a[:, s_i], a[:, s_c], out=tmp)
-        cn += tmp
-        tc = TC[k]
-        act.into(cn, tc)
-        hn = Hs[t + 1]
-        np.multiply(a[:, s_o], tc, out=hn)
-        if steps is not None:
-            m = steps[t]
-            np.copyto(c_next, cn)
-            if m is not None:
-                np.copyto(c_next, c, where=m[0])
-                np.copyto(hn, h, where=m[0])
-            outs.step(t, hn, m)
+    with np.errstate(over="ignore"):
+        for t in range(T):
+            k = t if store else 0
+            h = Hs[t]
+            c = Cs[t] if store else Cs[t % 2]
+            a = A[k]
+            if rdp is None:
+                np.matmul(h, rk, out=rec)
+                np.add(zx[:, t], rec4, out=a)
+            else:
+                # NOTE: implementation 1's per-gate recurrent dropout: h * mask_g @ U_g, one batched matmul
+                np.add(zx[:, t], np.matmul(h[None] * rdp, u4), out=a)
+            if keep_z:
+                np.copyto(Zp[k], a)
+            ract.forward(a[:2])
+            act.forward(a[2])
+            ract.forward(a[3])
+            c_next = Cs[t + 1] if store else Cs[(t + 1) % 2]
+            cn = c_next if steps is None else Cn[k]
+            np.multiply(a[1], c, out=cn)
+            np.multiply(a[0], a[2], out=tmp)
+            cn += tmp
+            tc = TC[k]
+            act.into(cn, tc)
+            hn = Hs[t + 1]
+            np.multiply(a[3], tc, out=hn)
+            if steps is not None:
+                m = steps[t]
+                np.copyto(c_next, cn)
+                if m is not None:
+                    np.copyto(c_next, c, where=m[0])
+                    np.copyto(hn, h, where=m[0])
+                outs.step(t, hn, m)
     c_last = Cs[T] if store else Cs[T % 2]
     y = outs.result(Hs, time_major)
     saved = None
@@ -451,19 +463,18 @@ class LSTMSequence(Function):
         dc = np.array(gcT, dtype=dtype, copy=True)
         carry = [None]
         # NOTE: every derivative is computed for the whole sequence at once (a few large ufuncs); the step loop
-        # then needs ~6 small ones: dz_o = dh*P_o, dc_new = dc + dh*Q, dz_ifc = dc_new*P_ifc, dc = dc_new*f,
-        # dh = dz @ U^T
-        A4 = A.reshape(T, N, 4, u)
-        Z4 = Zp.reshape(T, N, 4, u) if Zp is not None else None
-        P = np.empty((T, N, 4, u), dtype=dtype)
+        # then needs ~7 small ones, on contiguous gate-major blocks: dz_o = dh*P_o, dc_new = dc + dh*Q,
+        # dz_ifc = dc_new*P_ifc, dc = dc_new*f, one copy to the (N, 4u) row layout, dh = dz @ U^T
+        P = np.empty((T, 4, N, u), dtype=dtype)
         for g, fn in ((0, ract), (1, ract), (2, act), (3, ract)):
-            P[:, :, g] = 1 if fn.identity else fn.deriv(A4[:, :, g], None if Z4 is None else Z4[:, :, g])
-        P[:, :, 0] *= A4[:, :, 2]            # di = dc_new * c~ * ra'(z_i)
-        P[:, :, 1] *= Cs[:-1]                # df = dc_new * c_prev * ra'(z_f)
-        P[:, :, 2] *= A4[:, :, 0]            # dc~ = dc_new * i * act'(z_c)
-        P[:, :, 3] *= TC                     # do = dh * act(c) * ra'(z_o)
-        Q = A4[:, :, 3] * (1 if act.identity else act.deriv(TC, Cn))  # dc_new += dh * o * act'(c)
-        dZ = np.empty((T, N, 4 * u), dtype=dtype)
+            P[:, g] = 1 if fn.identity else fn.deriv(A[:, g], None if Zp is None else Zp[:, g])
+        P[:, 0] *= A[:, 2]                   # di = dc_new * c~ * ra'(z_i)
+        P[:, 1] *= Cs[:-1]                   # df = dc_new * c_prev * ra'(z_f)
+        P[:, 2] *= A[:, 0]                   # dc~ = dc_new * i * act'(z_c)
+        P[:, 3] *= TC                        # do = dh * act(c) * ra'(z_o)
+        Q = A[:, 3] * (1 if act.identity else act.deriv(TC, Cn))  # dc_new += dh * o * act'(c)
+        dZ = np.empty((T, N, 4 * u), dtype=dtype)   # row layout, for the weight-gradient GEMMs
+        dzg = np.empty((4, N, u), dtype=dtype)      # one step, gate-major
         rkT = rk.T
         u4T = u4.transpose(0, 2, 1) if u4 is not None else None
         dcn = np.empty((N, u), dtype=dtype)
@@ -473,16 +484,16 @@ class LSTMSequence(Function):
             if m is not None:
                 dh_pass, dc_pass = dh * m[2], dc * m[2]
                 dh, dc = dh * m[1], dc * m[1]
-            dz4 = dZ[t].reshape(N, 4, u)
-            np.multiply(dh, P[t, :, 3], out=dz4[:, 3])
+            np.multiply(dh, P[t, 3], out=dzg[3])
             np.multiply(dh, Q[t], out=dcn)
             dcn += dc
-            np.multiply(dcn[:, None, :], P[t, :, :3], out=dz4[:, :3])
-            dc = dcn * A4[t, :, 1]
+            np.multiply(dcn, P[t, :3], out=dzg[:3])
+            dc = dcn * A[t, 1]
+            np.copyto(dZ[t].reshape(N, 4, u), dzg.transpose(1, 0, 2))
             if rdp is None:
                 dh = dZ[t] @ rkT
             else:
-                dh = (np.matmul(dz4.transpose(1, 0, 2), u4T) * rdp).sum(axis=0)
+                dh = (np.matmul(dzg, u4T) * rdp).sum(axis=0)
             if m is not None:
                 dh += dh_pass
                 dc += dc_pass
@@ -557,9 +568,9 @@ def lstm_gate_values(x: np.ndarray, kernel: np.ndarray, recurrent_kernel: np.nda
                                time_major=False, return_sequences=True, zero_output_for_mask=False,
                                activation=activation, recurrent_activation=recurrent_activation, dropout_mask=None,
                                recurrent_dropout_mask=None, store=True)
-    A = s["A"].swapaxes(0, 1)
-    return {"i": np.ascontiguousarray(A[..., :u]), "f": np.ascontiguousarray(A[..., u:2 * u]),
-            "c_tilde": np.ascontiguousarray(A[..., 2 * u:3 * u]), "o": np.ascontiguousarray(A[..., 3 * u:]),
+    A = s["A"]  # (T, 4, N, u)
+    gate = lambda g: np.ascontiguousarray(A[:, g].swapaxes(0, 1))  # noqa: E731
+    return {"i": gate(0), "f": gate(1), "c_tilde": gate(2), "o": gate(3),
             "c": np.ascontiguousarray(s["Cs"][1:].swapaxes(0, 1)),
             "h": np.ascontiguousarray(s["Hs"][1:].swapaxes(0, 1))}
 
@@ -579,66 +590,61 @@ def _gru_forward(x, kernel, rk, bias, h0, *, reset_after, mask, go_backwards, ti
     steps = _mask_steps(mask, time_major, go_backwards, T, N, dtype)
     rdp = recurrent_dropout_mask
     b_in, b_rec = (None, None) if bias is None else ((bias[0], bias[1]) if reset_after else (bias, None))
-    zx = _project_inputs(xt, kernel, b_in, dropout_mask, 3)
+    zx = _project_inputs(xt, kernel, b_in, dropout_mask, 3)   # (3, T, N, u)
     keep_z = store and (act.needs_input or ract.needs_input)
     S = T if store else 1
-    A = np.empty((S, N, 3 * u), dtype=dtype)            # z, r, hh (activated)
-    Zp = np.empty((S, N, 3 * u), dtype=dtype) if keep_z else None
+    A = np.empty((S, 3, N, u), dtype=dtype)             # z, r, hh (activated), gate-major per step
+    Zp = np.empty((S, 3, N, u), dtype=dtype) if keep_z else None
     AUX = np.empty((S, N, u), dtype=dtype)              # reset_after: h @ U_h + b_rh ; else r * h (dropped out)
     Hs = np.empty((T + 1, N, u), dtype=dtype)
     Hs[0] = h0
     outs = _Outputs(T, N, u, dtype, steps is not None, return_sequences, zero_output_for_mask, Hs)
     rk_zr, rk_h = rk[:, :2 * u], rk[:, 2 * u:]
     u3 = _split_weights(rk, 3) if rdp is not None else None
-    inner = np.empty((N, 3 * u), dtype=dtype)
+    inner = np.empty((N, 3 * u), dtype=dtype)          # the recurrent GEMM's output
+    inner3 = inner.reshape(N, 3, u).transpose(1, 0, 2)  # ... seen gate-major
     tmp = np.empty((N, u), dtype=dtype)
-    for t in range(T):
-        k = t if store else 0
-        h = Hs[t]
-        a = A[k]
-        xz = zx[t]
-        if reset_after:
-            if rdp is None:
-                np.matmul(h, rk, out=inner)
-            else:
-                np.copyto(inner.reshape(N, 3, u), np.matmul(h[None] * rdp, u3).transpose(1, 0, 2))
-            if b_rec is not None:
-                inner += b_rec
-            np.add(xz[:, :2 * u], inner[:, :2 * u], out=a[:, :2 * u])
-        else:
-            if rdp is None:
+    with np.errstate(over="ignore"):
+        for t in range(T):
+            k = t if store else 0
+            h = Hs[t]
+            a = A[k]
+            if reset_after:
+                if rdp is None:
+                    np.matmul(h, rk, out=inner)
+                else:
+                    np.copyto(inner3, np.matmul(h[None] * rdp, u3))
+                if b_rec is not None:
+                    inner += b_rec
+            elif rdp is None:
                 np.matmul(h, rk_zr, out=inner[:, :2 * u])
             else:
-                np.copyto(inner.reshape(N, 3, u)[:, :2], np.matmul(h[None] * rdp[:2], u3[:2]).transpose(1, 0, 2))
-            np.add(xz[:, :2 * u], inner[:, :2 * u], out=a[:, :2 * u])
-        if keep_z:
-            np.copyto(Zp[k][:, :2 * u], a[:, :2 * u])
-        ract.forward(a[:, :2 * u])
-        az, ar, ah = a[:, :u], a[:, u:2 * u], a[:, 2 * u:]
-        aux = AUX[k]
-        if reset_after:
-            np.copyto(aux, inner[:, 2 * u:])
-            np.multiply(ar, aux, out=ah)
-        else:
-            if rdp is None:
-                np.multiply(ar, h, out=aux)
+                np.copyto(inner3[:2], np.matmul(h[None] * rdp[:2], u3[:2]))
+            np.add(zx[:2, t], inner3[:2], out=a[:2])
+            if keep_z:
+                np.copyto(Zp[k, :2], a[:2])
+            ract.forward(a[:2])
+            aux = AUX[k]
+            if reset_after:
+                np.copyto(aux, inner3[2])
+                np.multiply(a[1], aux, out=a[2])
             else:
-                np.multiply(ar, h * rdp[2], out=aux)
-            np.matmul(aux, rk_h, out=ah)
-        ah += xz[:, 2 * u:]
-        if keep_z:
-            np.copyto(Zp[k][:, 2 * u:], ah)
-        act.forward(ah)
-        hn = Hs[t + 1]
-        # h = z * h_prev + (1 - z) * hh = hh + z * (h_prev - hh)
-        np.subtract(h, ah, out=tmp)
-        tmp *= az
-        np.add(ah, tmp, out=hn)
-        if steps is not None:
-            m = steps[t]
-            if m is not None:
-                np.copyto(hn, h, where=m[0])
-            outs.step(t, hn, m)
+                np.multiply(a[1], h if rdp is None else h * rdp[2], out=aux)
+                np.matmul(aux, rk_h, out=a[2])
+            a[2] += zx[2, t]
+            if keep_z:
+                np.copyto(Zp[k, 2], a[2])
+            act.forward(a[2])
+            hn = Hs[t + 1]
+            # h = z * h_prev + (1 - z) * hh = hh + z * (h_prev - hh)
+            np.subtract(h, a[2], out=tmp)
+            tmp *= a[0]
+            np.add(a[2], tmp, out=hn)
+            if steps is not None:
+                m = steps[t]
+                if m is not None:
+                    np.copyto(hn, h, where=m[0])
+                outs.step(t, hn, m)
     y = outs.result(Hs, time_major)
     saved = dict(xt=xt, A=A, Zp=Zp, AUX=AUX, Hs=Hs, steps=steps, u3=u3) if store else None
     return y, Hs[T], saved
@@ -685,20 +691,20 @@ class GRUSequence(Function):
         dtype = Hs.dtype
         dh = np.array(ghT, dtype=dtype, copy=True)
         carry = [None]
-        # NOTE: the derivatives for the whole sequence first (large ufuncs), then a short step loop
-        A3 = A.reshape(T, N, 3, u)
-        Z3 = Zp.reshape(T, N, 3, u) if Zp is not None else None
-        d = [1 if fn.identity else fn.deriv(A3[:, :, g], None if Z3 is None else Z3[:, :, g])
+        # NOTE: the derivatives for the whole sequence first (large ufuncs), then a short step loop on contiguous
+        # gate-major blocks
+        d = [1 if fn.identity else fn.deriv(A[:, g], None if Zp is None else Zp[:, g])
              for g, fn in ((0, ract), (1, ract), (2, act))]
-        Pz = (Hs[:-1] - A3[:, :, 2]) * d[0]           # dz_pre = dh * (h_prev - hh) * ra'(z)
-        Ph = (1 - A3[:, :, 0]) * d[2]                 # dhh_pre = dh * (1 - z) * act'(hh)
+        Pz = (Hs[:-1] - A[:, 2]) * d[0]               # dz_pre = dh * (h_prev - hh) * ra'(z)
+        Ph = (1 - A[:, 0]) * d[2]                     # dhh_pre = dh * (1 - z) * act'(hh)
         if reset_after:
             Pr = AUX * d[1]                           # dr_pre = dhh_pre * (h U_h + b) * ra'(r)
         else:
             Pr = (Hs[:-1] if rdp is None else Hs[:-1] * rdp[2]) * d[1]  # dr_pre = d(r h) * h * ra'(r)
-            Rh = A3[:, :, 1] if rdp is None else A3[:, :, 1] * rdp[2]   # d h_prev += d(r h) * r
-        DX = np.empty((T, N, 3 * u), dtype=dtype)  # gradients of the input-side pre-activations
+            Rh = A[:, 1] if rdp is None else A[:, 1] * rdp[2]           # d h_prev += d(r h) * r
+        DX = np.empty((T, N, 3 * u), dtype=dtype)  # gradients of the input-side pre-activations (row layout)
         DI = np.empty((T, N, 3 * u), dtype=dtype) if reset_after else None  # of h @ U + b_rec
+        dxg = np.empty((3, N, u), dtype=dtype)     # one step, gate-major
         rkT, rk_zrT, rk_hT = rk.T, rk[:, :2 * u].T, rk[:, 2 * u:].T
         u3T = u3.transpose(0, 2, 1) if u3 is not None else None
         for t in range(T - 1, -1, -1):
@@ -707,30 +713,29 @@ class GRUSequence(Function):
             if m is not None:
                 dh_pass = dh * m[2]
                 dh = dh * m[1]
-            dx = DX[t]
-            dhh = dx[:, 2 * u:]
-            np.multiply(dh, Ph[t], out=dhh)
-            np.multiply(dh, Pz[t], out=dx[:, :u])
-            dh_new = dh * A3[t, :, 0]
+            np.multiply(dh, Ph[t], out=dxg[2])
+            np.multiply(dh, Pz[t], out=dxg[0])
+            dh_new = dh * A[t, 0]
             if reset_after:
-                np.multiply(dhh, Pr[t], out=dx[:, u:2 * u])
-                di = DI[t]
-                di[:, :2 * u] = dx[:, :2 * u]
-                np.multiply(dhh, A3[t, :, 1], out=di[:, 2 * u:])
+                np.multiply(dxg[2], Pr[t], out=dxg[1])
+                np.copyto(DX[t].reshape(N, 3, u), dxg.transpose(1, 0, 2))
+                di3 = DI[t].reshape(N, 3, u)
+                np.copyto(di3[:, :2], dxg[:2].transpose(1, 0, 2))
+                np.multiply(dxg[2], A[t, 1], out=di3[:, 2])
                 if rdp is None:
-                    dh_new += di @ rkT
+                    dh_new += DI[t] @ rkT
                 else:
-                    dh_new += (np.matmul(di.reshape(N, 3, u).transpose(1, 0, 2), u3T) * rdp).sum(axis=0)
+                    dh_new += (np.matmul(di3.transpose(1, 0, 2), u3T) * rdp).sum(axis=0)
             else:
-                drh = dhh @ rk_hT
-                np.multiply(drh, Pr[t], out=dx[:, u:2 * u])
+                drh = dxg[2] @ rk_hT
+                np.multiply(drh, Pr[t], out=dxg[1])
                 drh *= Rh[t]
                 dh_new += drh
+                np.copyto(DX[t].reshape(N, 3, u), dxg.transpose(1, 0, 2))
                 if rdp is None:
-                    dh_new += dx[:, :2 * u] @ rk_zrT
+                    dh_new += DX[t][:, :2 * u] @ rk_zrT
                 else:
-                    dzr = dx[:, :2 * u].reshape(N, 2, u).transpose(1, 0, 2)
-                    dh_new += (np.matmul(dzr, u3T[:2]) * rdp[:2]).sum(axis=0)
+                    dh_new += (np.matmul(dxg[:2], u3T[:2]) * rdp[:2]).sum(axis=0)
             dh = dh_new
             if m is not None:
                 dh += dh_pass
@@ -784,7 +789,7 @@ def _simple_rnn_forward(x, kernel, rk, bias, h0, *, mask, go_backwards, time_maj
     _check_shapes("SimpleRNNSequence", xt, kernel, rk, h0, 1)
     steps = _mask_steps(mask, time_major, go_backwards, T, N, dtype)
     rdp = recurrent_dropout_mask
-    zx = _project_inputs(xt, kernel, bias, dropout_mask, 1)
+    zx = _project_inputs(xt, kernel, bias, dropout_mask, 1)[0]
     keep_z = store and act.needs_input
     Zp = np.empty((T, N, u), dtype=dtype) if keep_z else None
     # NOTE: the new h before masking is the activation itself; with a mask it needs its own buffer
@@ -793,21 +798,22 @@ def _simple_rnn_forward(x, kernel, rk, bias, h0, *, mask, go_backwards, time_maj
     An = np.empty((T if store else 1, N, u), dtype=dtype) if steps is not None else Hs[1:]
     outs = _Outputs(T, N, u, dtype, steps is not None, return_sequences, zero_output_for_mask, Hs)
     rec = np.empty((N, u), dtype=dtype)
-    for t in range(T):
-        h = Hs[t]
-        a = An[t if (store or steps is None) else 0]
-        np.matmul(h if rdp is None else h * rdp[0], rk, out=rec)
-        np.add(zx[t], rec, out=a)
-        if keep_z:
-            np.copyto(Zp[t], a)
-        act.forward(a)
-        if steps is not None:
-            hn = Hs[t + 1]
-            np.copyto(hn, a)
-            m = steps[t]
-            if m is not None:
-                np.copyto(hn, h, where=m[0])
-            outs.step(t, hn, m)
+    with np.errstate(over="ignore"):
+        for t in range(T):
+            h = Hs[t]
+            a = An[t if (store or steps is None) else 0]
+            np.matmul(h if rdp is None else h * rdp[0], rk, out=rec)
+            np.add(zx[t], rec, out=a)
+            if keep_z:
+                np.copyto(Zp[t], a)
+            act.forward(a)
+            if steps is not None:
+                hn = Hs[t + 1]
+                np.copyto(hn, a)
+                m = steps[t]
+                if m is not None:
+                    np.copyto(hn, h, where=m[0])
+                outs.step(t, hn, m)
     y = outs.result(Hs, time_major)
     saved = dict(xt=xt, An=An, Zp=Zp, Hs=Hs, steps=steps) if store else None
     return y, Hs[T], saved
