@@ -3,11 +3,14 @@
 The composed path in `minikeras.layers.recurrent` builds ~20 autograd nodes per timestep and is the readable
 reference (and the test oracle). These kernels compute the same numbers with far less Python work:
 
-* forward: the input of every timestep is projected in one GEMM (`x.reshape(T*N, F) @ kernel + bias`); each step
-  then does one `h @ recurrent_kernel` and the gate maths with in-place ufuncs on preallocated buffers, the gates
-  being column slices of one `(N, 4u)` block (Keras's packing i, f, c, o; GRU z, r, h);
-* backward: each step computes only the gate gradients and `dh = dz @ recurrent_kernel.T`; the weight gradients are
-  two large GEMMs after the loop (`X^T dZ`, `H_{t-1}^T dZ`) and the input gradient one more;
+* forward: the inputs of all timesteps are projected before the loop (`x.reshape(T*N, F) @ kernel + bias`, one
+  GEMM per gate block); each step then does ONE `h @ recurrent_kernel` GEMM into an `(N, 4u)` block (Keras's
+  packing i, f, c, o; GRU z, r, h) and the gate maths with in-place ufuncs on preallocated buffers. The gate
+  buffers are gate-major `(4, N, u)`, so each gate is a contiguous block: cheap ufuncs run several times faster on
+  contiguous memory than on column slices;
+* backward: the activation derivatives of all steps are computed before the loop with a few large ufuncs; each step
+  then computes only the gate gradients and `dh = dz @ recurrent_kernel.T`; the weight gradients are two large
+  GEMMs after the loop (`X^T dZ`, `H_{t-1}^T dZ`) and the input gradient one more;
 * under `no_grad()` nothing is stored for backward.
 
 Semantics are tf-keras 2.21's `backend.rnn` (also Keras 3's): with `go_backwards` the sequence is processed from the
@@ -17,8 +20,9 @@ Dropout masks are drawn by the caller, once per call, and reused at every step: 
 mask for all gates, Keras's implementation 2) or `(G, N, F)` (one per gate, implementation 1);
 `recurrent_dropout_mask` is `(G, N, u)` for LSTM (G=4) and GRU (G=3), `(1, N, u)` for SimpleRNN.
 
-Activations are given by name (`ACTIVATIONS`): each has an in-place numpy forward and its derivative, so the fused
-path covers every built-in activation of Keras; the layer falls back to the composed path for other callables.
+Activations are given by name (`ACTIVATIONS`): each has an in-place numpy forward and its derivative. That covers
+every Keras activation that makes sense inside a cell (not softmax, log_softmax, crelu, mish, hard_silu); the layer
+falls back to the composed path for those and for user callables.
 """
 from __future__ import annotations
 
