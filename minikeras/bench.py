@@ -179,8 +179,35 @@ def run_keras3(name: str, repeats: int) -> Optional[Dict[str, float]]:
 def sgemm_gflops() -> float:
     """numpy's own float32 GEMM throughput on a large product (the roofline)."""
     a = np.random.default_rng(0).standard_normal((1024, 1024)).astype("float32")
-    ms = _median_ms(lambda: a @ a, 5)
+    ms = _median_ms(lambda: a @ a, 10, warmup=3)
     return 2 * 1024 ** 3 / (ms * 1e-3) / 1e9
+
+
+def sweep(repeats: int) -> None:
+    """minikeras alone: one LSTM(units) on (batch, timesteps, 64) float32 inputs -> Dense(1), Adam, mse; how the train
+    step and a forward pass of the same batch grow with timesteps, batch and units (others held at 32, 32, 128)."""
+    from minikeras import layers, optimizers
+    from minikeras.models import Sequential
+
+    rng = np.random.default_rng(0)
+    base = {"timesteps": 32, "batch": 32, "units": 128}
+    grid = {"timesteps": (8, 32, 128), "batch": (8, 32, 128), "units": (32, 128, 512)}
+    print("\nsweep (minikeras): LSTM(units) on (batch, timesteps, 64) -> Dense(1); medians in ms")
+    print(f"  {'varied':10s} {'value':>6s} {'train_ms':>9s} {'predict_ms':>10s} {'train GFLOP/s':>13s}")
+    for key, values in grid.items():
+        for v in values:
+            cfg = dict(base, **{key: v})
+            t, n, u = cfg["timesteps"], cfg["batch"], cfg["units"]
+            m = Sequential()
+            m.add(layers.LSTM(u, input_shape=(t, 64)))
+            m.add(layers.Dense(1))
+            m.compile(optimizer=optimizers.Adam(), loss="mse")
+            x = rng.standard_normal((n, t, 64)).astype("float32")
+            y = rng.standard_normal((n, 1)).astype("float32")
+            tr = _median_ms(lambda: m.train_on_batch(x, y), repeats)
+            pr = _median_ms(lambda: m.predict_on_batch(x), repeats)
+            gf = 3 * 2 * n * t * (64 + u) * 4 * u / (tr * 1e-3) / 1e9
+            print(f"  {key:10s} {v:6d} {tr:9.2f} {pr:10.2f} {gf:13.1f}")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -188,12 +215,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--compare", action="store_true", help="also run PyTorch and Keras 3 (JAX) if importable")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--workload", choices=WORKLOADS, action="append")
+    parser.add_argument("--sweep", action="store_true",
+                        help="minikeras alone: cost vs timesteps, batch and units (instead of the workloads)")
     args = parser.parse_args(argv)
     names = args.workload or list(WORKLOADS)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}, numpy {np.__version__}")
     roof = sgemm_gflops()
     print(f"numpy sgemm 1024^3: {roof:.1f} GFLOP/s")
+    if args.sweep:
+        sweep(args.repeats)
+        return 0
     peers: Dict[str, Callable[[str, int], Optional[Dict[str, float]]]] = {}
     if args.compare:
         peers = {"pytorch": run_torch, "keras3-jax": run_keras3}
