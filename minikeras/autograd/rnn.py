@@ -213,6 +213,9 @@ def _mask_steps(mask: Optional[np.ndarray], time_major: bool, go_backwards: bool
     return steps
 
 
+_SMALL = 1 << 15  # elements of a projection below which one GEMM + a copy beats one GEMM per gate
+
+
 def _project_inputs(xt: np.ndarray, kernel: np.ndarray, bias: Optional[np.ndarray],
                     dp: Optional[np.ndarray], gates: int) -> np.ndarray:
     """All timesteps' input projections, x @ kernel + bias, GATE-MAJOR: (T, N, F) -> (G, T, N, u).
@@ -226,6 +229,13 @@ def _project_inputs(xt: np.ndarray, kernel: np.ndarray, bias: Optional[np.ndarra
     dtype = np.result_type(xt, kernel)
     out = np.empty((gates, T * N, u), dtype=dtype)
     shared = None if dp is None else (xt * dp[0]).reshape(T * N, F) if dp.shape[0] == 1 else None
+    if (dp is None or shared is not None) and T * N * width <= _SMALL:
+        # small (inference on a few samples): one GEMM and one copy cost less than a call per gate
+        z = (xt.reshape(T * N, F) if dp is None else shared) @ kernel
+        if bias is not None:
+            z += bias
+        np.copyto(out, z.reshape(T * N, gates, u).transpose(1, 0, 2))
+        return out.reshape(gates, T, N, u)
     for g in range(gates):
         # NOTE: one GEMM per gate straight into its contiguous block: no (T*N, G*u) temporary to copy from
         # (a fresh multi-MB temporary costs more in page faults than the copy itself)
