@@ -196,3 +196,29 @@ def test_bad_weight_files_raise_and_change_nothing(tmp_path):
 def test_error_hierarchy():
     assert issubclass(FileFormatError, OSError) and issubclass(FileFormatError, ValueError)
     assert issubclass(WeightMismatchError, ValueError)
+
+
+def test_training_resumes_from_keras_full_model_file():
+    """seed_compiled: tf_keras trained 2 steps and saved; 2 more steps here land where tf_keras's 2 more steps did."""
+    case = keras_case(2, "seed_compiled")
+    io = load_io(case)
+    model = models.load_model(case / "model.h5")
+    np.testing.assert_allclose(model.predict(io["x"], verbose=0), io["y_pred"], atol=ATOL, rtol=0)
+    for k in range(2):
+        loss = model.train_on_batch(io["x"], io["y"])
+        loss = loss[0] if isinstance(loss, (list, tuple)) else loss
+        np.testing.assert_allclose(loss, io[f"loss_resume_{k}"], atol=1e-5, rtol=1e-6)
+    for i, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, io[f"w_resume_{i}"], atol=1e-5, rtol=0)
+
+
+def test_compiled_model_round_trip_keeps_optimizer_state(tmp_path):
+    case = keras_case(2, "seed_compiled")
+    io = load_io(case)
+    model = models.load_model(case / "model.h5")
+    model.save(tmp_path / "m.h5")
+    again = models.load_model(tmp_path / "m.h5")
+    for a, b in zip(model.optimizer.get_weights(), again.optimizer.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    la, lb = model.train_on_batch(io["x"], io["y"]), again.train_on_batch(io["x"], io["y"])
+    np.testing.assert_array_equal(np.asarray(la), np.asarray(lb))

@@ -343,6 +343,14 @@ def _optimizer_state(model: Any) -> Tuple[List[str], List[np.ndarray]]:
         variables = list(variables())
     names = [getattr(v, "name", f"var_{i}") for i, v in enumerate(variables)]
     names = [n if n.endswith(":0") else f"{n}:0" for n in names]
+    # NOTE: loaders restore optimizer state by position; names only need to be unique (Keras 2's `_uniquify`)
+    seen: Dict[str, int] = {}
+    unique = []
+    for n in names:
+        k = seen.get(n, 0)
+        seen[n] = k + 1
+        unique.append(n if k == 0 else f"{n[:-2]}_{k}:0")
+    names = unique
     return names, [np.asarray(v.data if hasattr(v, "data") else v) for v in variables]
 
 
