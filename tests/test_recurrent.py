@@ -544,3 +544,14 @@ def test_cell_subclass_with_its_own_call_takes_the_composed_path():
     doubled.set_weights(plain.get_weights())
     np.testing.assert_allclose(doubled(x).numpy(), 2 * plain(x).numpy(), atol=1e-6)
     assert type(plain(Tensor(x, requires_grad=True))._ctx).__name__ == "LSTMSequence"
+
+
+def test_keras2_input_declarations():
+    assert LSTM(4, input_dim=3).batch_input_shape == (None, None, 3)
+    assert LSTM(4, input_dim=3, input_length=7).batch_input_shape == (None, 7, 3)
+    assert GRU(4, input_shape=(5, 3), batch_size=2).batch_input_shape == (2, 5, 3)
+    assert SimpleRNN(4, batch_input_shape=(2, None, 3)).get_config()["batch_input_shape"] == [2, None, 3]
+    weights = [np.full((3, 16), 0.1), np.full((4, 16), 0.2), np.full((16,), 0.3)]
+    layer = LSTM(4, weights=weights)
+    layer(np.ones((1, 2, 3), "float32"))
+    np.testing.assert_allclose(layer.get_weights()[2], 0.3)
