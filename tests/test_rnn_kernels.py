@@ -113,11 +113,23 @@ def _state_count(cls):
     return 2 if cls is LSTM else 1
 
 
-def _prepare(cls, layer_kwargs, extra, rng):
-    kwargs = dict(layer_kwargs)
+def _padding_mask(n, t):
+    """Padding at the end, in the middle and at the start (cycling over the samples); the MASK pattern for 3x5."""
+    if (n, t) == MASK.shape:
+        return MASK
+    mask = np.ones((n, t), bool)
+    for i in range(n):
+        k = max(1, t // 3)
+        mask[i, [slice(t - k, t), slice(k, 2 * k), slice(0, k)][i % 3]] = False
+    return mask
+
+
+def _prepare(cls, layer_kwargs, extra, rng, shape=(N, T, F, U)):
+    n, t, f, u = shape
+    kwargs = dict(layer_kwargs, units=u)
     extra = dict(extra)
-    x = rng.standard_normal((N, T, F))
-    mask = extra.pop("mask", None)
+    x = rng.standard_normal((n, t, f))
+    mask = _padding_mask(n, t) if extra.pop("mask", None) is not None else None
     if extra.pop("time_major", False):
         x = x.transpose(1, 0, 2).copy()
         mask = None if mask is None else mask.T.copy()
@@ -125,8 +137,11 @@ def _prepare(cls, layer_kwargs, extra, rng):
         kwargs.pop("implementation", None)
     init = None
     if extra.pop("init", False):
-        init = [rng.standard_normal((N, U)) for _ in range(_state_count(cls))]
+        init = [rng.standard_normal((n, u)) for _ in range(_state_count(cls))]
     return kwargs, x, dict(mask=mask, init=init, **extra)
+
+
+SHAPES = {"3x5x2-3": (N, T, F, U), "1x1x3-4": (1, 1, 3, 4), "4x7x1-1": (4, 7, 1, 1), "2x3x6-5": (2, 3, 6, 5)}
 
 
 @pytest.mark.parametrize("option", list(OPTIONS))
@@ -134,7 +149,18 @@ def _prepare(cls, layer_kwargs, extra, rng):
 def test_fused_matches_composed(layer_name, option, float64):
     cls, base = LAYERS[layer_name]
     kwargs, extra = OPTIONS[option]
-    kwargs, x, opts = _prepare(cls, {"units": U, **base, **kwargs}, extra, np.random.default_rng(0))
+    kwargs, x, opts = _prepare(cls, {**base, **kwargs}, extra, np.random.default_rng(0))
+    _compare(cls, kwargs, x, **opts)
+
+
+@pytest.mark.parametrize("shape", list(SHAPES.values())[1:], ids=list(SHAPES)[1:])
+@pytest.mark.parametrize("option", ["default", "mask_go_backwards", "initial_state_mask", "dropout_mask",
+                                    "stateful_two_calls", "time_major"])
+@pytest.mark.parametrize("layer_name", list(LAYERS))
+def test_fused_matches_composed_other_shapes(layer_name, option, shape, float64):
+    cls, base = LAYERS[layer_name]
+    kwargs, extra = OPTIONS[option]
+    kwargs, x, opts = _prepare(cls, {**base, **kwargs}, extra, np.random.default_rng(1), shape)
     _compare(cls, kwargs, x, **opts)
 
 
