@@ -25,3 +25,11 @@ def test_sentence_classifier_trains_saves_and_reloads(tmp_path, monkeypatch, cap
     assert "predictions identical" in out
     assert (tmp_path / "question_model.h5").exists() and (tmp_path / "question_model.keras").exists()
     assert 0.0 <= val_acc <= 1.0
+
+
+def test_pytorch_weights_example(capsys):
+    module = load_example("pytorch_weights")
+    diff = module.main()
+    assert diff < 2e-5
+    out = capsys.readouterr().out
+    assert "round trip exact" in out or "max |minikeras - PyTorch|" in out
