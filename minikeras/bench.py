@@ -1,4 +1,4 @@
-"""Benchmarks: `python -m minikeras.bench [--compare] [--repeats N] [--sweep]`.
+"""Benchmarks: `python -m minikeras.bench [--compare] [--memory] [--repeats N] [--sweep]`.
 
 Workloads (the project's compass):
   seed -- batch 32 x 5 timesteps x 64 features -> LSTM(128, return_sequences=True) -> LSTM(256) -> Dense(10, softmax),
@@ -210,6 +210,56 @@ def sweep(repeats: int) -> None:
             print(f"  {key:10s} {v:6d} {tr:9.2f} {pr:10.2f} {gf:13.1f}")
 
 
+def _vm_hwm_mb() -> float:
+    """Peak resident memory of this process so far (Linux /proc VmHWM), in MB."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise OSError("VmHWM not available (Linux only)")
+
+
+SYSTEMS = {"minikeras": run_minikeras, "pytorch": run_torch, "keras3-jax": run_keras3}
+
+
+def _memory_child(system: str) -> None:
+    """In a fresh process: import the framework, note the peak RSS, run the sent training loop, print the growth."""
+    if system == "pytorch":
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            print("missing")
+            return
+    elif system == "keras3-jax":
+        os.environ.setdefault("KERAS_BACKEND", "jax")
+        try:
+            import keras  # noqa: F401
+        except ImportError:
+            print("missing")
+            return
+    else:
+        import minikeras  # noqa: F401
+    before = _vm_hwm_mb()
+    result = SYSTEMS[system]("sent", 3)
+    if result is None:
+        print("missing")
+        return
+    print(f"{_vm_hwm_mb() - before:.1f}")
+
+
+def memory(peers: bool) -> None:
+    """Peak-memory growth of the sent workload (train, predict 1024, predict 1) per system, each in a new process."""
+    import subprocess
+    import sys
+
+    print("\npeak memory of the sent workload (MB above the peak after importing the framework; fresh process each)")
+    for system in ["minikeras"] + (["pytorch", "keras3-jax"] if peers else []):
+        out = subprocess.run([sys.executable, "-m", "minikeras.bench", "--memory-child", system],
+                             capture_output=True, text=True, check=False)
+        value = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else f"failed: {out.stderr[-200:]}"
+        print(f"  {system:11s} {value}")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m minikeras.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--compare", action="store_true", help="also run PyTorch and Keras 3 (JAX) if importable")
@@ -217,7 +267,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--workload", choices=WORKLOADS, action="append")
     parser.add_argument("--sweep", action="store_true",
                         help="minikeras alone: cost vs timesteps, batch and units (instead of the workloads)")
+    parser.add_argument("--memory", action="store_true",
+                        help="also measure the peak-memory growth of the sent workload (each system in a new process)")
+    parser.add_argument("--memory-child", choices=sorted(SYSTEMS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.memory_child:
+        _memory_child(args.memory_child)
+        return 0
     names = args.workload or list(WORKLOADS)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}, numpy {np.__version__}")
@@ -260,6 +316,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                 print(f"  ratio minikeras/best peer {k}: {mk[k] / best:.2f}")
         if missing:
             print(f"  peers not installed (skipped): {', '.join(missing)}")
+    if args.memory:
+        memory(args.compare)
     return 0
 
 
