@@ -270,11 +270,8 @@ class Sequential(Model):
             elif arrays is None:
                 self._stream.pop(id(layer), None)
             else:
-                prev = self._stream.get(id(layer), (None, None))[1]
-                self._stream[id(layer)] = (arrays, prev if prev is not None and len(prev) == len(arrays[0])
-                                           else np.zeros((len(arrays[0]), layer.cell.output_size
-                                                          if hasattr(layer.cell, "output_size") else
-                                                          arrays[0].shape[-1]), layer.dtype))
+                # the previous output of LSTM/GRU/SimpleRNN is their first state, h (what masked steps repeat)
+                self._stream[id(layer)] = (arrays, arrays[0].copy())
 
     def reset_states(self, samples: Any = None) -> None:
         """Zero the recurrent states: of every sample (default), or only of `samples` (indices or a boolean mask).

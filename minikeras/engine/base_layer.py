@@ -340,14 +340,15 @@ class Layer:
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         inputs = self._convert_input(inputs)
         flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-        if self._call_accepts_mask:
-            if kwargs.get("mask") is None:
-                masks = [getattr(t, "_keras_mask", None) if isinstance(t, Tensor) else None for t in flat]
-                if any(m is not None for m in masks):
-                    kwargs["mask"] = masks[0] if not isinstance(inputs, (list, tuple)) else masks
-        else:
-            # NOTE: a layer whose call takes no mask still passes it on through compute_mask (below)
-            kwargs.setdefault("_mask_in", kwargs.pop("mask", None))
+        # The Keras mask: given explicitly, else carried by the inputs. A layer whose call takes no mask still
+        # passes it on through compute_mask (below).
+        mask = kwargs.pop("mask", None)
+        if mask is None:
+            masks = [getattr(t, "_keras_mask", None) if isinstance(t, Tensor) else None for t in flat]
+            if any(m is not None for m in masks):
+                mask = masks if isinstance(inputs, (list, tuple)) else masks[0]
+        if self._call_accepts_mask and mask is not None:
+            kwargs["mask"] = mask
         if self._call_accepts_training and kwargs.get("training") is None:
             kwargs["training"] = False
         elif not self._call_accepts_training:
@@ -359,7 +360,6 @@ class Layer:
             shapes = [tuple(t.shape) for t in tensors]
             self._maybe_build(shapes[0] if not isinstance(inputs, (list, tuple)) else shapes)
         assert_input_compatibility(self.input_spec, tensors, self.name)
-        mask_in = kwargs.pop("_mask_in", None)
         outputs = self.call(inputs, *args, **kwargs)
         if any(outputs is t for t in flat):
             # NOTE: a layer returning its input object (Dropout at inference, a Lambda) must not overwrite the
@@ -369,10 +369,7 @@ class Layer:
             first = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
             batch = first.shape[0] if first.ndim else 1
             self._activity_losses = [self.activity_regularizer(first) / float(batch)]
-        in_mask = kwargs.get("mask", mask_in)
-        if in_mask is None:
-            in_mask = getattr(flat[0], "_keras_mask", None) if isinstance(flat[0], Tensor) else None
-        out_mask = self.compute_mask(inputs, in_mask)
+        out_mask = self.compute_mask(inputs, mask)
         _set_mask(outputs, out_mask)
         return outputs
 
