@@ -20,6 +20,7 @@ MODULES = [
     ("minikeras.saving.convert", "Weight conversions (Keras 1, CuDNN, PyTorch)"),
     ("minikeras.autograd.tensor", "Autograd: Tensor"), ("minikeras.autograd.gradcheck", "Autograd: gradient checks"),
     ("minikeras.backend", "Backend"),
+    ("minikeras.layers.convolutional", "Convolution layers"), ("minikeras.layers.pooling", "Pooling layers"),
 ]
 
 

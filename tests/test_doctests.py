@@ -16,6 +16,7 @@ PUBLIC_MODULES = [
     "minikeras.layers.core", "minikeras.layers.embeddings", "minikeras.layers.recurrent",
     "minikeras.layers.wrappers", "minikeras.models", "minikeras.inspect", "minikeras.preprocessing.text",
     "minikeras.preprocessing.sequence", "minikeras.utils.np_utils", "minikeras.saving.convert",
+    "minikeras.layers.convolutional", "minikeras.layers.pooling", "minikeras.legacy.interfaces",
 ]
 
 
