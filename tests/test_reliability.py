@@ -27,7 +27,7 @@ from minikeras.saving import (ConfigError, FileFormatError, SavingError, Unsuppo
 
 sys.path.insert(0, os.path.dirname(__file__))
 import hostile  # noqa: E402
-from conftest import FIXTURES  # noqa: E402
+from helpers import FIXTURES  # noqa: E402
 
 MINIKERAS_ERRORS = (SavingError, FileFormatError, WeightMismatchError, ConfigError, UnsupportedConfigError)
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import keras_case, load_io, load_json
+from helpers import keras_case, load_io, load_json
 from minikeras.saving import keras3
 from minikeras.saving.errors import (ConfigError, FileFormatError, UnsupportedConfigError,
                                      WeightMismatchError)
