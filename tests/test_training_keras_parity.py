@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import keras_case, load_io, load_json
+from helpers import keras_case, load_io, load_json
 from minikeras import optimizers
 from minikeras.engine.data_adapter import class_weight_to_sample_weight as _class_weight_to_sample_weight
 from minikeras.models import model_from_json
