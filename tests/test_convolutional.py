@@ -169,3 +169,65 @@ def test_conv1d_trains_in_a_sequential_model(rng):
     for _ in range(30):
         last = model.train_on_batch(x, y)
     assert last < first
+
+
+# ************************************************************ parity with real Keras 2 (tf_keras 2.21 fixtures)
+
+from helpers import keras_case, load_io, load_json  # noqa: E402
+from minikeras import optimizers  # noqa: E402
+from minikeras.models import load_model, model_from_json  # noqa: E402
+
+CONV_LAYERS = keras_case(2, "conv_layers")
+VARIANTS = load_json(CONV_LAYERS / "meta.json")["variants"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_layer_outputs_match_tf_keras(variant):
+    entry = load_json(CONV_LAYERS / "layer_configs.json")[variant]
+    data = load_io(CONV_LAYERS)
+    layer = layers.deserialize(entry)
+    assert json.loads(json.dumps(layer.get_config())) == entry["config"]  # tf_keras's keys, values and order
+    x = data[f"x_{variant}"]
+    layer.build((None,) + x.shape[1:])
+    n = len([k for k in data if k.startswith(f"w_{variant}_")])
+    layer.set_weights([data[f"w_{variant}_{i}"] for i in range(n)])
+    y = layer(x, mask=data.get(f"mask_{variant}"))
+    np.testing.assert_allclose(y.numpy(), data[f"y_{variant}"], atol=2e-5, rtol=0)
+
+
+def test_imdb_cnn_lstm_files_from_tf_keras_load_and_predict(tmp_path):
+    case = keras_case(2, "conv_imdb_cnn_lstm")
+    data = load_io(case)
+    model = load_model(case / "model.h5")
+    assert [type(l).__name__ for l in model.layers] == ["Embedding", "Dropout", "Conv1D", "MaxPooling1D", "LSTM",
+                                                        "Dense"]
+    np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y_pred"], atol=2e-5)
+    rebuilt = model_from_json((case / "config.json").read_text())
+    rebuilt.load_weights(case / "weights.h5")
+    np.testing.assert_allclose(rebuilt.predict(data["x"], verbose=0), data["y_pred"], atol=2e-5)
+    for name in ("again.h5", "again.keras"):  # and back out through both Keras formats
+        model.save(tmp_path / name)
+        np.testing.assert_allclose(load_model(tmp_path / name).predict(data["x"], verbose=0), data["y_pred"],
+                                   atol=2e-5)
+
+
+@pytest.mark.parametrize("case_name", ["conv_train_cnn_lstm", "conv_train_fasttext_masked"])
+def test_training_steps_match_tf_keras(case_name):
+    case = keras_case(2, case_name)
+    meta, data = load_json(case / "meta.json"), load_io(case)
+    model = model_from_json((case / "config.json").read_text())
+    n = len([k for k in data if k.startswith("w_before_")])
+    model.set_weights([data[f"w_before_{i}"] for i in range(n)])
+    np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y_pred"], atol=2e-5)
+    opt = meta["optimizer"]
+    model.compile(optimizers.deserialize({"class_name": opt["name"], "config": opt}), "binary_crossentropy")
+    for k in range(meta["steps"]):
+        loss = model.train_on_batch(data["x"], data["y"])
+        np.testing.assert_allclose(loss, data[f"loss_{k}"], rtol=1e-5, atol=1e-6)
+        if k == 0:
+            for i, w in enumerate(model.get_weights()):
+                np.testing.assert_allclose(w, data[f"w_step1_{i}"], atol=1e-5, rtol=0)
+    for i, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, data[f"w_after_{i}"], atol=1e-5, rtol=0)
+    trained = load_model(case / "model.h5")
+    np.testing.assert_allclose(trained.predict(data["x"], verbose=0), data["y_pred_after"], atol=2e-5)
