@@ -122,3 +122,30 @@ def test_errors():
         MaxPooling1D(4)(np.zeros((1, 3, 2), "float32"))
     with pytest.raises(ValueError, match="dimension 0 at reduction axis 1"):
         GlobalAveragePooling1D()(np.zeros((1, 0, 2), "float32"))
+
+
+# ************************************************************ parity with real Keras 3 (keras 3.15.1 `.keras` files)
+
+import zipfile  # noqa: E402
+
+from helpers import keras_case, load_io, load_json  # noqa: E402
+from minikeras.models import load_model  # noqa: E402
+
+
+@pytest.mark.parametrize("case_name", ["conv_imdb_cnn_lstm", "conv_pool_variants"])
+def test_keras3_files_load_predict_and_are_written_back_as_keras3_writes_them(case_name, tmp_path):
+    case = keras_case(3, case_name)
+    data = load_io(case)
+    for fname in ("model.keras", "model.h5"):
+        model = load_model(case / fname)
+        np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y_pred"], atol=2e-5,
+                                   err_msg=fname)
+    model.load_weights(case / "model.weights.h5")
+    np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y_pred"], atol=2e-5)
+    model.save(tmp_path / "again.keras")
+    with zipfile.ZipFile(tmp_path / "again.keras") as z:
+        ours = json.loads(z.read("config.json"))["config"]["layers"]
+    theirs = load_json(case / "config.json")["config"]["layers"]
+    assert [(e["class_name"], e["config"]) for e in ours] == [(e["class_name"], e["config"]) for e in theirs]
+    np.testing.assert_allclose(load_model(tmp_path / "again.keras").predict(data["x"], verbose=0), data["y_pred"],
+                               atol=2e-5)
