@@ -17,6 +17,7 @@ PUBLIC_MODULES = [
     "minikeras.layers.wrappers", "minikeras.models", "minikeras.inspect", "minikeras.preprocessing.text",
     "minikeras.preprocessing.sequence", "minikeras.utils.np_utils", "minikeras.saving.convert",
     "minikeras.layers.convolutional", "minikeras.layers.pooling", "minikeras.legacy.interfaces",
+    "minikeras.utils.data_utils",
 ]
 
 

@@ -174,7 +174,8 @@ class Conv1D(Layer):
             raise ValueError("`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
                              f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}")
         if not np.issubdtype(np.dtype(self.dtype), np.floating):
-            raise TypeError(f"A Conv1D layer can only be built with a floating-point dtype. Received: dtype={self.dtype}")
+            raise TypeError("A Conv1D layer can only be built with a floating-point dtype. "
+                            f"Received: dtype={self.dtype}")
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)

@@ -8,8 +8,9 @@ text, which spells out the equivalent Keras 2 call:
 
     UserWarning: Update your `LSTM` call to the Keras 2 API: `LSTM(32, recurrent_dropout=0.2)`
 
-Passing both spellings of one argument (by keyword or by position) raises Keras 2.0's `TypeError`. Positional arguments follow tf_keras 2.21
-(Keras 2.0 refused a second positional argument such as `Dense(10, 'relu')`; tf_keras and minikeras accept it).
+Passing both spellings of one argument (by keyword or by position) raises Keras 2.0's `TypeError`. Positional
+arguments follow tf_keras 2.21: Keras 2.0 refused a second positional argument such as `Dense(10, 'relu')`;
+tf_keras and minikeras accept it.
 
 >>> import warnings
 >>> from minikeras.layers import Dense
