@@ -597,6 +597,17 @@ class Model(Layer):
         verbose = get_verbosity(verbose)
         if steps is not None:
             steps = check_positive_int("steps", steps)
+        if verbose == 0 and callbacks is None and steps is None:
+            # The lean path: data that fits in one batch, no callbacks and no progress bar to feed, so the batching
+            # and callback machinery would do nothing but cost time (it is most of a one-sample predict).
+            if batch_size is not None:
+                check_positive_int("batch_size", batch_size)
+            limit = batch_size or self._static_batch_size() or 32
+            batch = data_adapter.single_batch(x, limit)
+            if batch is not None:
+                out = self.predict_step((batch,))
+                # a copy, as the batched path's concatenate makes: the caller owns the result
+                return [np.array(o) for o in out] if isinstance(out, list) else np.array(out)
         xs = flatten_data(x, "x")
         if xs is None:
             raise ValueError("Expected input data `x`. Received: x=None")
@@ -619,7 +630,7 @@ class Model(Layer):
         outs: List[Any] = []
         for step, idx in enumerate(batches):
             callbacks.on_predict_batch_begin(step)
-            out = self.predict_step(data_adapter.take(xs, idx))
+            out = self.predict_step((data_adapter.take(xs, idx),))
             outs.append(out)
             callbacks.on_predict_batch_end(step, {"outputs": out})
         callbacks.on_predict_end()
