@@ -56,12 +56,17 @@ def _replay(name):
         opt = _build(case)
     variables = [Variable(arrays[f"init_{i}"], name=n, constraint=CONSTRAINTS[c])
                  for i, (n, c) in enumerate(zip(case["variable_names"], case["constraints"]))]
-    if case["tf_function"]:
-        opt._tf_function_trace(variables)
     return case, arrays, opt, variables
 
 
-@pytest.mark.parametrize("name", sorted(CASES["cases"]))
+# Where minikeras deliberately differs from tf_keras 2.21 (each pinned by its own test below):
+# - `lr=` is honoured, as Keras 2.0-2.10 did (tf_keras 2.21 ignores it);
+# - Nadam inside `fit`/`train_on_batch` follows tf_keras's eager rule (the momentum cache moves once per step, as
+#   in Keras 3), not what tf_keras's traced train function computes (once per variable and step).
+DIFFERS_FROM_TF_KERAS = {"adam_lr_kwarg", "nadam_tf_function", "keras_fit_nadam", "keras_train_on_batch_nadam"}
+
+
+@pytest.mark.parametrize("name", sorted(set(CASES["cases"]) - DIFFERS_FROM_TF_KERAS))
 def test_replay_matches_tf_keras(name):
     """Every step's variable values (atol 1e-6), the learning rate, and the final state (names, order, values)."""
     case, arrays, opt, variables = _replay(name)
@@ -82,7 +87,7 @@ def test_replay_matches_tf_keras(name):
     assert json.loads(json.dumps(opt.get_config())) == case["config"]
 
 
-@pytest.mark.parametrize("name", [n for n, c in CASES["cases"].items() if not c["tf_function"]])
+@pytest.mark.parametrize("name", sorted(set(CASES["cases"]) - DIFFERS_FROM_TF_KERAS))
 def test_config_round_trip_continues_identically(name):
     """from_config(get_config()) + set_weights(get_weights()) continues training exactly like the original."""
     case, arrays, opt, variables = _replay(name)
@@ -107,7 +112,8 @@ def test_config_round_trip_continues_identically(name):
 
 # ------------------------------------------------------------------ the shared training fixtures (first step)
 
-TRAIN_CASES = sorted(p.name for p in (FIXTURES / "keras2").glob("train_*") if (p / "io.npz").exists())
+TRAIN_CASES = sorted(p.name for p in (FIXTURES / "keras2").glob("train_*")
+                     if (p / "io.npz").exists() and p.name != "train_nadam")  # Nadam: see DIFFERS_FROM_TF_KERAS
 
 
 @pytest.mark.parametrize("case", TRAIN_CASES)
@@ -131,7 +137,6 @@ def test_first_training_step_of_keras_models(case):
 
     variables = [Variable(arrays[f"w_before_{i}"], name=n[:-2], constraint=constraint(n))
                  for i, n in enumerate(meta["weight_names"]) if f"grad_{i}" in arrays]
-    opt._tf_function_trace(variables)
     opt.apply_gradients([(arrays[f"grad_{i}"], v) for i, v in enumerate(variables)])
     for i, v in enumerate(variables):
         np.testing.assert_allclose(v.data, arrays[f"w_step1_{i}"], atol=1e-6, rtol=0, err_msg=f"{case}: weight {i}")
@@ -207,10 +212,25 @@ def test_schedule_in_config_round_trips():
 # ------------------------------------------------------------------ arguments
 
 
-def test_lr_keyword_is_ignored_with_a_warning_as_tf_keras():
-    with pytest.warns(UserWarning, match="`lr` is deprecated.*ignored"):
+def test_lr_keyword_is_honoured_with_a_deprecation_warning():
+    """Keras 2.0-2.10 trained with `lr=`; tf_keras 2.21 ignores it (its fixture `adam_lr_kwarg` trained at 0.001),
+    minikeras uses it: `Adam(lr=0.5)` is `Adam(learning_rate=0.5)`, and `lr` wins over `learning_rate`."""
+    case, arrays, _, variables = _replay("adam_lr_kwarg")
+    with pytest.warns(DeprecationWarning, match="`lr` argument is deprecated"):
         opt = optimizers.Adam(lr=0.5)
-    assert float(opt.learning_rate.data) == pytest.approx(0.001)
+    assert float(opt.learning_rate.data) == 0.5
+    with pytest.warns(DeprecationWarning):
+        assert float(optimizers.SGD(learning_rate=0.1, lr=0.2).lr.data) == pytest.approx(0.2)
+    same = optimizers.Adam(learning_rate=0.5)
+    twins = [Variable(v.data, name=v.name) for v in variables]
+    grads = [arrays[f"grad_0_{i}"] for i in range(len(variables))]
+    opt.apply_gradients(zip(grads, variables))
+    same.apply_gradients(zip(grads, twins))
+    for v, w, i in zip(variables, twins, range(len(variables))):
+        np.testing.assert_array_equal(v.data, w.data)
+        # tf_keras 2.21's step used 0.001, so ours (0.5) lands far from it
+        assert np.abs(v.data - arrays[f"after_0_{i}"]).max() > 0.1
+    assert opt.get_config() == same.get_config()
 
 
 def test_legacy_optimizer_honours_lr():
@@ -219,10 +239,52 @@ def test_legacy_optimizer_honours_lr():
     assert float(opt.lr.data) == pytest.approx(0.3)
 
 
-@pytest.mark.parametrize("cls", [optimizers.SGD, optimizers.Adam, optimizers.RMSprop, optimizers.Nadam])
-def test_decay_is_refused_by_new_optimizers(cls):
-    with pytest.raises(ValueError, match="decay is deprecated in the new TF-Keras optimizer"):
-        cls(decay=0.01)
+@pytest.mark.parametrize("cls", [optimizers.SGD, optimizers.Adam, optimizers.RMSprop, optimizers.Nadam,
+                                 optimizers.Adagrad, optimizers.Adadelta, optimizers.Adamax])
+def test_decay_is_keras2_inverse_time_decay(cls):
+    """Keras 2.x (keras-team/keras keras/optimizers.py, Keras 2.2/2.3, every `get_updates`):
+    `lr = lr * (1. / (1. + decay * K.cast(iterations, K.dtype(decay))))`, float32, before the step's increment.
+    An optimizer with `decay` takes, at each step, the same step as one without it at that learning rate."""
+    lr, decay = 0.1, 0.25
+    with pytest.warns(DeprecationWarning, match="`decay` argument is deprecated"):
+        opt = cls(learning_rate=lr, decay=decay)
+    reference = cls(learning_rate=lr)
+    rng = np.random.default_rng(0)
+    v = Variable(rng.standard_normal((3, 2)).astype("float32"), name="v")
+    w = Variable(v.data, name="w")
+    f = np.float32
+    for it in range(4):
+        g = rng.standard_normal((3, 2)).astype("float32")
+        reference.learning_rate = f(lr) * (f(1.0) / (f(1.0) + f(decay) * f(it)))
+        opt.apply_gradients([(g, v)])
+        reference.apply_gradients([(g, w)])
+        np.testing.assert_array_equal(v.data, w.data, err_msg=f"step {it}")
+    assert float(opt.lr.data) == pytest.approx(lr)  # `lr` stays the base rate, as in Keras 2
+    config = opt.get_config()
+    assert config["decay"] == 0.25
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert cls.from_config(config).get_config() == config
+    assert "decay" not in reference.get_config()
+
+
+def test_decay_argument_validation():
+    for bad in (-0.1, "0.1", None):
+        with pytest.raises(ValueError, match="`decay` must be a number >= 0"):
+            optimizers.Adam(decay=bad)
+
+
+def test_set_value_on_lr_changes_the_next_step():
+    """`K.set_value(model.optimizer.lr, x)` is `lr.assign(x)` (the backend contract); the next step uses it."""
+    v = Variable(np.ones(2, "float32"), name="v")
+    for opt in (optimizers.SGD(0.1), legacy.SGD(0.1)):
+        v.assign([1.0, 1.0])
+        opt.apply_gradients([(np.ones(2, "float32"), v)])
+        np.testing.assert_allclose(v.data, 0.9)
+        opt.lr.assign(0.5)
+        assert np.asarray(opt.lr) == np.float32(0.5)
+        opt.apply_gradients([(np.ones(2, "float32"), v)])
+        np.testing.assert_allclose(v.data, 0.4, rtol=1e-6)
 
 
 @pytest.mark.parametrize("kwarg", ["foo", "momentum_decay", "beta1"])
