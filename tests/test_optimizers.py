@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from helpers import FIXTURES, load_json
+from minikeras import callbacks as callbacks_module
 from minikeras import optimizers
 from minikeras.autograd import Tensor, Variable
 from minikeras.optimizers import legacy, schedules
@@ -492,22 +493,202 @@ def test_ema_finalize_copies_the_averages():
     np.testing.assert_allclose(v.data, 0.5)
 
 
-def test_optimizer_state_deep_copies():
-    """The training loop deep-copies `optimizer.__dict__` to roll back a failed batch."""
-    vs = _two_vars()
-    opt = optimizers.Nadam()
-    opt.apply_gradients([(np.ones(v.shape, "float32"), v) for v in vs])
-    memo = {id(v): v for v in vs}
-    saved = copy.deepcopy(opt.__dict__, memo)
-    before = [v.data.copy() for v in vs]
-    opt.apply_gradients([(np.ones(v.shape, "float32"), v) for v in vs])
-    for v, b in zip(vs, before):
-        v.data[...] = b
-    opt.__dict__.clear()
-    opt.__dict__.update(saved)
-    again = copy.deepcopy(opt)
-    opt.apply_gradients([(np.ones(v.shape, "float32"), v) for v in vs])
-    assert int(opt.iterations.data) == 2 and int(again.iterations.data) == 1
+def _several_variables(rng):
+    """Variables of different sizes (a scalar and an empty one included), one dtype."""
+    shapes = [(3, 4), (7,), (2, 2, 2), (), (0, 3), (5, 1)]
+    return [Variable(rng.standard_normal(s).astype("float32"), name=f"v{i}") for i, s in enumerate(shapes)]
+
+
+def test_variables_become_views_of_one_flat_buffer_and_stay_so():
+    rng = np.random.default_rng(0)
+    vs = _several_variables(rng)
+    opt = optimizers.Adam()
+    opt.build(vs)
+    (buffer, pairs), = opt._flat_weight_buffers()
+    assert buffer.size == sum(v.data.size for v in vs)
+    assert all(v.data is view and (v.data.size == 0 or np.shares_memory(v.data, buffer)) for v, view in pairs)
+    slots = opt.variables[1:]
+    assert len({id(np.asarray(s.data).base) for s in slots}) == 2  # one buffer for all m, one for all v
+    vs[0].assign(np.ones((3, 4)))  # assign, set_weights and loading write in place
+    assert np.shares_memory(vs[0].data, buffer) and buffer[0] == 1.0
+    vs[1].data = np.full(7, 2.0, "float32")  # rebinding detaches ...
+    assert not np.shares_memory(vs[1].data, buffer)
+    opt.apply_gradients([(np.zeros(v.shape, "float32"), v) for v in vs])
+    assert np.shares_memory(vs[1].data, buffer)  # ... and the next step moves it back, with its new value
+    np.testing.assert_array_equal(vs[1].data, 2.0)
+
+
+@pytest.mark.parametrize("clip", [{"clipnorm": 0.5}, {"global_clipnorm": 0.7}, {"clipvalue": 0.3}])
+def test_clipping_and_constraints_per_variable_on_the_flat_buffer(clip):
+    """tf_keras's rules per variable (tf.clip_by_norm of each gradient, tf.clip_by_global_norm, clip by value, each
+    variable's own constraint), against a plain per-variable numpy reference, several steps."""
+    rng = np.random.default_rng(1)
+    vs = _several_variables(rng)
+    vs[0].constraint = _max_norm
+    vs[2].constraint = CONSTRAINTS["non_neg"]
+    ref = [v.data.astype(np.float64) for v in vs]
+    opt = optimizers.SGD(0.1, **clip)
+    for step in range(3):
+        grads = [(rng.standard_normal(v.shape) * 3).astype("float32") for v in vs]
+        g64 = [g.astype(np.float64) for g in grads]
+        if "clipnorm" in clip:
+            g64 = [g * 0.5 / max(np.sqrt((g * g).sum()), 0.5) for g in g64]
+        elif "global_clipnorm" in clip:
+            norm = np.sqrt(sum((g * g).sum() for g in g64))
+            g64 = [g * 0.7 / max(norm, 0.7) for g in g64]
+        else:
+            g64 = [np.clip(g, -0.3, 0.3) for g in g64]
+        ref = [r - 0.1 * g for r, g in zip(ref, g64)]
+        ref = [np.asarray(v.constraint(r.astype("float32")), np.float64) if v.constraint else r
+               for v, r in zip(vs, ref)]
+        opt.apply_gradients(zip(grads, vs))
+        for v, r in zip(vs, ref):
+            np.testing.assert_allclose(v.data, r, atol=2e-6, rtol=1e-5, err_msg=f"{v.name}, step {step}")
+    assert (vs[2].data >= 0).all()
+    assert np.sqrt((vs[0].data ** 2).sum(axis=0)).max() <= 1.0 + 1e-6
+
+
+@pytest.mark.parametrize("cls", [optimizers.SGD, optimizers.Adam, optimizers.RMSprop, optimizers.Adagrad,
+                                 optimizers.Adadelta, optimizers.Adamax, optimizers.Nadam, optimizers.AdamW])
+def test_flat_update_equals_the_per_variable_update(cls):
+    """The whole-buffer step and the variable-by-variable step (taken when some gradient is missing) agree
+    bit for bit: one update rule, written once, on arrays of any size."""
+    rng = np.random.default_rng(2)
+    kwargs = {"momentum": 0.9, "nesterov": True} if cls is optimizers.SGD else {}
+    if cls is optimizers.RMSprop:
+        kwargs = {"momentum": 0.5, "centered": True}
+    flat_vars, single_vars = _several_variables(rng), None
+    single_vars = [Variable(v.data, name=v.name) for v in flat_vars]
+    extra = Variable(np.zeros(2, "float32"), name="extra")  # never has a gradient: forces the per-variable path
+    flat_opt, single_opt = cls(**kwargs), cls(**kwargs)
+    flat_opt.build(flat_vars)
+    single_opt.build(single_vars + [extra])
+    for _ in range(3):
+        grads = [rng.standard_normal(v.shape).astype("float32") for v in flat_vars]
+        flat_opt.apply_gradients(zip(grads, flat_vars))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            single_opt.apply_gradients(list(zip(grads, single_vars)) + [(None, extra)])
+    for a, b in zip(flat_vars, single_vars):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+def _checkpoint(model):
+    """Everything a training batch can change, copied."""
+    rnn = [layer for layer in model.layers if getattr(layer, "stateful", False)]
+    return {"weights": [w.copy() for w in model.get_weights()],
+            "optimizer": [w.copy() for w in model.optimizer.get_weights()],
+            "optimizer_variables": [v.name for v in model.optimizer.variables],
+            "states": [s.data.copy() for layer in rnn for s in layer.states if s is not None]}
+
+
+def _assert_identical(a, b):
+    assert a["optimizer_variables"] == b["optimizer_variables"]
+    for key in ("weights", "optimizer", "states"):
+        assert len(a[key]) == len(b[key]), key
+        for x, y in zip(a[key], b[key]):
+            np.testing.assert_array_equal(x, y, err_msg=key)
+
+
+def _stateful_model(optimizer):
+    from minikeras.layers import LSTM, Dense
+    from minikeras.models import Sequential
+
+    model = Sequential([LSTM(4, stateful=True, batch_input_shape=(2, 3, 2)), Dense(1)])
+    model.compile(optimizer=optimizer, loss="mse")
+    return model
+
+
+class _FailAfterUpdate:
+    """Makes the next `apply_gradients` update everything, then raise (as a failure late in a step would)."""
+
+    def __init__(self, optimizer):
+        self.optimizer, self.original = optimizer, optimizer.apply_gradients
+
+    def __call__(self, *args, **kwargs):
+        self.original(*args, **kwargs)
+        raise RuntimeError("injected failure after the update")
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "nadam", "rmsprop",
+                                       lambda: optimizers.SGD(0.1, momentum=0.9, clipnorm=1.0, use_ema=True)])
+def test_failed_batch_rolls_back_weights_slots_iterations_and_rnn_states(optimizer):
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((2, 3, 2)).astype("float32"), rng.standard_normal((2, 1)).astype("float32")
+    model = _stateful_model(optimizer() if callable(optimizer) else optimizer)
+    model.train_on_batch(x, y)  # built, one step taken, states non-zero
+    model.train_on_batch(x, y)
+    before = _checkpoint(model)
+    u_product = getattr(model.optimizer, "_u_product", None)
+    model.optimizer.apply_gradients = _FailAfterUpdate(model.optimizer)
+    with pytest.raises(RuntimeError, match="injected failure"):
+        model.train_on_batch(x, y)
+    del model.optimizer.apply_gradients
+    _assert_identical(_checkpoint(model), before)
+    assert getattr(model.optimizer, "_u_product", None) == u_product
+    # the same through fit, failing in a callback after the update of the second batch
+    xs, ys = np.concatenate([x, x]), np.concatenate([y, y])
+    seen = {}
+
+    class Fail(callbacks_module.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == 1:
+                seen["start"] = _checkpoint(self.model)
+
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 1:
+                raise RuntimeError("callback failure")
+
+    with pytest.raises(RuntimeError, match="callback failure"):
+        model.fit(xs, ys, batch_size=2, epochs=1, shuffle=False, verbose=0, callbacks=[Fail()])
+    _assert_identical(_checkpoint(model), seen["start"])
+    model.train_on_batch(x, y)  # training goes on from there
+    assert int(model.optimizer.iterations.data) == 4
+
+
+def test_failed_first_batch_leaves_the_optimizer_unbuilt():
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((2, 3, 2)).astype("float32"), rng.standard_normal((2, 1)).astype("float32")
+    model = _stateful_model("adam")
+    model.predict(x, verbose=0)
+    model.reset_states()
+    weights = [w.copy() for w in model.get_weights()]
+    model.optimizer.apply_gradients = _FailAfterUpdate(model.optimizer)
+    with pytest.raises(RuntimeError, match="injected failure"):
+        model.train_on_batch(x, y)
+    del model.optimizer.apply_gradients
+    assert [v.name for v in model.optimizer.variables] == ["iteration"] and int(model.optimizer.iterations.data) == 0
+    for a, b in zip(model.get_weights(), weights):
+        np.testing.assert_array_equal(a, b)
+    assert all(not s.data.any() for s in model.layers[0].states)
+    model.train_on_batch(x, y)
+    names = [v.name for v in model.optimizer.variables]
+    assert len(names) == 1 + 2 * len(model.trainable_weights) and names[1].startswith("Adam/m/")
+
+
+def test_get_state_set_state_is_exact():
+    rng = np.random.default_rng(5)
+    vs = _several_variables(rng)
+    grads = [[rng.standard_normal(v.shape).astype("float32") for v in vs] for _ in range(6)]
+    with pytest.warns(DeprecationWarning):
+        decayed = optimizers.SGD(0.1, momentum=0.5, decay=0.1)
+    for opt in (optimizers.Nadam(clipnorm=1.0), optimizers.Adam(schedules.ExponentialDecay(0.1, 2, 0.5)), decayed):
+        for k in range(2):
+            opt.apply_gradients(zip(grads[k], vs))
+        state, weights = opt.get_state(), [v.data.copy() for v in vs]
+        for k in range(2, 6):
+            opt.apply_gradients(zip(grads[k], vs))
+        first = [v.data.copy() for v in vs] + opt.get_weights()
+        opt.set_state(state)
+        for v, w in zip(vs, weights):
+            v.assign(w)
+        assert int(opt.iterations.data) == 2
+        for k in range(2, 6):
+            opt.apply_gradients(zip(grads[k], vs))
+        for a, b in zip(first, [v.data.copy() for v in vs] + opt.get_weights()):
+            np.testing.assert_array_equal(a, b)
+        with pytest.raises(ValueError, match="cannot take a state captured from other variables"):
+            type(opt)().set_state(state)
 
 
 def test_save_and_load_own_variables():

@@ -442,6 +442,10 @@ class Optimizer:
         _restore_state(self._variables, state)
         self._set_extra_state(state.extra)
 
+    def _flat_weight_buffers(self) -> List[Tuple[np.ndarray, List[Tuple[Any, np.ndarray]]]]:
+        """`(buffer, [(variable, view), ...])` per flat weight buffer: a training rollback copies these whole."""
+        return [(layout.weights, list(zip(layout.variables, layout.views))) for layout in self._layouts]
+
     def _unbuild(self) -> None:
         """Forget the slots (back to before the first `apply_gradients`); the model variables keep their values."""
         self._built = False
