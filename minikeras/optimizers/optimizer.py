@@ -590,35 +590,11 @@ class Optimizer:
         """Clip in place: `clipnorm` per variable (segment sums on the flat buffers), else `global_clipnorm` over
         all gradients, else `clipvalue`."""
         if self.clipnorm and self.clipnorm > 0:
-            for layout, g in flats:
-                t = layout.dtype.type
-                l2sum = layout.segment_sums(g * g)
-                with np.errstate(invalid="ignore"):
-                    l2norm = np.where(l2sum > 0, np.sqrt(np.where(l2sum > 0, l2sum, t(1))), l2sum)
-                cn = t(self.clipnorm)
-                g *= cn
-                g /= layout.per_element(np.maximum(l2norm, cn))
-            for i, g in enumerate(singles):
-                singles[i][...] = _clip_by_norm(g, self.clipnorm)
+            _clip_each_by_norm(flats, singles, self.clipnorm)
         elif self.global_clipnorm and self.global_clipnorm > 0:
-            dtype = flats[0][0].dtype if flats else singles[0].dtype
-            t = dtype.type
-            # global_norm = sqrt(2 * sum(l2_loss(g))), l2_loss(g) = sum(g**2) / 2, as tf.clip_by_global_norm
-            halves = [layout.segment_sums(g * g) * t(0.5) for layout, g in flats]
-            halves += [np.asarray([(g * g * t(0.5)).sum(dtype=dtype)], dtype=dtype) for g in singles]
-            use_norm = np.sqrt(np.concatenate(halves).astype(dtype).sum(dtype=dtype) * t(2.0))
-            cn = t(self.global_clipnorm)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                scale = cn * np.minimum(t(1.0) / use_norm, t(1.0) / cn)
-                scale = scale + (use_norm - use_norm)  # NaN/inf norms propagate, as TF does
-            for _, g in flats:
-                g *= scale.astype(g.dtype)
-            for g in singles:
-                g *= scale.astype(g.dtype)
+            _clip_all_by_global_norm(flats, singles, self.global_clipnorm)
         elif self.clipvalue and self.clipvalue > 0:
-            for g in [g for _, g in flats] + singles:
-                cv = np.asarray(self.clipvalue, g.dtype)
-                np.clip(g, -cv, cv, out=g)
+            _clip_by_value(flats, singles, self.clipvalue)
 
     # ------------------------------------------------------------------ applying gradients
     def apply_gradients(self, grads_and_vars: Iterable[Tuple[Any, Any]], name: Optional[str] = None,
@@ -712,34 +688,10 @@ class Optimizer:
 
     def _plan(self, grads: List[np.ndarray], variables: List[Any]
               ) -> Tuple[List[Tuple[_FlatLayout, np.ndarray]], List[Tuple[np.ndarray, Any]]]:
-        """Split the update into whole flat buffers (every variable present, slots complete, a built-in update)
-        and single variables; gathers the flat gradients."""
-        custom = type(self).update_step is not Optimizer.update_step
-        if custom or not self._layouts:
+        """Split the update into whole flat buffers and single variables (all single for a custom `update_step`)."""
+        if type(self).update_step is not Optimizer.update_step:
             return [], list(zip(grads, variables))
-        found: Dict[int, List[Optional[np.ndarray]]] = {}
-        rest: List[Tuple[np.ndarray, Any]] = []
-        for g, v in zip(grads, variables):
-            placed = False
-            for li, layout in enumerate(self._layouts):
-                k = layout.position.get(id(v))
-                if k is not None:
-                    parts = found.setdefault(li, [None] * len(layout.variables))
-                    if parts[k] is None:
-                        parts[k] = g
-                        placed = True
-                    break
-            if not placed:
-                rest.append((g, v))
-        flats = []
-        for li, parts in found.items():
-            layout = self._layouts[li]
-            if all(p is not None for p in parts) and layout.complete_slots():
-                layout.rebind()
-                flats.append((layout, layout.gather(parts)))
-            else:
-                rest.extend((p, v) for p, v in zip(parts, layout.variables) if p is not None)
-        return flats, rest
+        return _plan_flat(self._layouts, grads, variables)
 
     def _decay_layout(self, layout: _FlatLayout) -> None:
         decayed = [self._use_weight_decay(v) for v in layout.variables]
@@ -872,6 +824,37 @@ class CallableList(list):
         return self
 
 
+def _plan_flat(layouts: List[_FlatLayout], grads: List[np.ndarray], variables: List[Any]
+               ) -> Tuple[List[Tuple[_FlatLayout, np.ndarray]], List[Tuple[np.ndarray, Any]]]:
+    """Split `(gradient, variable)` pairs into whole flat buffers (every variable of the buffer present once, its
+    slots complete), with their gradients gathered, and the remaining single variables."""
+    if not layouts:
+        return [], list(zip(grads, variables))
+    found: Dict[int, List[Optional[np.ndarray]]] = {}
+    rest: List[Tuple[np.ndarray, Any]] = []
+    for g, v in zip(grads, variables):
+        placed = False
+        for li, layout in enumerate(layouts):
+            k = layout.position.get(id(v))
+            if k is not None:
+                parts = found.setdefault(li, [None] * len(layout.variables))
+                if parts[k] is None:
+                    parts[k] = g
+                    placed = True
+                break
+        if not placed:
+            rest.append((g, v))
+    flats = []
+    for li, parts in found.items():
+        layout = layouts[li]
+        if all(p is not None for p in parts) and layout.complete_slots():
+            layout.rebind()
+            flats.append((layout, layout.gather(parts)))
+        else:
+            rest.extend((p, v) for p, v in zip(parts, layout.variables) if p is not None)
+    return flats, rest
+
+
 def _make_layouts(var_list: Sequence[Any]) -> List[_FlatLayout]:
     """One `_FlatLayout` per floating dtype over the distinct `Variable`s of `var_list`, in order."""
     by_dtype: Dict[np.dtype, List[Variable]] = {}
@@ -881,6 +864,46 @@ def _make_layouts(var_list: Sequence[Any]) -> List[_FlatLayout]:
             seen.add(id(v))
             by_dtype.setdefault(v.data.dtype, []).append(v)
     return [_FlatLayout(dtype, vs) for dtype, vs in by_dtype.items()]
+
+
+def _clip_each_by_norm(flats: List[Tuple[_FlatLayout, np.ndarray]], singles: List[np.ndarray],
+                       clip_norm: float) -> None:
+    """`tf.clip_by_norm` of every variable's gradient, in place: per segment on the flat buffers."""
+    for layout, g in flats:
+        t = layout.dtype.type
+        l2sum = layout.segment_sums(g * g)
+        with np.errstate(invalid="ignore"):
+            l2norm = np.where(l2sum > 0, np.sqrt(np.where(l2sum > 0, l2sum, t(1))), l2sum)
+        cn = t(clip_norm)
+        g *= cn
+        g /= layout.per_element(np.maximum(l2norm, cn))
+    for g in singles:
+        g[...] = _clip_by_norm(g, clip_norm)
+
+
+def _clip_all_by_global_norm(flats: List[Tuple[_FlatLayout, np.ndarray]], singles: List[np.ndarray],
+                             clip_norm: float) -> None:
+    """`tf.clip_by_global_norm` over every gradient, in place."""
+    if not flats and not singles:
+        return
+    dtype = flats[0][0].dtype if flats else singles[0].dtype
+    t = dtype.type
+    # global_norm = sqrt(2 * sum(l2_loss(g))), l2_loss(g) = sum(g**2) / 2
+    halves = [layout.segment_sums(g * g) * t(0.5) for layout, g in flats]
+    halves += [np.asarray([(g * g * t(0.5)).sum(dtype=dtype)], dtype=dtype) for g in singles]
+    use_norm = np.sqrt(np.concatenate(halves).astype(dtype).sum(dtype=dtype) * t(2.0))
+    cn = t(clip_norm)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = cn * np.minimum(t(1.0) / use_norm, t(1.0) / cn)
+        scale = scale + (use_norm - use_norm)  # NaN/inf norms propagate, as TF does
+    for g in [g for _, g in flats] + singles:
+        g *= scale.astype(g.dtype)
+
+
+def _clip_by_value(flats: List[Tuple[_FlatLayout, np.ndarray]], singles: List[np.ndarray], clip_value: float) -> None:
+    for g in [g for _, g in flats] + singles:
+        cv = np.asarray(clip_value, g.dtype)
+        np.clip(g, -cv, cv, out=g)
 
 
 def _clip_by_norm(g: np.ndarray, clip_norm: float) -> np.ndarray:
