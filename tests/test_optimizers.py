@@ -221,7 +221,7 @@ def test_legacy_optimizer_honours_lr():
 
 @pytest.mark.parametrize("cls", [optimizers.SGD, optimizers.Adam, optimizers.RMSprop, optimizers.Nadam])
 def test_decay_is_refused_by_new_optimizers(cls):
-    with pytest.raises(ValueError, match="decay is deprecated in the new TF-Keras optimizer"):
+    with pytest.raises(ValueError, match="decay is deprecated in the new Keras optimizer"):
         cls(decay=0.01)
 
 

@@ -106,18 +106,18 @@ class Optimizer:
         if lr:
             # NOTE: tf_keras 2.21 pops `lr` and only logs a warning: the value is NOT used (`Adam(lr=0.1)` trains
             # at the default 0.001). minikeras does the same so results match, and says so loudly.
-            warnings.warn("`lr` is deprecated in TF-Keras optimizer, please use `learning_rate` or use the legacy "
+            warnings.warn("`lr` is deprecated in the new Keras optimizers, please use `learning_rate` or the legacy "
                           f"optimizer, e.g., minikeras.optimizers.legacy.{type(self).__name__}. As in tf_keras 2.21, "
                           f"the value is ignored and the default learning rate is used. Received: lr={lr}",
                           UserWarning, stacklevel=4)
         legacy_kwargs = {"decay", "gradient_aggregator", "gradient_transformers"}
         for k, v in kwargs.items():
             if k in legacy_kwargs:
-                raise ValueError(f"{k} is deprecated in the new TF-Keras optimizer, please check the docstring for "
+                raise ValueError(f"{k} is deprecated in the new Keras optimizer, please check the docstring for "
                                  "valid arguments, or use the legacy optimizer, e.g., "
                                  f"minikeras.optimizers.legacy.{type(self).__name__}. Received: {k}={v!r}")
             raise TypeError(f"{k} is not a valid argument, kwargs should be empty for "
-                            f"`optimizer_experimental.Optimizer`. Received: {k}={v!r}")
+                            f"`minikeras.optimizers.{type(self).__name__}`. Received: {k}={v!r}")
 
     # ------------------------------------------------------------------ learning rate
     def _build_learning_rate(self, learning_rate: Any) -> Any:
