@@ -161,12 +161,12 @@ class Model(Layer):
         kwargs.pop("experimental_run_tf_function", None)
         distribute = kwargs.pop("distribute", None)
         if distribute is not None:
-            raise ValueError("`distribute` argument in compile is not available in TF 2.0. Please create the model "
-                             f"under the `strategy.scope()`. Received: {distribute}.")
+            raise ValueError("minikeras runs on one CPU process and has no distribution strategies: `compile` does "
+                             f"not accept `distribute`. Received: distribute={distribute!r}")
         target_tensors = kwargs.pop("target_tensors", None)
         if target_tensors is not None:
-            raise ValueError("`target_tensors` argument is not supported when executing eagerly. "
-                             f"Received: {target_tensors}.")
+            raise ValueError("`target_tensors` (fixed targets wired into Keras 2's graph) is not supported: pass "
+                             f"the targets to `fit` as `y`. Received: target_tensors={target_tensors!r}")
         kwargs.pop("sample_weight_mode", None)  # Keras 1/2 graph mode only; eager tf.keras ignores it too
         if kwargs:
             raise TypeError(f"Invalid keyword argument(s) in `compile()`: {(set(kwargs),)}. Valid keyword arguments "
