@@ -30,6 +30,7 @@ from minikeras import activations, backend, constraints, initializers, regulariz
 from minikeras.autograd import Tensor, Variable, ops
 from minikeras.autograd import rnn as rnn_kernels
 from minikeras.engine.base_layer import InputSpec, Layer
+from minikeras.legacy import interfaces
 
 __all__ = ["RNN", "SimpleRNNCell", "SimpleRNN", "GRUCell", "GRU", "LSTMCell", "LSTM", "StackedRNNCells",
            "use_fused_kernels"]
@@ -1182,6 +1183,7 @@ class SimpleRNN(_CellLayer):
     _cell_keys = ("units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer",
                   "bias_initializer") + _REG_KEYS + _CONSTRAINT_KEYS + ("dropout", "recurrent_dropout")
 
+    @interfaces.legacy_recurrent_support
     def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", recurrent_initializer: Any = "orthogonal",
                  bias_initializer: Any = "zeros", kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
@@ -1233,6 +1235,7 @@ class GRU(_CellLayer):
     _cell_keys = _CELL_KEYS_HEAD + _REG_KEYS + _CONSTRAINT_KEYS + ("dropout", "recurrent_dropout", "implementation",
                                                                   "reset_after")
 
+    @interfaces.legacy_recurrent_support
     def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = _DEFAULT_HARD_SIGMOID,
                  use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
                  recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
@@ -1314,6 +1317,7 @@ class LSTM(_CellLayer):
     _cell_keys = _CELL_KEYS_HEAD + ("unit_forget_bias",) + _REG_KEYS + _CONSTRAINT_KEYS + (
         "dropout", "recurrent_dropout", "implementation")
 
+    @interfaces.legacy_recurrent_support
     def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = _DEFAULT_HARD_SIGMOID,
                  use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
                  recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
