@@ -222,3 +222,79 @@ def test_compiled_model_round_trip_keeps_optimizer_state(tmp_path):
         np.testing.assert_array_equal(a, b)
     la, lb = model.train_on_batch(io["x"], io["y"]), again.train_on_batch(io["x"], io["y"])
     np.testing.assert_array_equal(np.asarray(la), np.asarray(lb))
+
+
+# ------------------------------------------------------------------------------------------ Keras 3's .h5
+
+
+@pytest.mark.parametrize("case_name", ["h5_adam_wd_ema", "compiled_adam"])
+def test_keras3_h5_resumes_training_like_keras3(case_name):
+    """Keras 3.15's `model.save('m.h5')` of a compiled model: the optimizer config (weight_decay, use_ema, ...) is
+    built with Keras 3's semantics and its state (iteration, learning rate, EMA averages, slots) restored, so two
+    more steps land where Keras 3's two more steps from the same state did."""
+    case = keras_case(3, case_name)
+    io = load_io(case)
+    model = models.load_model(case / "model.h5")
+    assert model.optimizer is not None and int(model.optimizer.iterations) == 2
+    if case_name == "h5_adam_wd_ema":
+        cfg = model.optimizer.get_config()
+        assert (cfg["weight_decay"], cfg["use_ema"], cfg["ema_momentum"]) == (0.05, True, 0.9)
+    np.testing.assert_allclose(model.predict(io["x"], verbose=0), io["y_pred"], atol=ATOL, rtol=0)
+    for k in range(2):
+        loss = model.train_on_batch(io["x"], io["y"])
+        loss = loss[0] if isinstance(loss, (list, tuple)) else loss
+        np.testing.assert_allclose(loss, io[f"loss_resume_{k}"], atol=1e-5, rtol=1e-6)
+    for i, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, io[f"w_resume_{i}"], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("case_name", ["h5_adam_wd_ema", "h5_uncompiled", "h5_unhonoured"])
+def test_keras3_h5_weights_load(case_name):
+    """The weights of Keras 3's `.h5` (its `model_weights` group) load into a model built in code."""
+    case = keras_case(3, case_name)
+    io = load_io(case)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        source = models.load_model(case / "model.h5", compile=False)
+    target = models.model_from_json(source.to_json())
+    target.load_weights(case / "model.h5")
+    np.testing.assert_allclose(target.predict(io["x"], verbose=0), io["y_pred"], atol=ATOL, rtol=0)
+
+
+def test_keras3_h5_uncompiled_loads_uncompiled():
+    case = keras_case(3, "h5_uncompiled")
+    model = models.load_model(case / "model.h5")
+    assert model.optimizer is None
+    np.testing.assert_allclose(model.predict(load_io(case)["x"], verbose=0), load_io(case)["y_pred"], atol=ATOL,
+                               rtol=0)
+
+
+def test_unhonoured_training_config_warns_and_keeps_weights():
+    """Keras 3 compiled this model with Lion, which minikeras does not have: one warning, an uncompiled model,
+    and the weights all there."""
+    case = keras_case(3, "h5_unhonoured")
+    with pytest.warns(UserWarning, match=r"not compiled.*Lion") as record:
+        model = models.load_model(case / "model.h5")
+    assert len([w for w in record if "not compiled" in str(w.message)]) == 1
+    assert model.optimizer is None
+    np.testing.assert_allclose(model.predict(load_io(case)["x"], verbose=0), load_io(case)["y_pred"], atol=ATOL,
+                               rtol=0)
+    with pytest.raises(RuntimeError, match="compile"):
+        model.train_on_batch(load_io(case)["x"], np.zeros((6, 2), "float32"))
+
+
+@pytest.mark.parametrize("bad", ["{not json", "[1]", json.dumps({"loss": "mse", "optimizer_config": {
+    "class_name": "system", "module": "os", "config": {}}})])
+def test_bad_training_config_costs_only_the_compilation(tmp_path, bad):
+    case = keras_case(3, "h5_adam_wd_ema")
+    path = tmp_path / "m.h5"
+    path.write_bytes((case / "model.h5").read_bytes())
+    with h5py.File(path, "r+") as f:
+        f.attrs["training_config"] = bad
+    with pytest.warns(UserWarning, match="not compiled"):
+        model = models.load_model(path)
+    assert model.optimizer is None
+    np.testing.assert_allclose(model.predict(load_io(case)["x"], verbose=0), load_io(case)["y_pred"], atol=ATOL,
+                               rtol=0)

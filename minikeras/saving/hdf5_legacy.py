@@ -336,6 +336,26 @@ def save_model(model: Any, filepath: Any, include_optimizer: bool = True) -> Non
                     _save_subset(g, names, values)
 
 
+def _compile_from_file(model: Any, f: Any, version: str, filepath: Any) -> None:
+    """Compile as the file's `training_config` says. A config minikeras cannot honour (an optimizer it does not have,
+    malformed JSON) costs only the compilation: one warning, and the model is returned uncompiled, as tf_keras does
+    when it cannot compile a loaded model."""
+    from minikeras.saving.serialization import compile_from_training_config, era_of
+
+    try:
+        try:
+            tc = json.loads(_decode(f.attrs["training_config"]))
+        except (TypeError, ValueError, RecursionError) as e:
+            raise ConfigError(f"Malformed `training_config` JSON: {e}", filepath) from None
+        opt_values = None
+        if "optimizer_weights" in f:
+            opt_values = _read_subset(f["optimizer_weights"], filepath, "optimizer_weights")
+        compile_from_training_config(model, tc, opt_values, filepath=filepath, era=era_of(version))
+    except (ConfigError, WeightMismatchError) as e:
+        warnings.warn(f"The model's weights were loaded, but the model was not compiled: {e}. Compile it with "
+                      "`model.compile(...)` before training.", stacklevel=4)
+
+
 def _optimizer_state(model: Any) -> Tuple[List[str], List[np.ndarray]]:
     opt = model.optimizer
     variables = list(getattr(opt, "variables", []) or [])
@@ -356,7 +376,7 @@ def _optimizer_state(model: Any) -> Tuple[List[str], List[np.ndarray]]:
 
 def load_model(filepath: Any, custom_objects: Optional[Dict[str, Any]] = None, compile: bool = True) -> Any:
     """`load_model('m.h5')`: rebuild from `model_config`, load weights, re-compile with the optimizer state."""
-    from minikeras.saving.serialization import compile_from_training_config, model_from_file_config
+    from minikeras.saving.serialization import model_from_file_config
 
     with open_h5(filepath) as f:
         try:
@@ -372,15 +392,7 @@ def load_model(filepath: Any, custom_objects: Optional[Dict[str, Any]] = None, c
             g = f["model_weights"] if "model_weights" in f else f
             load_weights_from_hdf5_group(g, model, filepath=filepath)
             if compile and "training_config" in f.attrs:
-                try:
-                    tc = json.loads(_decode(f.attrs["training_config"]))
-                except (TypeError, ValueError, RecursionError) as e:
-                    raise ConfigError(f"Malformed `training_config` JSON: {e}", filepath) from None
-                opt_values = None
-                if "optimizer_weights" in f:
-                    og = f["optimizer_weights"]
-                    opt_values = _read_subset(og, filepath, "optimizer_weights")
-                compile_from_training_config(model, tc, opt_values, filepath=filepath)
+                _compile_from_file(model, f, version, filepath)
         except SavingError:
             raise
         except (KeyError, OSError, RuntimeError, TypeError, UnicodeDecodeError) as e:

@@ -329,18 +329,31 @@ def _load_from_h5(model: Any, h5file: Any, filepath: Any, skip_mismatch: bool) -
 def _restore_optimizer(model: Any, found: List[Any], filepath: Any) -> None:
     opt = _build_optimizer(model)
     current = _optimizer_values(opt)
-    name = _optimizer_name(opt)
     if len(found) != len(current) or any(tuple(d.shape) != np.shape(c) for d, c in zip(found, current)):
-        warnings.warn(f"Skipping variable loading for optimizer '{name}', because it has {len(current)} variables "
-                      f"whereas the saved optimizer has {len(found)} variables (file: {filepath}).", stacklevel=4)
+        _warn_optimizer_skipped(opt, len(current), len(found), filepath)
         return
-    values = [_read(d, filepath) for d in found]
+    restore_optimizer_values(model, [_read(d, filepath) for d in found], filepath)
+
+
+def _warn_optimizer_skipped(opt: Any, n_current: int, n_found: int, filepath: Any) -> None:
+    warnings.warn(f"Skipping variable loading for optimizer '{_optimizer_name(opt)}', because it has {n_current} "
+                  f"variables whereas the saved optimizer has {n_found} variables (file: {filepath}).", stacklevel=5)
+
+
+def restore_optimizer_values(model: Any, values: List[Any], filepath: Any = None) -> None:
+    """Set the model's optimizer state from Keras 3's `optimizer.variables` order: iteration, learning rate (absent
+    with a schedule), then the slots. A count or shape mismatch warns and leaves the optimizer fresh, as Keras does."""
+    opt = _build_optimizer(model)
+    if opt is None:
+        return
+    current = _optimizer_values(opt)
+    if len(values) != len(current) or any(np.shape(v) != np.shape(c) for v, c in zip(values, current)):
+        _warn_optimizer_skipped(opt, len(current), len(values), filepath)
+        return
     has_lr = _learning_rate(opt) is not None
     slots = values[2:] if has_lr else values[1:]
-    if not hasattr(opt, "set_weights"):
-        raise NotImplementedError("The optimizer cannot restore its state: it has no `set_weights`")
     tf_current = opt.get_weights()
-    iteration = np.asarray(int(np.asarray(values[0])), dtype=np.asarray(tf_current[0]).dtype) if tf_current else None
+    iteration = np.asarray(int(np.asarray(values[0])), dtype=np.asarray(tf_current[0]).dtype)
     opt.set_weights([iteration] + [np.asarray(v, dtype=np.asarray(c).dtype) for v, c in zip(slots, tf_current[1:])])
     if has_lr:
         lr = float(np.asarray(values[1]))
@@ -348,10 +361,7 @@ def _restore_optimizer(model: Any, found: List[Any], filepath: Any) -> None:
         if hasattr(target, "assign"):
             target.assign(np.asarray(lr, dtype=np.asarray(target.data).dtype))
         else:
-            try:
-                opt.learning_rate = lr
-            except AttributeError:
-                pass
+            opt.learning_rate = lr
 
 
 def load_weights_keras3(model: Any, filepath: Any, skip_mismatch: bool = False) -> None:
@@ -603,24 +613,6 @@ def read_keras_zip(filepath: Any, need_config: bool = True) -> Tuple[Dict[str, A
     return config, metadata if isinstance(metadata, dict) else {}, weights
 
 
-def _strip_optimizer_config(cfg: Dict[str, Any]) -> Dict[str, Any]:
-    out = dict(cfg)
-    for k, default in (("loss_scale_factor", None), ("gradient_accumulation_steps", None)):
-        if k in out and out[k] == default:
-            del out[k]
-    return out
-
-
-def _loss_identifier(loss: Any) -> Any:
-    if isinstance(loss, dict) and loss.get("module") == "builtins" and isinstance(loss.get("config"), str):
-        return loss["config"]
-    if isinstance(loss, dict):
-        from minikeras import losses  # type: ignore[attr-defined]
-
-        return losses.deserialize({"class_name": loss.get("class_name"), "config": loss.get("config") or {}})
-    return loss
-
-
 def _history(tensor: Any) -> Optional[str]:
     if isinstance(tensor, dict) and tensor.get("class_name") == "__keras_tensor__":
         hist = (tensor.get("config") or {}).get("keras_history")
@@ -780,24 +772,17 @@ def keras3_model_config(config: Dict[str, Any], filepath: Any = None) -> Dict[st
 
 def compile_from_config(model: Any, compile_config: Dict[str, Any], filepath: Any = None) -> None:
     """`model.compile(...)` as a Keras 3 `compile_config` says (optimizer, loss, metrics by name)."""
-    from minikeras.saving.serialization import _metric_names
+    from minikeras import optimizers
+    from minikeras.saving.serialization import _metric_names, loss_from_file, optimizer_config_from_file
 
-    try:
-        from minikeras import optimizers  # type: ignore[attr-defined]
-    except ImportError:
-        raise NotImplementedError("minikeras.optimizers is not available: cannot re-compile the model from the "
-                                  "file (load with compile=False)") from None
     opt_cfg = compile_config.get("optimizer")
-    if isinstance(opt_cfg, dict):
-        if isinstance(opt_cfg.get("module"), str) and not opt_cfg["module"].startswith("keras"):
-            raise UnsupportedConfigError(f"Optimizer from module {opt_cfg['module']!r} is not supported", filepath)
-        # Keras 3 configs carry no `is_legacy_optimizer`; minikeras (as tf_keras) would read them as legacy ones.
-        opt_cfg = {"class_name": opt_cfg.get("class_name"),
-                   "config": {**_strip_optimizer_config(opt_cfg.get("config") or {}), "is_legacy_optimizer": False}}
     try:
-        optimizer = optimizers.deserialize(opt_cfg) if isinstance(opt_cfg, dict) else optimizers.get(opt_cfg)
+        if isinstance(opt_cfg, dict):
+            optimizer = optimizers.deserialize(optimizer_config_from_file(opt_cfg, 3, filepath))
+        else:
+            optimizer = optimizers.get(opt_cfg)
         metrics = _metric_names(compile_config.get("metrics")) or None
-        model.compile(optimizer=optimizer, loss=_loss_identifier(compile_config.get("loss")), metrics=metrics,
+        model.compile(optimizer=optimizer, loss=loss_from_file(compile_config.get("loss")), metrics=metrics,
                       loss_weights=compile_config.get("loss_weights"))
     except SavingError:
         raise
@@ -842,7 +827,12 @@ def load_model_keras3(filepath: Any, custom_objects: Optional[Dict[str, Any]] = 
             model.build(tuple(shape))
     compile_config = config.get("compile_config")
     if compile and isinstance(compile_config, dict) and compile_config:
-        compile_from_config(model, compile_config, filepath)
+        try:
+            compile_from_config(model, compile_config, filepath)
+        except ConfigError as e:
+            # as Keras 3: a compile_config that cannot be honoured costs the compilation, never the weights
+            warnings.warn(f"The model was loaded without compiling it: {e}. Compile it with `model.compile(...)` "
+                          "before training.", stacklevel=3)
     _load_weights_bytes(model, weights, filepath, skip_mismatch=False)
     return model
 
