@@ -166,12 +166,17 @@ def _build_optimizer(model: Any) -> Any:
 # ------------------------------------------------------------------------------------------------ weights: save
 
 
-def _write_weights(model: Any, h5file: Any) -> None:
+def _write_weights(model: Any, h5file: Any, scales: Optional[Dict[int, np.ndarray]] = None) -> None:
+    """Write every variable; `scales` (from `hard_sigmoid_scales`) multiplies the last axis of the ones it names."""
+    scales = scales or {}
     for path, obj, _ in _walk(model):
         group = h5file.create_group(_vars_path(path))
         group.attrs["name"] = str(obj.name)
         for i, var in enumerate(_own_variables(obj)):
-            group.create_dataset(str(i), data=_data(var))
+            value = _data(var)
+            if id(var) in scales:  # in float64, rounded once to the variable's dtype
+                value = (value.astype(np.float64) * scales[id(var)]).astype(value.dtype)
+            group.create_dataset(str(i), data=value)
     opt = _optimizer(model)
     if opt is not None:
         group = h5file.create_group("optimizer/vars")
@@ -268,8 +273,12 @@ def _has_weights(group: Any) -> bool:
     return bool(found)
 
 
-def _load_from_h5(model: Any, h5file: Any, filepath: Any, skip_mismatch: bool) -> None:
-    """Check every count and shape, read everything, then assign. Optimizer mismatches only warn (as Keras)."""
+def _load_from_h5(model: Any, h5file: Any, filepath: Any, skip_mismatch: bool,
+                  scales: Optional[Dict[int, np.ndarray]] = None) -> None:
+    """Check every count and shape, read everything, then assign. Optimizer mismatches only warn (as Keras).
+    `scales` (from `hard_sigmoid_scales`) divides the last axis of the variables it names (Keras 3 -> Keras 2
+    hard_sigmoid)."""
+    scales = scales or {}
     import h5py
 
     pending: List[Tuple[Any, Any]] = []
@@ -320,6 +329,8 @@ def _load_from_h5(model: Any, h5file: Any, filepath: Any, skip_mismatch: bool) -
         if np.asarray(val).dtype.kind == "f" and not np.all(np.isfinite(val)):
             warnings.warn(f"Weight '{getattr(var, 'path', var.name)}' loaded from {filepath} contains NaN or "
                           "infinite values.", stacklevel=3)
+        if id(var) in scales:
+            val = np.asarray(val, np.float64) / scales[id(var)]
         var.assign(np.asarray(val, dtype=var.dtype))
 
     if opt_found is not None:
@@ -407,22 +418,70 @@ _DROP = {"batch_input_shape", "time_major", "implementation", "input_length", "i
 _RNN = {"LSTM", "GRU", "SimpleRNN"}
 
 
-def _check_activation(layer: Any) -> None:
-    """Keras 3 reads 'hard_sigmoid' with its own formula: refuse to write Keras 2's under that name."""
-    try:
-        from minikeras import activations
-    except ImportError:  # pragma: no cover
-        return
-    for obj in (layer, getattr(layer, "cell", None)):
-        for attr in ("activation", "recurrent_activation"):
-            fn = getattr(obj, attr, None) if obj is not None else None
-            if fn is not None and activations.era_of(fn) == 2:
-                raise UnsupportedConfigError(
-                    f"Layer '{layer.name}' uses Keras 2's hard_sigmoid (clip(0.2 x + 0.5), also the Keras 2.0 "
-                    "default `recurrent_activation` of minikeras's LSTM/GRU); Keras 3 reads 'hard_sigmoid' in a "
-                    "`.keras` file as relu6(x + 3) / 6, so the file would compute something else. Save the model as "
-                    "`.h5` (tf.keras format), or build it with `recurrent_activation='sigmoid'` (the Keras 2.3+ and "
-                    "Keras 3 default).")
+#: Keras 2's hard_sigmoid is `clip(0.2 z + 0.5)`; Keras 3's is `clip(z / 6 + 0.5)`, so Keras 2's of `z` is Keras 3's
+#: of `1.2 z`: a `.keras` file stores the weights feeding it multiplied by this factor.
+HARD_SIGMOID_SCALE = 1.2
+
+
+def _era2(fn: Any) -> bool:
+    from minikeras import activations
+
+    return activations.era_of(fn) == 2
+
+
+def _no_exact_export(layer_name: str, why: str) -> UnsupportedConfigError:
+    return UnsupportedConfigError(
+        f"Layer '{layer_name}' uses Keras 2's hard_sigmoid (clip(0.2 x + 0.5)) {why}; Keras 3 reads 'hard_sigmoid' "
+        "in a `.keras` file as clip(x / 6 + 0.5), and no rescaling of the stored weights makes the file compute "
+        "the same. Save the model as `.h5` (the tf_keras format), or use another activation there.")
+
+
+def hard_sigmoid_scales(model: Any) -> Dict[int, np.ndarray]:
+    """Per variable (by `id`), the multipliers of its last axis that make Keras 3's hard_sigmoid compute Keras 2's.
+
+    Exact exports: LSTM gates i, f, o (`recurrent_activation`); GRU gates z, r (`recurrent_activation`) and its
+    candidate h (`activation`), in both `reset_after` modes (both bias rows); SimpleRNN; Dense-like layers (a
+    `kernel` and `bias` whose last axis is the output). Anything else using Keras 2's hard_sigmoid has no exact
+    export and raises `UnsupportedConfigError` (e.g. an `Activation('hard_sigmoid')` layer, or an LSTM's `activation`,
+    which is also applied to the cell state).
+    """
+    from minikeras.layers.recurrent import GRUCell, LSTMCell, SimpleRNNCell
+
+    scales: Dict[int, np.ndarray] = {}
+    for _, obj, top in _walk(model):
+        if obj is model:
+            continue
+        own = _own_variables(obj)
+        act = getattr(obj, "activation", None)
+        rec = getattr(obj, "recurrent_activation", None)
+        if not (_era2(act) or _era2(rec)):
+            continue
+        if hasattr(obj, "cell") and not own:
+            continue  # an RNN layer: its cell, visited next, holds the weights and the activations
+        name = top.name if top is not obj else obj.name
+        if isinstance(obj, (LSTMCell, GRUCell, SimpleRNNCell)):
+            units = obj.units
+            if isinstance(obj, LSTMCell):
+                if _era2(act):
+                    raise _no_exact_export(name, "as the LSTM's `activation`, which is also applied to the cell "
+                                                 "state")
+                blocks = [_era2(rec), _era2(rec), False, _era2(rec)]  # i, f, c, o
+            elif isinstance(obj, GRUCell):
+                blocks = [_era2(rec), _era2(rec), _era2(act)]  # z, r, h
+            else:
+                blocks = [_era2(act)]
+            column = np.concatenate([np.full(units, HARD_SIGMOID_SCALE if b else 1.0) for b in blocks])
+        elif own and _era2(act) and not _era2(rec):
+            shapes = [tuple(v.shape) for v in own]
+            out = shapes[0][-1] if shapes[0] else None
+            if len(own) > 2 or any(not sh or sh[-1] != out for sh in shapes):
+                raise _no_exact_export(name, f"as the activation of a layer of class {type(obj).__name__}")
+            column = np.full(out, HARD_SIGMOID_SCALE)
+        else:
+            raise _no_exact_export(name, f"in a layer of class {type(obj).__name__}")
+        for var in own:
+            scales[id(var)] = column
+    return scales
 
 
 def _k3_layer_config(class_name: str, cfg: Dict[str, Any], layer: Any) -> Dict[str, Any]:
@@ -470,7 +529,6 @@ _NO_BUILD_CONFIG = {"Masking", "Dropout", "Activation", "Flatten", "RepeatVector
 
 def _k3_layer_entry(layer: Any) -> Dict[str, Any]:
     class_name = _class_name(layer)
-    _check_activation(layer)
     entry: Dict[str, Any] = {"module": "keras.layers", "class_name": class_name,
                              "config": _k3_layer_config(class_name, layer.get_config(), layer),
                              "registered_name": None}
@@ -548,12 +606,19 @@ def save_model_keras3(model: Any, filepath: Any) -> None:
         raise ValueError("You are calling `save` on a model that has not been built yet: call "
                          "`model.build(input_shape)` or call the model on data first.")
     config = model_config_keras3(model)
+    scales = hard_sigmoid_scales(model)
+    if scales:
+        warnings.warn("This model uses Keras 2's hard_sigmoid (clip(0.2 x + 0.5)), which Keras 3 calls "
+                      "'hard_sigmoid' with another formula (clip(x / 6 + 0.5)): the `.keras` file stores the weights "
+                      f"feeding it multiplied by {HARD_SIGMOID_SCALE}, so Keras 3 (and minikeras) compute exactly "
+                      "this model's outputs from it; `get_weights()` of the loaded model shows the rescaled values.",
+                      stacklevel=4)
     metadata = {"keras_version": KERAS_VERSION,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
                 "minikeras_version": __version__}
     buf = io.BytesIO()
     with h5py.File(buf, "w") as f:
-        _write_weights(model, f)
+        _write_weights(model, f, scales)
     with atomic_write(filepath) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
             zf.writestr("metadata.json", json.dumps(metadata))
@@ -793,10 +858,16 @@ def compile_from_config(model: Any, compile_config: Dict[str, Any], filepath: An
 def load_weights_from_keras_zip(model: Any, filepath: Any, skip_mismatch: bool = False) -> None:
     """`model.load_weights('m.keras')`: the zip's `model.weights.h5` (member names checked), read in memory."""
     _, _, weights = read_keras_zip(filepath, need_config=False)
-    _load_weights_bytes(model, weights, filepath, skip_mismatch)
+    try:
+        # the file's weights are Keras 3's: where this model uses Keras 2's hard_sigmoid they are divided by 1.2
+        scales = hard_sigmoid_scales(model)
+    except UnsupportedConfigError:
+        scales = {}
+    _load_weights_bytes(model, weights, filepath, skip_mismatch, scales)
 
 
-def _load_weights_bytes(model: Any, weights: bytes, filepath: Any, skip_mismatch: bool) -> None:
+def _load_weights_bytes(model: Any, weights: bytes, filepath: Any, skip_mismatch: bool,
+                        scales: Optional[Dict[int, np.ndarray]] = None) -> None:
     import h5py
 
     try:
@@ -805,7 +876,7 @@ def _load_weights_bytes(model: Any, weights: bytes, filepath: Any, skip_mismatch
         raise FileFormatError(f"The .keras file's model.weights.h5 is not readable HDF5 ({e})", filepath) from None
     with f:
         try:
-            _load_from_h5(model, f, filepath, skip_mismatch)
+            _load_from_h5(model, f, filepath, skip_mismatch, scales)
         except (KeyError, OSError, RuntimeError) as e:
             if isinstance(e, SavingError):
                 raise
