@@ -28,8 +28,10 @@ import warnings
 import zipfile
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+import h5py
 import numpy as np
 
+from minikeras.saving.atomic import atomic_write
 from minikeras.saving.errors import (ConfigError, FileFormatError, SavingError, UnsupportedConfigError,
                                      WeightMismatchError)
 
@@ -187,9 +189,6 @@ def _write_weights(model: Any, h5file: Any, scales: Optional[Dict[int, np.ndarra
 
 def save_weights_keras3(model: Any, filepath: Any) -> None:
     """Write `model`'s weights (and optimizer state when compiled) as Keras 3's `.weights.h5`, atomically."""
-    import h5py
-
-    from minikeras.saving.atomic import atomic_write
 
     if not getattr(model, "built", False):
         raise ValueError("You are calling `save_weights` on a model that has not been built yet: call "
@@ -204,8 +203,6 @@ def save_weights_keras3(model: Any, filepath: Any) -> None:
 
 def _get_local(h5file: Any, path: str, filepath: Any = None) -> Any:
     """`h5file[path]` following hard links only: external links (another file) and soft links are refused."""
-    import h5py
-
     node = h5file
     for part in path.split("/"):
         if not isinstance(node, h5py.Group) or part not in node:
@@ -219,8 +216,6 @@ def _get_local(h5file: Any, path: str, filepath: Any = None) -> Any:
 
 def _lookup(h5file: Any, path: str, filepath: Any = None) -> Any:
     """The `vars` group at `path`, with Keras 2.13–2.15's `_layer_checkpoint_dependencies` fallback; None if absent."""
-    import h5py
-
     candidates = [_vars_path(path)]
     if path.startswith("layers"):
         candidates.append(_vars_path("_layer_checkpoint_dependencies" + path[len("layers"):]))
@@ -233,8 +228,6 @@ def _lookup(h5file: Any, path: str, filepath: Any = None) -> Any:
 
 def _datasets(group: Any, where: str, filepath: Any) -> List[Any]:
     """The datasets "0".."n-1" of a `vars` group, checked (names, numeric dtype, stored in this file) but not read."""
-    import h5py
-
     if group is None:
         return []
     keys = list(group.keys())
@@ -266,8 +259,6 @@ def _read(ds: Any, filepath: Any) -> np.ndarray:
 
 def _has_weights(group: Any) -> bool:
     """True if any dataset lives under `group` (empty `vars` groups of weightless layers do not count)."""
-    import h5py
-
     found = []
     group.visititems(lambda name, obj: found.append(1) if isinstance(obj, h5py.Dataset) else None)
     return bool(found)
@@ -279,8 +270,6 @@ def _load_from_h5(model: Any, h5file: Any, filepath: Any, skip_mismatch: bool,
     `scales` (from `hard_sigmoid_scales`) divides the last axis of the variables it names (Keras 3 -> Keras 2
     hard_sigmoid)."""
     scales = scales or {}
-    import h5py
-
     pending: List[Tuple[Any, Any]] = []
     errors: List[str] = []
     for path, obj, top in _walk(model):
@@ -377,8 +366,6 @@ def restore_optimizer_values(model: Any, values: List[Any], filepath: Any = None
 
 def load_weights_keras3(model: Any, filepath: Any, skip_mismatch: bool = False) -> None:
     """Load a Keras 3 `.weights.h5` (or a file-like object holding one) into `model`; all-or-nothing."""
-    import h5py
-
     try:
         f = h5py.File(filepath, "r")
     except (OSError, ValueError) as e:
@@ -423,21 +410,34 @@ _RNN = {"LSTM", "GRU", "SimpleRNN"}
 HARD_SIGMOID_SCALE = 1.2
 
 
-def _era2(fn: Any) -> bool:
+def _is_era(fn: Any, era: int) -> bool:
     from minikeras import activations
 
-    return activations.era_of(fn) == 2
+    return activations.era_of(fn) == era
 
 
-def _no_exact_export(layer_name: str, why: str) -> UnsupportedConfigError:
+def _no_exact_export(layer_name: str, why: str, era: int) -> UnsupportedConfigError:
+    if era == 2:
+        return UnsupportedConfigError(
+            f"Layer '{layer_name}' uses Keras 2's hard_sigmoid (clip(0.2 x + 0.5)) {why}; Keras 3 reads "
+            "'hard_sigmoid' in a `.keras` file as clip(x / 6 + 0.5), and no rescaling of the stored weights makes "
+            "the file compute the same. Save the model as `.h5` (the tf_keras format), or use another activation "
+            "there.")
     return UnsupportedConfigError(
-        f"Layer '{layer_name}' uses Keras 2's hard_sigmoid (clip(0.2 x + 0.5)) {why}; Keras 3 reads 'hard_sigmoid' "
-        "in a `.keras` file as clip(x / 6 + 0.5), and no rescaling of the stored weights makes the file compute "
-        "the same. Save the model as `.h5` (the tf_keras format), or use another activation there.")
+        f"Layer '{layer_name}' uses Keras 3's hard_sigmoid (clip(x / 6 + 0.5)) {why}; tf_keras reads "
+        "'hard_sigmoid' in a `.h5` file as clip(0.2 x + 0.5), and no rescaling of the stored weights makes the file "
+        "compute the same. Save the model as `.keras`, or use another activation there.")
 
 
-def hard_sigmoid_scales(model: Any) -> Dict[int, np.ndarray]:
-    """Per variable (by `id`), the multipliers of its last axis that make Keras 3's hard_sigmoid compute Keras 2's.
+def uses_hard_sigmoid(model: Any, era: int) -> bool:
+    """True if a layer or cell of `model` uses the hard_sigmoid of Keras `era` (2 or 3)."""
+    return any(_is_era(getattr(obj, attr, None), era) for _, obj, _ in _walk(model)
+               for attr in ("activation", "recurrent_activation"))
+
+
+def hard_sigmoid_scales(model: Any, era: int = 2) -> Dict[int, np.ndarray]:
+    """Per variable (by `id`), the multipliers of its last axis that make the other era's hard_sigmoid compute the
+    one of `era` the model uses: 1.2 for Keras 2's in a `.keras` file, 1 / 1.2 for Keras 3's in a `.h5` file.
 
     Exact exports: LSTM gates i, f, o (`recurrent_activation`); GRU gates z, r (`recurrent_activation`) and its
     candidate h (`activation`), in both `reset_after` modes (both bias rows); SimpleRNN; Dense-like layers (a
@@ -447,6 +447,7 @@ def hard_sigmoid_scales(model: Any) -> Dict[int, np.ndarray]:
     """
     from minikeras.layers.recurrent import GRUCell, LSTMCell, SimpleRNNCell
 
+    factor = HARD_SIGMOID_SCALE if era == 2 else 1 / HARD_SIGMOID_SCALE
     scales: Dict[int, np.ndarray] = {}
     for _, obj, top in _walk(model):
         if obj is model:
@@ -454,7 +455,7 @@ def hard_sigmoid_scales(model: Any) -> Dict[int, np.ndarray]:
         own = _own_variables(obj)
         act = getattr(obj, "activation", None)
         rec = getattr(obj, "recurrent_activation", None)
-        if not (_era2(act) or _era2(rec)):
+        if not (_is_era(act, era) or _is_era(rec, era)):
             continue
         if hasattr(obj, "cell") and not own:
             continue  # an RNN layer: its cell, visited next, holds the weights and the activations
@@ -462,23 +463,23 @@ def hard_sigmoid_scales(model: Any) -> Dict[int, np.ndarray]:
         if isinstance(obj, (LSTMCell, GRUCell, SimpleRNNCell)):
             units = obj.units
             if isinstance(obj, LSTMCell):
-                if _era2(act):
+                if _is_era(act, era):
                     raise _no_exact_export(name, "as the LSTM's `activation`, which is also applied to the cell "
-                                                 "state")
-                blocks = [_era2(rec), _era2(rec), False, _era2(rec)]  # i, f, c, o
+                                                 "state", era)
+                blocks = [_is_era(rec, era), _is_era(rec, era), False, _is_era(rec, era)]  # i, f, c, o
             elif isinstance(obj, GRUCell):
-                blocks = [_era2(rec), _era2(rec), _era2(act)]  # z, r, h
+                blocks = [_is_era(rec, era), _is_era(rec, era), _is_era(act, era)]  # z, r, h
             else:
-                blocks = [_era2(act)]
-            column = np.concatenate([np.full(units, HARD_SIGMOID_SCALE if b else 1.0) for b in blocks])
-        elif own and _era2(act) and not _era2(rec):
+                blocks = [_is_era(act, era)]
+            column = np.concatenate([np.full(units, factor if b else 1.0) for b in blocks])
+        elif own and _is_era(act, era) and not _is_era(rec, era):
             shapes = [tuple(v.shape) for v in own]
             out = shapes[0][-1] if shapes[0] else None
             if len(own) > 2 or any(not sh or sh[-1] != out for sh in shapes):
-                raise _no_exact_export(name, f"as the activation of a layer of class {type(obj).__name__}")
-            column = np.full(out, HARD_SIGMOID_SCALE)
+                raise _no_exact_export(name, f"as the activation of a layer of class {type(obj).__name__}", era)
+            column = np.full(out, factor)
         else:
-            raise _no_exact_export(name, f"in a layer of class {type(obj).__name__}")
+            raise _no_exact_export(name, f"in a layer of class {type(obj).__name__}", era)
         for var in own:
             scales[id(var)] = column
     return scales
@@ -597,10 +598,7 @@ def model_config_keras3(model: Any) -> Dict[str, Any]:
 
 def save_model_keras3(model: Any, filepath: Any) -> None:
     """Write a Keras 3 `.keras` zip (metadata.json, config.json, model.weights.h5; ZIP_STORED), atomically."""
-    import h5py
-
     from minikeras import __version__
-    from minikeras.saving.atomic import atomic_write
 
     if not getattr(model, "built", False):
         raise ValueError("You are calling `save` on a model that has not been built yet: call "
@@ -868,8 +866,6 @@ def load_weights_from_keras_zip(model: Any, filepath: Any, skip_mismatch: bool =
 
 def _load_weights_bytes(model: Any, weights: bytes, filepath: Any, skip_mismatch: bool,
                         scales: Optional[Dict[int, np.ndarray]] = None) -> None:
-    import h5py
-
     try:
         f = h5py.File(io.BytesIO(weights), "r")
     except (OSError, ValueError) as e:

@@ -235,8 +235,8 @@ def compile_from_training_config(model: Any, tc: Any, optimizer_values: Optional
                                  filepath: Any = None, era: int = 2) -> None:
     """Re-compile `model` as the file's `training_config` says and restore the optimizer state.
 
-    `era` 3 (a Keras 3 `.h5`) builds the optimizer with Keras 3's semantics and reads its state in Keras 3's order
-    (iteration, learning rate, slots). Raises `ConfigError` when the config cannot be honoured; the model is then
+    `era` 3 (a Keras 3 `.h5`) builds the optimizer with Keras 3's semantics; its state, in Keras 3's order, is for
+    `keras3.restore_optimizer_values` (pass `optimizer_values` only for tf_keras's order). Raises `ConfigError` when the config cannot be honoured; the model is then
     left uncompiled.
     """
     from minikeras import optimizers
@@ -253,12 +253,7 @@ def compile_from_training_config(model: Any, tc: Any, optimizer_values: Optional
     except (TypeError, ValueError, KeyError) as e:
         raise ConfigError(f"Cannot re-compile the model from the file's training_config: {e}", filepath) from None
     if optimizer_values:
-        if era == 3:
-            from minikeras.saving.keras3 import restore_optimizer_values
-
-            restore_optimizer_values(model, optimizer_values, filepath)
-        else:
-            restore_optimizer_state(model, optimizer_values, filepath)
+        restore_optimizer_state(model, optimizer_values, filepath)
 
 
 def restore_optimizer_state(model: Any, values: List[Any], filepath: Any = None) -> None:
