@@ -113,6 +113,16 @@ class Sequential(Model):
         self._output_shape = shape
         self.built = bool(self.layers)
 
+    @property
+    def output_names(self) -> Optional[List[str]]:
+        """The last layer's name: the name of the model's one output in per-output logs (tf.keras)."""
+        layers = self.layers
+        return [layers[-1].name] if layers else None
+
+    def _build_for_data(self, input_shapes: List[Any]) -> None:  # Model's hook, called by fit/evaluate
+        if len(input_shapes) == 1:
+            self.build(input_shapes[0])
+
     def build(self, input_shape: Any = None) -> None:
         """Build every layer for `input_shape` (batch axis included, e.g. `(None, 5, 64)`)."""
         if input_shape is None:

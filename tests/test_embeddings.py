@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import keras_case, load_io, load_json
+from helpers import keras_case, load_io, load_json
 from minikeras import activations, initializers, layers, regularizers
 from minikeras.autograd import Tensor, check_grads
 from minikeras.layers import embeddings

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import keras_case, load_io, load_json
+from helpers import keras_case, load_io, load_json
 from minikeras import backend, constraints, initializers, layers, regularizers
 from minikeras.autograd import Tensor, check_grads, no_grad
 from minikeras.layers import core

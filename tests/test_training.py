@@ -442,6 +442,32 @@ def test_targets_with_wrong_number_of_classes():
     assert list(h.history) == ["loss", "accuracy"]
 
 
+def test_target_checks_follow_what_the_loss_declares():
+    """Targets are checked by what a loss declares (`expected_targets`), not guessed from its name."""
+    from minikeras import losses
+
+    x, _, labels = toy_categorical()
+
+    class LabelLoss(losses.Loss):  # a user loss that declares integer class labels gets the label-range check
+        expected_targets = losses.CLASS_INDICES
+
+        def call(self, y_true, y_pred):
+            return losses.sparse_categorical_crossentropy(y_true, y_pred)
+
+    def my_crossentropy(y_true, y_pred):  # declares nothing: its name alone no longer triggers a shape check
+        return losses.sparse_categorical_crossentropy(y_true, y_pred)
+
+    assert losses.expected_targets(losses.get("categorical_crossentropy")) == losses.ONE_HOT
+    assert losses.expected_targets(losses.BinaryCrossentropy()) == losses.SAME_SHAPE
+    assert losses.expected_targets(my_crossentropy) is None
+    model = Sequential([Dense(3, activation="softmax", input_shape=(4,))])
+    model.compile("sgd", LabelLoss())
+    with pytest.raises(ValueError, match=r"Received a label value of [345] which is outside the valid range"):
+        model.fit(x, np.arange(len(x)) % 6, verbose=0)
+    model.compile("sgd", my_crossentropy)
+    assert np.isfinite(model.fit(x, labels, verbose=0).history["loss"][0])
+
+
 def test_bad_class_weight():
     x, y = toy_binary()
     with pytest.raises(ValueError, match="Expected `class_weight` to be a dict with keys from 0 to one less"):

@@ -12,9 +12,9 @@ import json
 import numpy as np
 import pytest
 
-from conftest import keras_case, load_io, load_json
+from helpers import keras_case, load_io, load_json
 from minikeras import optimizers
-from minikeras.engine.training import _class_weight_to_sample_weight
+from minikeras.engine.data_adapter import class_weight_to_sample_weight as _class_weight_to_sample_weight
 from minikeras.models import model_from_json
 
 KERAS2_CASES = ["train_sgd", "train_sgd_momentum", "train_sgd_nesterov", "train_rmsprop",
