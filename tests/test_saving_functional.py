@@ -10,7 +10,7 @@ import pytest
 
 from minikeras.saving import functional as F
 from minikeras.saving.errors import ConfigError, UnsupportedConfigError
-from conftest import keras_case, load_json
+from helpers import keras_case, load_json
 
 CASES = ["fn_seq2seq", "fn_seq2seq_encoder", "fn_seq2seq_decoder", "fn_concat_two_input", "fn_shared_lstm",
          "fn_two_output"]
