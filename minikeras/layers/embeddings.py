@@ -59,6 +59,8 @@ class Embedding(Layer):
     [True, True, False]
     """
 
+    supports_streaming = True  # each timestep on its own: minikeras.streaming can run it
+
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
                  embeddings_regularizer: Any = None, activity_regularizer: Any = None,
                  embeddings_constraint: Any = None, mask_zero: bool = False, input_length: Any = None,
