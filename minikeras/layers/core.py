@@ -95,6 +95,8 @@ class Dense(Layer):
     [(4, 3), (3,)]
     """
 
+    supports_streaming = True  # each timestep on its own: minikeras.streaming can run it
+
     @interfaces.legacy_dense_support
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
@@ -200,6 +202,8 @@ class Activation(Layer):
     [0.0, 0.0, 0.0, 2.0]
     """
 
+    supports_streaming = True  # each timestep on its own: minikeras.streaming can run it
+
     def __init__(self, activation: Any, **kwargs: Any):
         super().__init__(**kwargs)
         self.supports_masking = True
@@ -247,6 +251,8 @@ class Dropout(Layer):
     >>> sorted(set(layer(np.ones((100,)), training=True).numpy().tolist()))
     [0.0, 2.0]
     """
+
+    supports_streaming = True  # each timestep on its own: minikeras.streaming can run it
 
     @interfaces.legacy_dropout_support
     def __init__(self, rate: float, noise_shape: Optional[Sequence[Optional[int]]] = None,
@@ -438,6 +444,8 @@ class Masking(Layer):
     >>> y._keras_mask.tolist()
     [[True, False, True]]
     """
+
+    supports_streaming = True  # each timestep on its own: minikeras.streaming can run it
 
     def __init__(self, mask_value: Any = 0.0, **kwargs: Any):
         super().__init__(**kwargs)
@@ -720,6 +728,8 @@ class ActivityRegularization(Layer):
     >>> float(layer.losses[0].numpy())
     1.5
     """
+
+    supports_streaming = True  # each timestep on its own: minikeras.streaming can run it
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs: Any):
         for arg, value in (("l1", l1), ("l2", l2)):
