@@ -393,7 +393,8 @@ def test_atomic_saves_survive_sigkill(tmp_path):
         _check_files(d, base, x, expected_pred, seen)
     # 2) forked children killed at many different moments of the save loop
     for i in range(40):
-        if time.perf_counter() - t_start > 11:
+        # at least 5 forked kills whatever the machine's load; more while the 11 s budget lasts
+        if kills["fork"] >= 5 and time.perf_counter() - t_start > 11:
             break
         k0 = max(seen.values()) + 1
         pid = os.fork()
@@ -411,7 +412,6 @@ def test_atomic_saves_survive_sigkill(tmp_path):
     print(f"\natomic saves: {sum(kills.values())} SIGKILLs ({kills}) in {elapsed:.1f}s; newest versions on disk "
           f"{seen}; leftover temporary files after kills: "
           f"{len([n for n in os.listdir(d) if n.endswith('.tmp')])}")
-    assert kills["fork"] >= 5, kills  # the loop stops starting children after 11 s: the test stays < 20 s
     assert max(seen.values()) >= 1  # the children did replace files between kills
 
 
