@@ -149,3 +149,26 @@ def test_keras3_files_load_predict_and_are_written_back_as_keras3_writes_them(ca
     assert [(e["class_name"], e["config"]) for e in ours] == [(e["class_name"], e["config"]) for e in theirs]
     np.testing.assert_allclose(load_model(tmp_path / "again.keras").predict(data["x"], verbose=0), data["y_pred"],
                                atol=2e-5)
+
+
+def test_keras3_training_steps_match():
+    from minikeras import optimizers
+    from minikeras.saving.serialization import model_from_file_config
+
+    case = keras_case(3, "conv_train_cnn_lstm")
+    meta, data = load_json(case / "meta.json"), load_io(case)
+    model = model_from_file_config(load_json(case / "config.json"), meta["keras_version"])
+    n = len([k for k in data if k.startswith("w_before_")])
+    model.set_weights([data[f"w_before_{i}"] for i in range(n)])
+    np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y_pred_before"], atol=2e-5)
+    config = meta["optimizer"]["config"]  # Keras 3's Adam config; these are the keys that change the numbers
+    model.compile(optimizers.Adam(**{k: config[k] for k in ("learning_rate", "beta_1", "beta_2", "epsilon",
+                                                            "amsgrad")}), meta["loss"])
+    for k in range(meta["steps"]):
+        loss = model.train_on_batch(data["x"], data["y"])
+        np.testing.assert_allclose(loss, data[f"loss_{k}"], rtol=1e-5, atol=1e-6)
+        for i, w in enumerate(model.get_weights()):
+            np.testing.assert_allclose(w, data[f"w_step{k}_{i}"], atol=1e-5, rtol=0,
+                                       err_msg=f"step {k} weight {i}")
+    trained = load_model(case / "model.keras")
+    np.testing.assert_allclose(trained.predict(data["x"], verbose=0), data["y_pred"], atol=2e-5)
