@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from minikeras import Sequential, layers
+from minikeras import Sequential, backend, layers
 from minikeras.autograd import Tensor, check_grads
 from minikeras.layers import (AveragePooling1D, AvgPool1D, GlobalAveragePooling1D, GlobalAvgPool1D,
                               GlobalMaxPool1D, GlobalMaxPooling1D, MaxPool1D, MaxPooling1D)
@@ -105,6 +105,10 @@ def test_configs_are_tf_keras_and_round_trip():
         config = json.loads(json.dumps(cls().get_config()))
         assert json.loads(json.dumps(cls.from_config(config).get_config())) == config
         assert type(layers.deserialize({"class_name": cls.__name__, "config": config})) is cls
+    # tf_keras's automatic names (checked against tf_keras 2.21 and the committed configs)
+    backend.clear_session()
+    assert [cls().name for cls in (MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D)] == [
+        "max_pooling1d", "average_pooling1d", "global_max_pooling1d", "global_average_pooling1d"]
     assert (MaxPool1D, AvgPool1D, GlobalMaxPool1D, GlobalAvgPool1D) == (
         MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D)
 
