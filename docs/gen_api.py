@@ -9,7 +9,8 @@ import pathlib
 MODULES = [
     ("minikeras.models", "Models"), ("minikeras.layers.recurrent", "Recurrent layers"),
     ("minikeras.layers.wrappers", "Wrappers"), ("minikeras.layers.core", "Core layers"),
-    ("minikeras.layers.embeddings", "Embedding"), ("minikeras.engine.training", "Training API (Model)"),
+    ("minikeras.layers.embeddings", "Embedding"), ("minikeras.layers.merge", "Merge layers"),
+    ("minikeras.engine.functional", "Functional API"), ("minikeras.engine.training", "Training API (Model)"),
     ("minikeras.engine.base_layer", "Layer base class"), ("minikeras.engine.input_layer", "Inputs"),
     ("minikeras.optimizers", "Optimizers"), ("minikeras.losses", "Losses"), ("minikeras.metrics", "Metrics"),
     ("minikeras.callbacks", "Callbacks"), ("minikeras.activations", "Activations"),

@@ -53,7 +53,7 @@ class Sequential(Model):
     def add(self, layer: Any) -> None:
         """Add a layer (or an `Input(...)`) on top of the stack; builds it when the input shape is known."""
         if isinstance(layer, KerasTensor):
-            layer = layer._input_layer
+            layer = layer._keras_history.layer
         if not isinstance(layer, Layer):
             raise TypeError("The added layer must be an instance of class Layer. "
                             f"Received: layer={layer} of type {type(layer)}.")

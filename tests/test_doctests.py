@@ -14,7 +14,8 @@ PUBLIC_MODULES = [
     "minikeras.initializers", "minikeras.regularizers", "minikeras.constraints", "minikeras.losses",
     "minikeras.metrics", "minikeras.optimizers", "minikeras.engine.base_layer", "minikeras.engine.input_layer",
     "minikeras.layers.core", "minikeras.layers.embeddings", "minikeras.layers.recurrent",
-    "minikeras.layers.wrappers", "minikeras.models", "minikeras.inspect", "minikeras.preprocessing.text",
+    "minikeras.layers.wrappers", "minikeras.layers.merge", "minikeras.engine.functional",
+    "minikeras.engine.keras_tensor", "minikeras.models", "minikeras.inspect", "minikeras.preprocessing.text",
     "minikeras.preprocessing.sequence", "minikeras.utils.np_utils", "minikeras.saving.convert",
 ]
 
