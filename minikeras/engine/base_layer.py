@@ -428,10 +428,19 @@ class Layer:
         shapes: Any = [t.shape for t in flat] if isinstance(inputs, (list, tuple)) else inputs.shape
         if isinstance(inputs, dict):
             shapes = map_structure(lambda t: t.shape, inputs)
-        assert_input_compatibility(self.input_spec, flat, self.name)
-        if not self.built:
-            self._maybe_build(shapes)
+        try:
             assert_input_compatibility(self.input_spec, flat, self.name)
+            if not self.built:
+                self._maybe_build(shapes)
+                assert_input_compatibility(self.input_spec, flat, self.name)
+        except ValueError as e:
+            producer = flat[0]._keras_history.layer
+            if "expected ndim=3, found ndim=2" in str(e) and getattr(producer, "return_sequences", None) is False:
+                raise ValueError(f"{e}. The previous layer '{producer.name}' ({type(producer).__name__}) returns only "
+                                 "its last output, a 2D tensor (batch, units): to stack recurrent layers, pass "
+                                 f"`return_sequences=True` to '{producer.name}' so that it returns the whole sequence "
+                                 "(batch, timesteps, units).") from None
+            raise
         out_shape = self.compute_output_shape(shapes)
         outputs = _keras_tensors_for(out_shape, self._dtype)
         Node(self, call_args=(inputs,), call_kwargs=kwargs, outputs=outputs)

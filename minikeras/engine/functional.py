@@ -212,10 +212,21 @@ class Functional(Model):
                     raise TypeError(f"Model '{self.name}' expects numeric input, expected a numeric array for input "
                                     f"{index} ('{self.input_names[index]}'). Received: an array of dtype object "
                                     "(ragged or non-numeric data)")
-                value = Tensor._wrap(arr.astype(ref.dtype, copy=False), False)
-            shape = tuple(value.shape)
+                ref_kind = np.dtype(ref.dtype).kind
+                # NOTE: floats take the input's dtype (tf.keras's cast); integer ids stay exact integers, so an
+                # Embedding after a float input declaration still sees ids above 2**24 unchanged
+                if arr.dtype.kind == "f" or (ref_kind in "iu" and arr.dtype.kind not in "iu"):
+                    arr = arr.astype(ref.dtype, copy=False)
+                value = Tensor._wrap(arr, False)
             expected = ref.shape
-            if len(shape) != len(expected) or any(e is not None and e != s for e, s in zip(expected, shape)):
+            # tf.keras: (batch, ..., 1) and (batch, ...) data are interchangeable (the Input's rank wins)
+            if value.ndim == len(expected) + 1 and value.shape[-1] == 1:
+                value = value.squeeze(-1)
+            elif value.ndim == len(expected) - 1 and expected[-1] == 1:
+                value = value.expand_dims(-1)
+            shape = tuple(value.shape)
+            # NOTE: the batch axis is not checked (tf.keras's input_spec leaves it out)
+            if len(shape) != len(expected) or any(e is not None and e != s for e, s in zip(expected[1:], shape[1:])):
                 raise ValueError(f'Input {index} of layer "{self.name}" is incompatible with the layer: expected '
                                  f"shape={expected}, found shape={shape}")
             out.append(value)
@@ -292,6 +303,32 @@ class Functional(Model):
 
         return json.dumps({"class_name": "Functional", "config": self.get_config(), "keras_version": "2.21.0",
                            "backend": "tensorflow", "minikeras_version": __version__}, **kwargs)
+
+    # ------------------------------------------------------------------ files
+    def save(self, filepath: Any, overwrite: bool = True, include_optimizer: bool = True,
+             save_format: Optional[str] = None, **kwargs: Any) -> None:
+        """Save the whole model: `.keras` (Keras 3 zip) or `.h5` (tf.keras HDF5), atomically."""
+        from minikeras import saving
+
+        if kwargs:
+            raise TypeError(f"Unrecognized keyword arguments passed to save: {kwargs}")
+        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer,
+                          save_format=save_format)
+
+    def save_weights(self, filepath: Any, overwrite: bool = True, save_format: Optional[str] = None) -> None:
+        """Save the weights: `.weights.h5` (Keras 3 layout) or `.h5` (tf.keras legacy layout), atomically."""
+        from minikeras import saving
+
+        saving.save_weights(self, filepath, overwrite=overwrite, save_format=save_format)
+
+    def load_weights(self, filepath: Any, by_name: bool = False, skip_mismatch: bool = False) -> None:
+        """Load weights Keras (1, 2 or 3) or minikeras saved; all-or-nothing (a failed load changes nothing)."""
+        from minikeras import saving
+
+        if not self.built:
+            raise ValueError("Unable to load weights into a model that has not been built yet: call "
+                             "`model.build(input_shape)` or call the model on data first.")
+        saving.load_weights(self, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
 
 
 # ---------------------------------------------------------------------------------------------- helpers
