@@ -161,12 +161,12 @@ class Model(Layer):
         kwargs.pop("experimental_run_tf_function", None)
         distribute = kwargs.pop("distribute", None)
         if distribute is not None:
-            raise ValueError("`distribute` argument in compile is not available in TF 2.0. Please create the model "
-                             f"under the `strategy.scope()`. Received: {distribute}.")
+            raise ValueError("minikeras runs on one CPU process and has no distribution strategies: `compile` does "
+                             f"not accept `distribute`. Received: distribute={distribute!r}")
         target_tensors = kwargs.pop("target_tensors", None)
         if target_tensors is not None:
-            raise ValueError("`target_tensors` argument is not supported when executing eagerly. "
-                             f"Received: {target_tensors}.")
+            raise ValueError("`target_tensors` (fixed targets wired into Keras 2's graph) is not supported: pass "
+                             f"the targets to `fit` as `y`. Received: target_tensors={target_tensors!r}")
         kwargs.pop("sample_weight_mode", None)  # Keras 1/2 graph mode only; eager tf.keras ignores it too
         if kwargs:
             raise TypeError(f"Invalid keyword argument(s) in `compile()`: {(set(kwargs),)}. Valid keyword arguments "
@@ -636,6 +636,17 @@ class Model(Layer):
         verbose = get_verbosity(verbose)
         if steps is not None:
             steps = check_positive_int("steps", steps)
+        if verbose == 0 and callbacks is None and steps is None:
+            # The lean path: data that fits in one batch, no callbacks and no progress bar to feed, so the batching
+            # and callback machinery would do nothing but cost time (it is most of a one-sample predict).
+            if batch_size is not None:
+                check_positive_int("batch_size", batch_size)
+            limit = batch_size or self._static_batch_size() or 32
+            batch = data_adapter.single_batch(x, limit)
+            if batch is not None:
+                out = self.predict_step((batch,))
+                # a copy, as the batched path's concatenate makes: the caller owns the result
+                return [np.array(o) for o in out] if isinstance(out, list) else np.array(out)
         xs = flatten_data(x, "x")
         if xs is None:
             raise ValueError("Expected input data `x`. Received: x=None")
@@ -658,7 +669,7 @@ class Model(Layer):
         outs: List[Any] = []
         for step, idx in enumerate(batches):
             callbacks.on_predict_batch_begin(step)
-            out = self.predict_step(data_adapter.take(xs, idx))
+            out = self.predict_step((data_adapter.take(xs, idx),))
             outs.append(out)
             callbacks.on_predict_batch_end(step, {"outputs": out})
         callbacks.on_predict_end()

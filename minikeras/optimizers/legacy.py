@@ -780,8 +780,8 @@ class Nadam(OptimizerV2):
         kwargs["decay"] = kwargs.pop("schedule_decay", kwargs.get("decay", 0.004))
         learning_rate = kwargs.get("lr", learning_rate)
         if isinstance(learning_rate, learning_rate_schedule.LearningRateSchedule):
-            raise ValueError("The Nadam optimizer does not support tf.keras.optimizers.LearningRateSchedules as the "
-                             "learning rate.")
+            raise ValueError("The legacy Nadam optimizer does not support a `LearningRateSchedule` as the "
+                             f"learning rate. Received: learning_rate={learning_rate!r}")
         super().__init__(name, **kwargs)
         self._set_hyper("learning_rate", learning_rate)
         self._set_hyper("decay", self._initial_decay)

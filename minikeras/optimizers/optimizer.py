@@ -307,7 +307,7 @@ class Optimizer:
                                  "valid arguments, or use the legacy optimizer, e.g., "
                                  f"minikeras.optimizers.legacy.{type(self).__name__}. Received: {k}={v!r}")
             raise TypeError(f"{k} is not a valid argument, kwargs should be empty for "
-                            f"`{type(self).__name__}`. Received: {k}={v!r}")
+                            f"`minikeras.optimizers.{type(self).__name__}`. Received: {k}={v!r}")
 
     # ------------------------------------------------------------------ learning rate
     def _build_learning_rate(self, learning_rate: Any) -> Any:
