@@ -276,16 +276,45 @@ def test_decay_argument_validation():
 
 
 def test_set_value_on_lr_changes_the_next_step():
-    """`K.set_value(model.optimizer.lr, x)` is `lr.assign(x)` (the backend contract); the next step uses it."""
+    """`K.set_value(model.optimizer.lr, x)` (the backend calls `lr.assign(x)`): the next step uses it."""
+    from minikeras import backend as K
+
     v = Variable(np.ones(2, "float32"), name="v")
     for opt in (optimizers.SGD(0.1), legacy.SGD(0.1)):
         v.assign([1.0, 1.0])
         opt.apply_gradients([(np.ones(2, "float32"), v)])
         np.testing.assert_allclose(v.data, 0.9)
-        opt.lr.assign(0.5)
-        assert np.asarray(opt.lr) == np.float32(0.5)
+        K.set_value(opt.lr, 0.5)
+        assert K.get_value(opt.lr) == np.float32(0.5) and K.get_value(opt.learning_rate) == np.float32(0.5)
         opt.apply_gradients([(np.ones(2, "float32"), v)])
         np.testing.assert_allclose(v.data, 0.4, rtol=1e-6)
+
+
+def test_set_value_on_a_compiled_model_changes_training():
+    from minikeras import backend as K
+    from minikeras.layers import Dense
+    from minikeras.models import Sequential
+
+    x, y = np.ones((4, 3), "float32"), np.zeros((4, 1), "float32")
+    models = []
+    for lr in (0.1, 0.02):
+        model = Sequential([Dense(1, kernel_initializer="ones", input_shape=(3,))])
+        with pytest.warns(DeprecationWarning):
+            model.compile(optimizer=optimizers.SGD(lr=0.1), loss="mse")
+        model.train_on_batch(x, y)
+        K.set_value(model.optimizer.lr, lr)
+        model.train_on_batch(x, y)
+        models.append(model)
+    reference = Sequential([Dense(1, kernel_initializer="ones", input_shape=(3,))])
+    reference.compile(optimizer=optimizers.SGD(0.1), loss="mse")
+    reference.train_on_batch(x, y)
+    reference.optimizer.learning_rate.assign(0.02)
+    reference.train_on_batch(x, y)
+    np.testing.assert_array_equal(models[1].get_weights()[0], reference.get_weights()[0])
+    assert not np.array_equal(models[0].get_weights()[0], models[1].get_weights()[0])
+    with pytest.warns(DeprecationWarning):
+        decayed = optimizers.Adam(decay=0.5)
+    assert K.get_value(decayed.decay) == np.float32(0.5)
 
 
 @pytest.mark.parametrize("kwarg", ["foo", "momentum_decay", "beta1"])
