@@ -606,6 +606,34 @@ def test_flat_update_equals_the_per_variable_update(cls):
         np.testing.assert_array_equal(a.data, b.data)
 
 
+@pytest.mark.parametrize("make", [lambda: optimizers.Adam(use_ema=True), lambda: legacy.RMSprop(momentum=0.5)])
+def test_a_copied_optimizer_keeps_its_own_flat_buffers(make):
+    """copy.deepcopy / pickle copy each view as a separate array: the copy re-links its variables into its own
+    buffers, trains exactly like the original, and never touches the original's arrays."""
+    import pickle
+
+    rng = np.random.default_rng(6)
+    vs = _several_variables(rng)
+    opt = make()
+    opt.apply_gradients([(np.ones(v.shape, "float32"), v) for v in vs])
+    holder = {"vars": vs, "opt": opt}
+    for duplicate in (copy.deepcopy, lambda h: pickle.loads(pickle.dumps(h))):
+        twin = duplicate(holder)
+        before = [v.data.copy() for v in vs] + opt.get_weights()
+        grads = [rng.standard_normal(v.shape).astype("float32") for v in vs]
+        twin["opt"].apply_gradients(zip(grads, twin["vars"]))
+        for a, b in zip(before, [v.data for v in vs] + opt.get_weights()):
+            np.testing.assert_array_equal(a, b)  # the original is untouched
+        opt.apply_gradients(zip(grads, vs))
+        for a, b in zip([v.data for v in vs] + opt.get_weights(),
+                        [v.data for v in twin["vars"]] + twin["opt"].get_weights()):
+            np.testing.assert_array_equal(a, b)
+        state = twin["opt"].get_state()
+        twin["opt"].apply_gradients(zip(grads, twin["vars"]))
+        twin["opt"].set_state(state)
+        np.testing.assert_array_equal(twin["opt"].get_weights()[-1], opt.get_weights()[-1])
+
+
 def _checkpoint(model):
     """Everything a training batch can change, copied."""
     rnn = [layer for layer in model.layers if getattr(layer, "stateful", False)]
