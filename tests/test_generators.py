@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pytest
 
-from conftest import keras_case, load_io, load_json
+from helpers import keras_case, load_io, load_json
 from minikeras import backend, callbacks, optimizers
 from minikeras.layers import LSTM, Dense
 from minikeras.models import Sequential

@@ -27,34 +27,16 @@ from minikeras.saving import (ConfigError, FileFormatError, SavingError, Unsuppo
 
 sys.path.insert(0, os.path.dirname(__file__))
 import hostile  # noqa: E402
-from conftest import FIXTURES  # noqa: E402
+from helpers import FIXTURES  # noqa: E402
 
 MINIKERAS_ERRORS = (SavingError, FileFormatError, WeightMismatchError, ConfigError, UnsupportedConfigError)
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _has_lstm() -> bool:
-    return hasattr(layers, "LSTM")
-
-
-def _can_train() -> bool:
-    """compile/fit need `minikeras.optimizers` (another engineer's module, possibly not landed yet)."""
-    try:
-        from minikeras import optimizers
-    except ImportError:
-        return False
-    return hasattr(optimizers, "get")
-
-
 def small_model(units: int = 6, seed: int = 0) -> models.Sequential:
-    """The minikeras corpus model: LSTM + Dense when LSTM has landed, else TimeDistributed(Dense) + Dense."""
+    """The minikeras corpus model: LSTM + Dense."""
     backend.set_random_seed(seed)
-    if _has_lstm():
-        body = [layers.LSTM(units, recurrent_activation="sigmoid", input_shape=(5, 4))]
-    else:
-        body = [layers.TimeDistributed(layers.Dense(units, activation="tanh"), input_shape=(5, 4)),
-                layers.Flatten()]
-    m = models.Sequential(body + [layers.Dense(3)])
+    m = models.Sequential([layers.LSTM(units, recurrent_activation="sigmoid", input_shape=(5, 4)), layers.Dense(3)])
     m.build((None, 5, 4))
     return m
 
@@ -103,11 +85,10 @@ def corpus(tmp_path_factory):
     targets["k3_td_keras"] = targets["k3_td_weights"] = lambda: models.load_model(str(k3 / "model.keras"))
     # minikeras-written files, from a compiled model that trained one step (optimizer state in the files)
     m = small_model()
-    if _can_train():
-        m.compile(optimizer="adam", loss="mse")
-        rng = np.random.default_rng(0)
-        m.fit(rng.normal(size=(8, 5, 4)).astype("float32"), rng.normal(size=(8, 3)).astype("float32"), epochs=1,
-              verbose=0)
+    m.compile(optimizer="adam", loss="mse")
+    rng = np.random.default_rng(0)
+    m.fit(rng.normal(size=(8, 5, 4)).astype("float32"), rng.normal(size=(8, 3)).astype("float32"), epochs=1,
+          verbose=0)
     for name, fname, kind, save in [("mk_model_h5", "m.h5", "legacy_model", m.save),
                                     ("mk_weights_h5", "w.h5", "legacy_weights", m.save_weights),
                                     ("mk_weights_k3", "w.weights.h5", "k3_weights", m.save_weights),
@@ -119,11 +100,8 @@ def corpus(tmp_path_factory):
     for s in sources:  # every source is valid: it loads into its target, and model files load as models
         targets[s.name]().load_weights(s.path)
         if s.kind in ("legacy_model", "keras"):
-            try:
-                models.load_model(s.path)
-            except SavingError as e:  # a round-trip bug outside this suite: keep the corpus meaningful, report it
-                print(f"\nNOTE: pristine {s.name} does not load back ({e}); re-saved without the optimizer")
-                m.save(s.path, include_optimizer=False) if s.kind == "legacy_model" else small_model().save(s.path)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # a pristine file that does not load back, or loses its compilation, fails here
                 models.load_model(s.path)
     cases = hostile.generate(sources, str(out_dir), seed=8)
     KIND_OF_SOURCE.update({s.name: s.kind for s in sources})
@@ -187,8 +165,8 @@ def test_hostile_corpus(corpus, fmt):
                         failures.append(f"{key}: error does not name the layer ({case.mention}): {str(exc)[:300]}")
                 if op == "load_weights" and snapshot(model) != before:
                     failures.append(f"{key}: weights changed by a failed load")
-                if expect == "warn":
-                    failures.append(f"{key}: NaN/inf weights must load with a warning, got {kind}: {str(exc)[:200]}")
+                if expect in ("warn", "uncompiled"):
+                    failures.append(f"{key}: expected to load (with a warning), got {kind}: {str(exc)[:200]}")
                 if isinstance(exc, (FileFormatError,)) and not isinstance(exc, OSError):
                     failures.append(f"{key}: FileFormatError not an OSError")
             else:
@@ -198,6 +176,8 @@ def test_hostile_corpus(corpus, fmt):
                 if expect == "warn" and not any(("NaN" in str(w.message) or "inf" in str(w.message))
                                                 for w in caught):
                     failures.append(f"{key}: NaN/inf weights loaded without a warning")
+                if expect == "uncompiled" and not any("not compiled" in str(w.message) for w in caught):
+                    failures.append(f"{key}: an unusable training_config loaded without a warning")
                 if op == "load_weights":  # a clean load may change the model: rebuild for the next case
                     models_by_source.pop(case.source, None)
     elapsed = time.perf_counter() - t0
@@ -283,11 +263,16 @@ def test_nothing_is_imported_or_executed(corpus, monkeypatch, tmp_path):
     monkeypatch.setattr(builtins, "exec", forbid("exec"))
     results = {}
     for c in chosen:
-        outcome, exc, _ = _run_case(c, "load_model", None)
+        outcome, exc, caught = _run_case(c, "load_model", None)
         results[c.name] = (outcome, type(exc).__name__)
+        if c.name.split("/")[1] == "training_config_module":
+            # refused too, but it costs only the compilation: the model loads uncompiled, with a warning
+            assert outcome == "ok" and any("not compiled" in str(w.message) and "'os'" in str(w.message)
+                                           for w in caught), (c.name, exc)
+            continue
         assert outcome == "error" and isinstance(exc, ConfigError), (c.name, exc)
         if c.name.split("/")[1] in ("module_os_system", "module_subprocess", "module_builtins_eval",
-                                    "class_lambda", "training_config_module"):
+                                    "class_lambda"):
             assert isinstance(exc, UnsupportedConfigError), (c.name, type(exc), exc)
     monkeypatch.undo()
     assert not imported, imported
@@ -408,7 +393,8 @@ def test_atomic_saves_survive_sigkill(tmp_path):
         _check_files(d, base, x, expected_pred, seen)
     # 2) forked children killed at many different moments of the save loop
     for i in range(40):
-        if time.perf_counter() - t_start > 11:
+        # at least 5 forked kills whatever the machine's load; more while the 11 s budget lasts
+        if kills["fork"] >= 5 and time.perf_counter() - t_start > 11:
             break
         k0 = max(seen.values()) + 1
         pid = os.fork()
@@ -426,7 +412,6 @@ def test_atomic_saves_survive_sigkill(tmp_path):
     print(f"\natomic saves: {sum(kills.values())} SIGKILLs ({kills}) in {elapsed:.1f}s; newest versions on disk "
           f"{seen}; leftover temporary files after kills: "
           f"{len([n for n in os.listdir(d) if n.endswith('.tmp')])}")
-    assert kills["fork"] >= 5, kills  # the loop stops starting children after 11 s: the test stays < 20 s
     assert max(seen.values()) >= 1  # the children did replace files between kills
 
 
@@ -471,22 +456,14 @@ def train_once(seed: int) -> str:
     """Seed, build (random initializers), train with Dropout and shuffling; sha256 of every weight's bytes."""
     minikeras.utils.set_random_seed(seed)
     backend.clear_session()
-    if _has_lstm():
-        body = [layers.LSTM(8, recurrent_activation="sigmoid", dropout=0.2, recurrent_dropout=0.2, input_shape=(5, 4))]
-    else:
-        body = [layers.TimeDistributed(layers.Dense(8, activation="tanh"), input_shape=(5, 4)), layers.Flatten()]
-    m = models.Sequential(body + [layers.Dropout(0.3), layers.Dense(3, activation="softmax")])
+    m = models.Sequential([layers.LSTM(8, recurrent_activation="sigmoid", dropout=0.2, recurrent_dropout=0.2,
+                                       input_shape=(5, 4)),
+                           layers.Dropout(0.3), layers.Dense(3, activation="softmax")])
     x = np.random.default_rng(1).normal(size=(40, 5, 4)).astype("float32")
     y = np.random.default_rng(2).integers(0, 3, size=(40,))
     h = hashlib.sha256()
-    if _can_train():
-        m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-        m.fit(x, y, batch_size=8, epochs=2, shuffle=True, verbose=0)
-    else:  # no optimizers yet: initializers, dropout masks and a shuffling order drawn from the seeded generator
-        m.build((None, 5, 4))
-        for _ in range(2):
-            h.update(np.asarray(m(x, training=True).data).tobytes())
-            h.update(backend.rng().permutation(40).tobytes())
+    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    m.fit(x, y, batch_size=8, epochs=2, shuffle=True, verbose=0)
     for w in m.weights:
         h.update(w.data.tobytes())
     return h.hexdigest()
@@ -553,8 +530,6 @@ def test_config_with_huge_units_is_refused_before_allocating():
     for entry in cfg["config"]["layers"]:
         if entry["class_name"] in ("LSTM", "GRU", "SimpleRNN"):
             entry["config"]["units"] = 100_000
-    if not _has_lstm():  # without LSTM, the MemoryError path: a Dense kernel of 10**12 columns
-        cfg["config"]["layers"][-1]["config"]["units"] = 10 ** 12
     with pytest.raises(ConfigError):
         models.model_from_config(cfg)
 
