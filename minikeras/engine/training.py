@@ -18,7 +18,7 @@ import numpy as np
 from minikeras import callbacks as callbacks_module
 from minikeras import optimizers
 from minikeras.autograd import Tensor, no_grad
-from minikeras.engine import data_adapter
+from minikeras.engine import compile_utils, data_adapter
 from minikeras.engine.base_layer import Layer
 from minikeras.engine.compile_utils import LossesContainer, MetricsContainer
 from minikeras.engine.data_adapter import (check_data_cardinality, check_positive_int, class_weight_to_sample_weight,
@@ -179,7 +179,7 @@ class Model(Layer):
             spe = 1
         else:
             spe = check_positive_int("steps_per_execution", steps_per_execution)
-        opt = optimizers.get(optimizer)
+        opt = compile_utils.check_compile_identifiers(optimizer, loss, metrics, weighted_metrics)
         losses_container = LossesContainer(loss, loss_weights, output_names=self.output_names)
         metrics_container = MetricsContainer(metrics, weighted_metrics, output_names=self.output_names)
         self.optimizer = opt
@@ -416,7 +416,7 @@ class Model(Layer):
             shuffle: Any = True, class_weight: Optional[Dict[int, float]] = None, sample_weight: Any = None,
             initial_epoch: int = 0, steps_per_epoch: Optional[int] = None, validation_steps: Optional[int] = None,
             validation_batch_size: Optional[int] = None, validation_freq: Any = 1, max_queue_size: int = 10,
-            workers: int = 1, use_multiprocessing: bool = False) -> Any:
+            workers: int = 1, use_multiprocessing: bool = False, **kwargs: Any) -> Any:
         """Train the model for a fixed number of epochs.
 
         Args:
@@ -454,10 +454,17 @@ class Model(Layer):
                 in order; a generator is read ahead by one background thread (a generator cannot run in two threads
                 at once). `use_multiprocessing=True` warns and uses threads: minikeras does not start processes.
 
+            nb_epoch: Keras 1's name of `epochs`: honoured with Keras 2's warning.
+
         Returns:
             A `History`: `history.history` maps `'loss'`, each metric name and the `'val_'` versions to per-epoch
             values; `history.epoch` lists the epochs.
         """
+        if "nb_epoch" in kwargs:  # Keras 2.x's legacy support, with its warning
+            warnings.warn("The `nb_epoch` argument in `fit` has been renamed `epochs`.", stacklevel=2)
+            epochs = kwargs.pop("nb_epoch")
+        if kwargs:
+            raise TypeError(f"Unrecognized keyword arguments: {kwargs}")
         self._assert_compile_was_called()
         verbose = get_verbosity(verbose)
         epochs = check_positive_int("epochs", epochs, allow_zero=True)
