@@ -411,9 +411,7 @@ def test_atomic_saves_survive_sigkill(tmp_path):
         kills["subprocess"] += 1
         _check_files(d, base, x, expected_pred, seen)
     # 2) forked children killed at many different moments of the save loop
-    for i in range(40):
-        if time.perf_counter() - t_start > 11:
-            break
+    for i in range(8):  # a fixed count, never a time budget: the outcome must not depend on the machine's load
         k0 = max(seen.values()) + 1
         pid = os.fork()
         if pid == 0:  # child: never returns into pytest
@@ -430,7 +428,7 @@ def test_atomic_saves_survive_sigkill(tmp_path):
     print(f"\natomic saves: {sum(kills.values())} SIGKILLs ({kills}) in {elapsed:.1f}s; newest versions on disk "
           f"{seen}; leftover temporary files after kills: "
           f"{len([n for n in os.listdir(d) if n.endswith('.tmp')])}")
-    assert kills["fork"] >= 5, kills  # the loop stops starting children after 11 s: the test stays < 20 s
+    assert kills["fork"] == 8, kills
     assert max(seen.values()) >= 1  # the children did replace files between kills
 
 
@@ -616,3 +614,64 @@ def test_custom_objects_are_the_only_way_to_build_user_classes(tmp_path):
     loaded = models.load_model(p, custom_objects={"ScaledDense": ScaledDense})
     assert type(loaded.layers[0]) is ScaledDense
     assert [w.data.tobytes() for w in loaded.weights] == [w.data.tobytes() for w in m.weights]
+
+
+# ------------------------------------------------------------------------------------------ file modes, stale temp files
+
+SAVES = [("m.h5", "save"), ("m.keras", "save"), ("w.weights.h5", "save_weights"), ("w.h5", "save_weights")]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+@pytest.mark.parametrize("fname, method", SAVES)
+def test_new_file_gets_the_mode_a_plain_open_gives(tmp_path, fname, method, umask):
+    m = small_model()
+    old = os.umask(umask)
+    try:
+        with open(tmp_path / "plain", "w"):
+            pass
+        getattr(m, method)(str(tmp_path / fname))
+    finally:
+        os.umask(old)
+    plain = os.stat(tmp_path / "plain").st_mode & 0o777
+    assert plain == 0o666 & ~umask
+    assert os.stat(tmp_path / fname).st_mode & 0o777 == plain
+
+
+@pytest.mark.parametrize("fname, method", SAVES)
+def test_overwritten_file_keeps_its_mode(tmp_path, fname, method):
+    m = small_model()
+    path = tmp_path / fname
+    getattr(m, method)(str(path))
+    for mode in (0o640, 0o604, 0o600):
+        os.chmod(path, mode)
+        getattr(m, method)(str(path))
+        assert os.stat(path).st_mode & 0o777 == mode
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.mark.parametrize("fname, method", SAVES)
+def test_stale_temp_files_are_removed_by_the_next_save_or_load(tmp_path, fname, method):
+    """A save killed midway leaves `.<name>.minikeras-<pid>-<random>.tmp`; the next save or load of that target
+    removes it, but never a temp file of a live process, of another target, or of another program."""
+    m = small_model()
+    path = tmp_path / fname
+    dead, alive = _dead_pid(), os.getppid()
+    stale = tmp_path / f".{fname}.minikeras-{dead}-abc123_x.tmp"
+    live = tmp_path / f".{fname}.minikeras-{alive}-zzz999.tmp"
+    other_target = tmp_path / f".other{fname}.minikeras-{dead}-abc123.tmp"
+    foreign = tmp_path / f".{fname}.abc123.tmp"
+    for p in (stale, live, other_target, foreign):
+        p.write_bytes(b"partial")
+    getattr(m, method)(str(path))
+    assert not stale.exists() and live.exists() and other_target.exists() and foreign.exists()
+    stale.write_bytes(b"partial")
+    if method == "save":
+        models.load_model(str(path))
+    else:
+        small_model().load_weights(str(path))
+    assert not stale.exists() and live.exists() and other_target.exists() and foreign.exists()

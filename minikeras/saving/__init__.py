@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, Optional
 
+from minikeras.saving.atomic import remove_stale_temp_files
 from minikeras.saving.errors import (ConfigError, FileFormatError, SavingError, UnsupportedConfigError,
                                      WeightMismatchError)
 
@@ -55,6 +56,7 @@ def load_model(filepath: Any, custom_objects: Optional[Dict[str, Any]] = None, c
     if not os.path.exists(filepath):
         raise FileFormatError("No such file", filepath)
     kind = _kind(filepath)
+    remove_stale_temp_files(filepath)
     if kind == "keras":
         from minikeras.saving.keras3 import load_model_keras3
 
@@ -90,6 +92,7 @@ def load_weights(model: Any, filepath: Any, by_name: bool = False, skip_mismatch
     if not os.path.exists(filepath):
         raise FileFormatError("No such file", filepath)
     kind = _kind(filepath)
+    remove_stale_temp_files(filepath)
     if kind in ("weights.h5", "keras"):
         if by_name:
             raise ValueError("`by_name` only supports loading legacy '.h5' or '.hdf5' files. "
