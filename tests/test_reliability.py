@@ -675,3 +675,41 @@ def test_stale_temp_files_are_removed_by_the_next_save_or_load(tmp_path, fname, 
     else:
         small_model().load_weights(str(path))
     assert not stale.exists() and live.exists() and other_target.exists() and foreign.exists()
+
+
+# ------------------------------------------------------------------------------------------ ModelCheckpoint
+
+
+@pytest.mark.parametrize("fname, weights_only, match", [
+    ("best.weights.h5", False, "holds weights only"),
+    ("best.keras", True, "use `model.save"),
+    ("best.ckpt", False, "Invalid filepath extension"),
+    ("best.keras", False, "no rescaling"),
+])
+def test_model_checkpoint_checks_its_format_before_training(tmp_path, fname, weights_only, match):
+    """The error the first save would raise comes at on_train_begin: no epoch is trained and then lost."""
+    from minikeras.callbacks import ModelCheckpoint
+
+    model = models.Sequential([layers.Dense(3, input_shape=(4,)), layers.Activation("hard_sigmoid")])
+    model.compile("sgd", "mse")
+    before = [w.copy() for w in model.get_weights()]
+    cp = ModelCheckpoint(str(tmp_path / fname), save_weights_only=weights_only)
+    with pytest.raises((ValueError, NotImplementedError), match=match):
+        model.fit(np.ones((4, 4), "float32"), np.ones((4, 3), "float32"), epochs=2, verbose=0, callbacks=[cp])
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert os.listdir(tmp_path) == []
+
+
+def test_model_checkpoint_keras_file_of_default_lstm(tmp_path):
+    """minikeras's default LSTM (Keras 2's hard_sigmoid) checkpoints as `.keras`, and the file predicts the same."""
+    from minikeras.callbacks import ModelCheckpoint
+
+    model = models.Sequential([layers.LSTM(3, input_shape=(5, 2)), layers.Dense(1)])
+    model.compile("adam", "mse")
+    x, y = np.random.default_rng(0).standard_normal((8, 5, 2)).astype("float32"), np.zeros((8, 1), "float32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(x, y, epochs=2, verbose=0, callbacks=[ModelCheckpoint(str(tmp_path / "best.keras"))])
+        again = models.load_model(tmp_path / "best.keras")
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6, rtol=0)
