@@ -1,4 +1,4 @@
-"""The seed's two stacked LSTMs, verbatim, explained, then trained with a Dense head on a small synthetic task.
+"""Keras 2's two-LSTM example, verbatim, explained, then trained with a Dense head on a small synthetic task.
 
 What it shows: the shapes that flow through stacked LSTMs, and what `return_sequences` changes.
 
@@ -13,7 +13,7 @@ What it shows: the shapes that flow through stacked LSTMs, and what `return_sequ
   sequence again, which is exactly what the second LSTM needs as its input.
 - The second LSTM has 256 units and `return_sequences=False`: it returns only its last hidden state,
   (samples, 256), one vector per sample that summarises the whole sequence.
-- A Dense head (not in the seed) maps that vector to a prediction. The task: each sample is noise, plus a signal
+- A Dense head (not in the example) maps that vector to a prediction. The task: each sample is noise, plus a signal
   of +s or -s added to feature 0 at every timestep; the label says whether the signal is positive. Any one step
   is ambiguous, so the model has to integrate over time.
 
@@ -46,7 +46,7 @@ def main() -> float:
     x, y = make_data(96 if QUICK else 600, rng)
     x_test, y_test = make_data(200, rng)
 
-    # ---- the seed's model, verbatim
+    # ---- Keras 2's two-LSTM example, verbatim
     model = Sequential()
     model.add(LSTM(128, input_dim=64, input_length=5, return_sequences=True))
     model.add(LSTM(256, return_sequences=False))

@@ -603,8 +603,8 @@ class ModelCheckpoint(Callback):
         if kwargs:
             raise TypeError(f"Unrecognized keyword arguments passed to ModelCheckpoint: {kwargs}")
         if options is not None:
-            raise NotImplementedError("ModelCheckpoint's `options` (tf.train.CheckpointOptions / SaveOptions) is "
-                                      "TensorFlow-specific and not implemented in minikeras. "
+            raise NotImplementedError("ModelCheckpoint's `options` (TensorFlow's checkpoint and SavedModel save "
+                                      "options) has no meaning for minikeras's .h5/.keras files and is not supported. "
                                       f"Received: options={options!r}")
         self.monitor = monitor
         self.verbose = verbose

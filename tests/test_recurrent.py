@@ -14,7 +14,7 @@ from minikeras.layers import deserialize, serialize
 from minikeras.layers.recurrent import use_fused_kernels
 from minikeras.models import Sequential
 
-from conftest import keras_case, load_io, load_json
+from helpers import keras_case, load_io, load_json
 
 ALL = [LSTM, GRU, SimpleRNN]
 IDS = ["lstm", "gru", "simple_rnn"]

@@ -27,34 +27,16 @@ from minikeras.saving import (ConfigError, FileFormatError, SavingError, Unsuppo
 
 sys.path.insert(0, os.path.dirname(__file__))
 import hostile  # noqa: E402
-from conftest import FIXTURES  # noqa: E402
+from helpers import FIXTURES  # noqa: E402
 
 MINIKERAS_ERRORS = (SavingError, FileFormatError, WeightMismatchError, ConfigError, UnsupportedConfigError)
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _has_lstm() -> bool:
-    return hasattr(layers, "LSTM")
-
-
-def _can_train() -> bool:
-    """compile/fit need `minikeras.optimizers` (another engineer's module, possibly not landed yet)."""
-    try:
-        from minikeras import optimizers
-    except ImportError:
-        return False
-    return hasattr(optimizers, "get")
-
-
 def small_model(units: int = 6, seed: int = 0) -> models.Sequential:
-    """The minikeras corpus model: LSTM + Dense when LSTM has landed, else TimeDistributed(Dense) + Dense."""
+    """The minikeras corpus model: LSTM + Dense."""
     backend.set_random_seed(seed)
-    if _has_lstm():
-        body = [layers.LSTM(units, recurrent_activation="sigmoid", input_shape=(5, 4))]
-    else:
-        body = [layers.TimeDistributed(layers.Dense(units, activation="tanh"), input_shape=(5, 4)),
-                layers.Flatten()]
-    m = models.Sequential(body + [layers.Dense(3)])
+    m = models.Sequential([layers.LSTM(units, recurrent_activation="sigmoid", input_shape=(5, 4)), layers.Dense(3)])
     m.build((None, 5, 4))
     return m
 
@@ -103,11 +85,10 @@ def corpus(tmp_path_factory):
     targets["k3_td_keras"] = targets["k3_td_weights"] = lambda: models.load_model(str(k3 / "model.keras"))
     # minikeras-written files, from a compiled model that trained one step (optimizer state in the files)
     m = small_model()
-    if _can_train():
-        m.compile(optimizer="adam", loss="mse")
-        rng = np.random.default_rng(0)
-        m.fit(rng.normal(size=(8, 5, 4)).astype("float32"), rng.normal(size=(8, 3)).astype("float32"), epochs=1,
-              verbose=0)
+    m.compile(optimizer="adam", loss="mse")
+    rng = np.random.default_rng(0)
+    m.fit(rng.normal(size=(8, 5, 4)).astype("float32"), rng.normal(size=(8, 3)).astype("float32"), epochs=1,
+          verbose=0)
     for name, fname, kind, save in [("mk_model_h5", "m.h5", "legacy_model", m.save),
                                     ("mk_weights_h5", "w.h5", "legacy_weights", m.save_weights),
                                     ("mk_weights_k3", "w.weights.h5", "k3_weights", m.save_weights),
@@ -120,7 +101,7 @@ def corpus(tmp_path_factory):
         targets[s.name]().load_weights(s.path)
         if s.kind in ("legacy_model", "keras"):
             with warnings.catch_warnings():
-                warnings.simplefilter("error")  # a round trip that loses the compilation fails here
+                warnings.simplefilter("error")  # a pristine file that does not load back, or loses its compilation, fails here
                 models.load_model(s.path)
     cases = hostile.generate(sources, str(out_dir), seed=8)
     KIND_OF_SOURCE.update({s.name: s.kind for s in sources})
@@ -473,22 +454,14 @@ def train_once(seed: int) -> str:
     """Seed, build (random initializers), train with Dropout and shuffling; sha256 of every weight's bytes."""
     minikeras.utils.set_random_seed(seed)
     backend.clear_session()
-    if _has_lstm():
-        body = [layers.LSTM(8, recurrent_activation="sigmoid", dropout=0.2, recurrent_dropout=0.2, input_shape=(5, 4))]
-    else:
-        body = [layers.TimeDistributed(layers.Dense(8, activation="tanh"), input_shape=(5, 4)), layers.Flatten()]
-    m = models.Sequential(body + [layers.Dropout(0.3), layers.Dense(3, activation="softmax")])
+    m = models.Sequential([layers.LSTM(8, recurrent_activation="sigmoid", dropout=0.2, recurrent_dropout=0.2,
+                                       input_shape=(5, 4)),
+                           layers.Dropout(0.3), layers.Dense(3, activation="softmax")])
     x = np.random.default_rng(1).normal(size=(40, 5, 4)).astype("float32")
     y = np.random.default_rng(2).integers(0, 3, size=(40,))
     h = hashlib.sha256()
-    if _can_train():
-        m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-        m.fit(x, y, batch_size=8, epochs=2, shuffle=True, verbose=0)
-    else:  # no optimizers yet: initializers, dropout masks and a shuffling order drawn from the seeded generator
-        m.build((None, 5, 4))
-        for _ in range(2):
-            h.update(np.asarray(m(x, training=True).data).tobytes())
-            h.update(backend.rng().permutation(40).tobytes())
+    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    m.fit(x, y, batch_size=8, epochs=2, shuffle=True, verbose=0)
     for w in m.weights:
         h.update(w.data.tobytes())
     return h.hexdigest()
@@ -555,8 +528,6 @@ def test_config_with_huge_units_is_refused_before_allocating():
     for entry in cfg["config"]["layers"]:
         if entry["class_name"] in ("LSTM", "GRU", "SimpleRNN"):
             entry["config"]["units"] = 100_000
-    if not _has_lstm():  # without LSTM, the MemoryError path: a Dense kernel of 10**12 columns
-        cfg["config"]["layers"][-1]["config"]["units"] = 10 ** 12
     with pytest.raises(ConfigError):
         models.model_from_config(cfg)
 

@@ -11,7 +11,7 @@ import pytest
 from minikeras import models
 from minikeras.saving import FileFormatError, SavingError, WeightMismatchError
 from minikeras.saving.hdf5_legacy import load_attributes_from_hdf5_group
-from conftest import keras_case, load_io
+from helpers import keras_case, load_io
 
 ATOL = 2e-5
 

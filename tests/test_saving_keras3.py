@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import keras_case, load_io, load_json
+from helpers import keras_case, load_io, load_json
 from minikeras.saving import keras3
 from minikeras.saving.errors import (ConfigError, FileFormatError, UnsupportedConfigError,
                                      WeightMismatchError)
@@ -23,40 +23,6 @@ LAYER_CASES = ["lstm_sigmoid", "embedding_mask_lstm", "gru_reset_after_true", "t
                "simple_rnn", "bidirectional_concat", "bidirectional_sum", "bidirectional_mul", "bidirectional_ave",
                "bidirectional_masked", "lstm_stateful"]
 ALL_CASES = SEQUENTIAL_CASES + TRAINED_CASES + LAYER_CASES
-
-
-def _registered() -> set:
-    from minikeras.layers import _registry
-
-    return set(_registry())
-
-
-def _classes(config) -> set:
-    out = set()
-
-    def visit(obj):
-        if isinstance(obj, dict):
-            if isinstance(obj.get("class_name"), str) and obj.get("module", "").startswith("keras.layers"):
-                out.add(obj["class_name"])
-            for v in obj.values():
-                visit(v)
-        elif isinstance(obj, list):
-            for v in obj:
-                visit(v)
-
-    visit(config)
-    return out
-
-
-def _needs(case: str):
-    """Skip (the layer is not written yet) or xfail (Bidirectional/TimeDistributed) cases minikeras cannot build."""
-    missing = sorted(_classes(load_json(keras_case(3, case) / "config.json")) - _registered())
-    if missing:
-        pytest.skip(f"layers not implemented yet: {missing}")
-
-
-def _param(case: str):
-    return case  # Bidirectional and TimeDistributed have landed: no xfail marks needed
 
 
 def _model_from_case(case: str):
@@ -112,18 +78,16 @@ def _same_weights(model, before):
 # ------------------------------------------------------------------------------------------- real Keras files
 
 
-@pytest.mark.parametrize("case", [_param(c) for c in ALL_CASES])
+@pytest.mark.parametrize("case", ALL_CASES)
 def test_load_model_predicts_like_keras(case):
-    _needs(case)
     io_ = load_io(keras_case(3, case))
     model = keras3.load_model_keras3(keras_case(3, case) / "model.keras", compile=False)
     np.testing.assert_allclose(model.predict(_inputs(io_), verbose=0), io_["y_pred"], atol=2e-5, rtol=0)
     _check_weights(model, io_)
 
 
-@pytest.mark.parametrize("case", [_param(c) for c in ALL_CASES])
+@pytest.mark.parametrize("case", ALL_CASES)
 def test_load_weights_into_model_built_from_config(case):
-    _needs(case)
     io_ = load_io(keras_case(3, case))
     model = _model_from_case(case)
     keras3.load_weights_keras3(model, keras_case(3, case) / "model.weights.h5")
@@ -132,14 +96,12 @@ def test_load_weights_into_model_built_from_config(case):
         np.testing.assert_allclose(model.predict(io_["x"], verbose=0), io_["y_pred"], atol=2e-5, rtol=0)
 
 
-@pytest.mark.parametrize("case", [_param(c) for c in ALL_CASES])
+@pytest.mark.parametrize("case", ALL_CASES)
 def test_written_weights_have_keras_structure(case, tmp_path):
     """Same groups, datasets, shapes, dtypes and attributes (types and values) as the Keras-written file."""
-    _needs(case)
     model = _model_from_case(case)
     keras3.load_weights_keras3(model, keras_case(3, case) / "model.weights.h5")
     if load_json(keras_case(3, case) / "config.json").get("compile_config"):
-        pytest.importorskip("minikeras.optimizers")
         model = keras3.load_model_keras3(keras_case(3, case) / "model.keras")
     out = tmp_path / "m.weights.h5"
     keras3.save_weights_keras3(model, out)
@@ -160,9 +122,8 @@ def test_written_weights_have_keras_structure(case, tmp_path):
         f.visititems(visit)
 
 
-@pytest.mark.parametrize("case", [_param(c) for c in SEQUENTIAL_CASES])
+@pytest.mark.parametrize("case", SEQUENTIAL_CASES)
 def test_written_keras_zip_matches_keras(case, tmp_path):
-    _needs(case)
     model = keras3.load_model_keras3(keras_case(3, case) / "model.keras", compile=False)
     out = tmp_path / "m.keras"
     keras3.save_model_keras3(model, out)
@@ -180,9 +141,8 @@ def test_written_keras_zip_matches_keras(case, tmp_path):
         assert a.dtype == b.dtype and np.array_equal(a, b)
 
 
-@pytest.mark.parametrize("case", [_param(c) for c in SEQUENTIAL_CASES])
+@pytest.mark.parametrize("case", SEQUENTIAL_CASES)
 def test_round_trip_bit_exact(case, tmp_path):
-    _needs(case)
     model = keras3.load_model_keras3(keras_case(3, case) / "model.keras", compile=False)
     x = _inputs(load_io(keras_case(3, case)))
     keras3.save_weights_keras3(model, tmp_path / "w.weights.h5")
@@ -197,8 +157,6 @@ def test_round_trip_bit_exact(case, tmp_path):
 
 
 def test_compiled_adam_resumes_training_like_keras():
-    _needs("compiled_adam")
-    pytest.importorskip("minikeras.optimizers")
     io_ = load_io(keras_case(3, "compiled_adam"))
     model = keras3.load_model_keras3(keras_case(3, "compiled_adam") / "model.keras")
     state = keras3._optimizer_values(model.optimizer)
@@ -235,7 +193,6 @@ def test_functional_chain_conversion():
 
 
 def test_missing_cell_group_message_is_keras(tmp_path):
-    _needs("two_lstm_dense")
     model = _model_from_case("two_lstm_dense")
     before = _weights(model)
     path = tmp_path / "bad.weights.h5"
@@ -566,10 +523,9 @@ def test_optimizer_state_layout_and_restore(tmp_path):
     _same_weights(small, _weights(model))
 
 
-@pytest.mark.parametrize("case", [_param(c) for c in LAYER_CASES])
+@pytest.mark.parametrize("case", LAYER_CASES)
 def test_layer_entries_match_keras_config(case):
     """Each layer's config.json entry as Keras 3 writes it (functional cases: entry-level name/inbound_nodes aside)."""
-    _needs(case)
     model = _model_from_case(case)
     expected = [{k: v for k, v in e.items() if k not in ("name", "inbound_nodes")}
                 for e in load_json(keras_case(3, case) / "config.json")["config"]["layers"]
@@ -611,8 +567,6 @@ def test_hostile_hdf5_links_and_huge_shapes(saved, tmp_path):
 
 
 def test_compile_config_written_like_keras(tmp_path):
-    _needs("compiled_adam")
-    pytest.importorskip("minikeras.optimizers")
     model = keras3.load_model_keras3(keras_case(3, "compiled_adam") / "model.keras")
     keras3.save_model_keras3(model, tmp_path / "m.keras")
     got = json.loads(zipfile.ZipFile(tmp_path / "m.keras").read("config.json"))["compile_config"]

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import keras_case, load_io, load_json
+from helpers import keras_case, load_io, load_json
 from minikeras import Input, backend
 from minikeras.autograd import Tensor
 from minikeras.engine.input_layer import InputLayer

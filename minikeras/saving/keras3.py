@@ -504,6 +504,8 @@ def _k3_layer_config(class_name: str, cfg: Dict[str, Any], layer: Any) -> Dict[s
         del out["activity_regularizer"]  # Keras 3's Dense config has no such key
     if class_name in ("Dense", "Embedding"):
         out.setdefault("quantization_config", None)
+    if class_name == "SpatialDropout1D":  # Keras 3's own config: these four keys, dtype a plain string
+        out = {"rate": out["rate"], "seed": out.get("seed"), "name": out["name"], "dtype": cfg.get("dtype")}
     if class_name == "Bidirectional":
         out = {k: v for k, v in out.items() if k not in ("layer", "backward_layer")}
         out["layer"] = _k3_layer_entry(layer.forward_layer)
