@@ -17,6 +17,7 @@ import numpy as np
 from minikeras.saving.atomic import atomic_write
 from minikeras.saving.convert import preprocess_weights_for_loading
 from minikeras.saving.errors import ConfigError, FileFormatError, SavingError, WeightMismatchError
+from minikeras.saving.h5file import open_h5
 from minikeras.saving.keras3 import (HARD_SIGMOID_SCALE, hard_sigmoid_scales, restore_optimizer_values,
                                      uses_hard_sigmoid)
 
@@ -268,16 +269,6 @@ def _all_layers(model: Any) -> List[Any]:
 
 
 # ------------------------------------------------------------------------------------------ files
-
-
-def open_h5(filepath: Any, mode: str = "r") -> Any:
-    """Open an HDF5 file, turning h5py's errors into `FileFormatError` naming the file."""
-    try:
-        return h5py.File(filepath, mode)
-    except FileNotFoundError:
-        raise FileFormatError("No such file", filepath) from None
-    except (OSError, ValueError) as e:
-        raise FileFormatError(f"Not a readable HDF5 file ({e.__class__.__name__}: {e})", filepath) from None
 
 
 def load_weights(model: Any, filepath: Any, by_name: bool = False, skip_mismatch: bool = False) -> str:

@@ -32,6 +32,7 @@ import h5py
 import numpy as np
 
 from minikeras.saving.atomic import atomic_write
+from minikeras.saving.h5file import open_h5
 from minikeras.saving.errors import (ConfigError, FileFormatError, SavingError, UnsupportedConfigError,
                                      WeightMismatchError)
 
@@ -366,10 +367,7 @@ def restore_optimizer_values(model: Any, values: List[Any], filepath: Any = None
 
 def load_weights_keras3(model: Any, filepath: Any, skip_mismatch: bool = False) -> None:
     """Load a Keras 3 `.weights.h5` (or a file-like object holding one) into `model`; all-or-nothing."""
-    try:
-        f = h5py.File(filepath, "r")
-    except (OSError, ValueError) as e:
-        raise FileFormatError(f"Not a readable HDF5 weights file ({e})", filepath) from None
+    f = open_h5(filepath)
     with f:
         try:
             _load_from_h5(model, f, filepath, skip_mismatch)
@@ -869,9 +867,10 @@ def load_weights_from_keras_zip(model: Any, filepath: Any, skip_mismatch: bool =
 def _load_weights_bytes(model: Any, weights: bytes, filepath: Any, skip_mismatch: bool,
                         scales: Optional[Dict[int, np.ndarray]] = None) -> None:
     try:
-        f = h5py.File(io.BytesIO(weights), "r")
-    except (OSError, ValueError) as e:
-        raise FileFormatError(f"The .keras file's model.weights.h5 is not readable HDF5 ({e})", filepath) from None
+        f = open_h5(weights, filepath)
+    except FileFormatError as e:
+        raise FileFormatError(f"The .keras file's model.weights.h5: {str(e).replace(f' (file: {filepath})', '')}",
+                              filepath) from None
     with f:
         try:
             _load_from_h5(model, f, filepath, skip_mismatch, scales)
