@@ -12,6 +12,7 @@ from minikeras.autograd import Tensor
 from minikeras.engine.base_layer import Layer, assert_input_compatibility
 from minikeras.engine.input_layer import InputLayer, KerasTensor
 from minikeras.engine.training import Model
+from minikeras.saving.hdf5_legacy import WRITTEN_KERAS_VERSION
 
 
 class _SymbolicShape:
@@ -224,7 +225,7 @@ class Sequential(Model):
         from minikeras import __version__
 
         return json.dumps({"class_name": "Sequential", "config": self.get_config(),
-                           "keras_version": "2.21.0", "backend": "tensorflow",
+                           "keras_version": WRITTEN_KERAS_VERSION, "backend": "tensorflow",
                            "minikeras_version": __version__}, **kwargs)
 
 

@@ -20,6 +20,9 @@ import h5py
 
 from minikeras.saving.errors import FileFormatError
 
+#: A single weight larger than this is refused from its declared shape, before anything is read (a hostile file can
+#: declare terabytes in a few bytes: HDF5 allocates storage lazily); configs are held to the same bound.
+MAX_WEIGHT_BYTES = 1 << 30
 _SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _GCOL = b"GCOL"
 _MIN_COLLECTION = 4096  # H5HG_MINSIZE: HDF5 never writes a smaller collection
