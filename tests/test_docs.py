@@ -49,7 +49,7 @@ def test_every_page_is_in_the_nav_and_the_generator_is_not_in_the_site():
 def test_install_commands_work_from_a_clone():
     """minikeras is not on PyPI: `pip install minikeras[...]` would fail; every extra named exists."""
     extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    texts = USER_TEXTS + sorted(EXAMPLES.glob("*.py"))
+    texts = USER_TEXTS + sorted(EXAMPLES.glob("*.py")) + sorted((REPO / "minikeras").rglob("*.py"))
     named = set()
     for path in texts:
         text = path.read_text()
