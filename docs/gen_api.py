@@ -20,6 +20,9 @@ MODULES = [
     ("minikeras.saving.convert", "Weight conversions (Keras 1, CuDNN, PyTorch)"),
     ("minikeras.autograd.tensor", "Autograd: Tensor"), ("minikeras.autograd.gradcheck", "Autograd: gradient checks"),
     ("minikeras.backend", "Backend"),
+    ("minikeras.layers.convolutional", "Convolution layers"), ("minikeras.layers.pooling", "Pooling layers"),
+    ("minikeras.datasets.imdb", "Datasets: IMDB"), ("minikeras.datasets.reuters", "Datasets: Reuters"),
+    ("minikeras.datasets.mnist", "Datasets: MNIST"), ("minikeras.utils.data_utils", "Data utilities"),
 ]
 
 

@@ -13,13 +13,12 @@ with `ra` the layer's recurrent activation and `act` its activation.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Union
 
 import numpy as np
 
-from minikeras import activations
-from minikeras.autograd import rnn as rnn_kernels
 from minikeras.autograd.tensor import Tensor, no_grad
+from minikeras.layers.recurrent import LSTM
 
 __all__ = ["lstm_gates", "GATE_NAMES"]
 
@@ -29,52 +28,11 @@ _FROM_KERNEL = {"input_gate": "i", "forget_gate": "f", "output_gate": "o", "cand
 
 
 def _is_lstm(layer: Any) -> bool:
-    from minikeras.layers.recurrent import LSTM
-
     return isinstance(layer, LSTM)
-
-
-def _activation_name(fn: Any) -> Optional[str]:
-    """The fused-kernel name of a built-in activation, or None for a custom callable."""
-    if not activations.is_builtin(fn):
-        return None
-    name = fn.__name__
-    if name == "hard_sigmoid" and activations.era_of(fn) == 3:
-        name = "hard_sigmoid_keras3"
-    return name if name in rnn_kernels.ACTIVATIONS else None
 
 
 def _numpy(value: Any) -> np.ndarray:
     return value.data if isinstance(value, Tensor) else np.asarray(value)
-
-
-def _apply(fn: Any, array: np.ndarray) -> np.ndarray:
-    with no_grad():
-        return _numpy(fn(Tensor(array)))
-
-
-def _generic_gate_values(x, kernel, rk, bias, h0, c0, mask, act, ract, go_backwards) -> Dict[str, np.ndarray]:
-    """The same quantities as `rnn.lstm_gate_values`, for any activation callables (slower, step by step)."""
-    n, steps, _ = x.shape
-    u = rk.shape[0]
-    order = range(steps - 1, -1, -1) if go_backwards else range(steps)
-    out = {k: np.zeros((n, steps, u), x.dtype) for k in ("i", "f", "o", "c_tilde", "c", "h")}
-    h, c = h0, c0
-    for j, t in enumerate(order):
-        z = x[:, t] @ kernel + h @ rk
-        if bias is not None:
-            z = z + bias
-        i, f = _apply(ract, z[:, :u]), _apply(ract, z[:, u:2 * u])
-        c_tilde, o = _apply(act, z[:, 2 * u:3 * u]), _apply(ract, z[:, 3 * u:])
-        c_new = f * c + i * c_tilde
-        h_new = o * _apply(act, c_new)
-        if mask is not None:
-            keep = np.asarray(mask)[:, t].astype(bool)[:, None]
-            c_new, h_new = np.where(keep, c_new, c), np.where(keep, h_new, h)
-        h, c = h_new, c_new
-        for key, value in (("i", i), ("f", f), ("o", o), ("c_tilde", c_tilde), ("c", c), ("h", h)):
-            out[key][:, j] = value
-    return out
 
 
 def _find_layer(model: Any, layer: Union[None, int, str]) -> int:
@@ -189,32 +147,7 @@ def lstm_gates(model_or_layer: Any, x: Any, layer: Union[None, int, str] = None,
                          f"Received: shape={array.shape}")
     if getattr(lstm, "time_major", False):
         raise ValueError("`lstm_gates` does not support time_major=True layers.")
-    if not lstm.built:
-        with no_grad():
-            lstm(Tensor(array[:1]))
-    cell = lstm.cell
-    kernel, rk = _numpy(cell.kernel), _numpy(cell.recurrent_kernel)
-    bias = None if getattr(cell, "bias", None) is None else _numpy(cell.bias)
-    dtype = np.result_type(kernel.dtype, np.float32)
-    array = array.astype(dtype, copy=False)
-    n, u = array.shape[0], rk.shape[0]
-    h0 = c0 = None
-    if getattr(lstm, "stateful", False):
-        states = getattr(lstm, "_states", None) or []
-        if len(states) == 2 and all(s is not None for s in states):
-            h0, c0 = (_numpy(s).astype(dtype) for s in states)
-            if h0.shape[0] != n:
-                h0 = c0 = None
-    h0 = np.zeros((n, u), dtype) if h0 is None else h0
-    c0 = np.zeros((n, u), dtype) if c0 is None else c0
-    m = None if in_mask is None else _numpy(in_mask).astype(bool)
-    act, ract = _activation_name(cell.activation), _activation_name(cell.recurrent_activation)
-    if act is not None and ract is not None:
-        raw = rnn_kernels.lstm_gate_values(array, kernel, rk, bias, h0=h0, c0=c0, mask=m, activation=act,
-                                           recurrent_activation=ract, go_backwards=lstm.go_backwards)
-    else:
-        raw = _generic_gate_values(array, kernel, rk, bias, h0, c0, m, cell.activation, cell.recurrent_activation,
-                                   lstm.go_backwards)
+    raw = lstm.gate_values(array, mask=None if in_mask is None else _numpy(in_mask).astype(bool))
     out = {name: np.asarray(raw[_FROM_KERNEL[name]]) for name in GATE_NAMES}
     if time_order == "input" and lstm.go_backwards:
         out = {name: np.ascontiguousarray(value[:, ::-1]) for name, value in out.items()}

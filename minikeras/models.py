@@ -7,6 +7,7 @@ import json
 import numpy as np
 from typing import Any, Dict, List, Optional, Sequence
 
+from minikeras import streaming
 from minikeras.autograd import Tensor
 from minikeras.engine.base_layer import Layer, assert_input_compatibility
 from minikeras.engine.input_layer import InputLayer, KerasTensor
@@ -228,165 +229,21 @@ class Sequential(Model):
 
 
     # ------------------------------------------------------------------ states and streaming (beyond Keras)
-    def _recurrent_layers(self) -> List[Layer]:
-        return [l for l in self.layers if hasattr(l, "cell") and hasattr(l, "_state_sizes")]
-
-    def get_states(self) -> List[List[Any]]:
-        """The recurrent states of the model, one list of arrays per recurrent layer (in layer order).
-
-        A stateful layer reports its state variables; a non-stateful one the states `predict_timestep` keeps for it
-        (None before the first step). Beyond Keras 2/3, which expose only per-layer `states`.
-        """
-        out = []
-        for layer in self._recurrent_layers():
-            if layer.stateful:
-                out.append([None if v is None else v.data.copy() for v in layer.states])
-            else:
-                states = self._stream.get(id(layer), (None, None))[0]
-                out.append(None if states is None else [s.copy() for s in states])
-        return out
+    def get_states(self) -> List[Optional[List[np.ndarray]]]:
+        """The recurrent states, one list of arrays per recurrent layer: see `minikeras.streaming.get_states`."""
+        return streaming.get_states(self)
 
     def set_states(self, states: Sequence[Any]) -> None:
-        """Set every recurrent layer's states (as `get_states` returns them); all-or-nothing."""
-        layers = self._recurrent_layers()
-        states = list(states)
-        if len(states) != len(layers):
-            raise ValueError(f"Model '{self.name}' has {len(layers)} recurrent layers, expected that many state "
-                             f"lists. Received: {len(states)} state lists")
-        checked = []
-        for layer, values in zip(layers, states):
-            sizes = layer._state_sizes
-            values = list(values) if values is not None else None
-            if values is None:
-                checked.append((layer, None))
-                continue
-            if len(values) != len(sizes):
-                raise ValueError(f"Layer {layer.name} expects {len(sizes)} states, but it received {len(values)} "
-                                 "state values.")
-            arrays = [np.array(v, dtype=layer.dtype) for v in values]
-            batch = arrays[0].shape[0] if arrays[0].ndim else None
-            for i, (a, size) in enumerate(zip(arrays, sizes)):
-                expected = (batch,) + (tuple(size) if isinstance(size, (list, tuple)) else (int(size),))
-                if a.shape != expected:
-                    raise ValueError(f"State {i} is incompatible with layer {layer.name}: expected shape={expected} "
-                                     f"but found shape={a.shape}")
-            if layer.stateful and layer.states[0] is not None and layer.states[0].shape[0] != batch:
-                raise ValueError(f"Layer {layer.name} is stateful with batch size {layer.states[0].shape[0]}. "
-                                 f"Received: states of batch size {batch}")
-            checked.append((layer, arrays))
-        for layer, arrays in checked:
-            if layer.stateful:
-                layer.reset_states(arrays)
-            elif arrays is None:
-                self._stream.pop(id(layer), None)
-            else:
-                # the previous output of LSTM/GRU/SimpleRNN is their first state, h (what masked steps repeat)
-                self._stream[id(layer)] = (arrays, arrays[0].copy())
+        """Set the recurrent states (all-or-nothing): see `minikeras.streaming.set_states`."""
+        streaming.set_states(self, states)
 
     def reset_states(self, samples: Any = None) -> None:
-        """Zero the recurrent states: of every sample (default), or only of `samples` (indices or a boolean mask).
-
-        Covers stateful layers and the states `predict_timestep` keeps. Per-sample reset goes beyond Keras.
-        """
-        for layer in self._recurrent_layers():
-            if layer.stateful:
-                if samples is None:
-                    layer.reset_states()
-                elif layer.states[0] is not None:
-                    layer.reset_states([_zero_rows(v.data, samples) for v in layer.states])
-        if samples is None:
-            self._stream.clear()
-        else:
-            for key, (states, prev) in list(self._stream.items()):
-                self._stream[key] = (None if states is None else [_zero_rows(s, samples) for s in states],
-                                     None if prev is None else _zero_rows(prev, samples))
-
-    @property
-    def _stream(self) -> Dict[int, Any]:
-        if "_stream_states" not in self.__dict__:
-            self.__dict__["_stream_states"] = {}
-        return self.__dict__["_stream_states"]
+        """Zero the recurrent states, of all or some samples: see `minikeras.streaming.reset_states`."""
+        streaming.reset_states(self, samples)
 
     def predict_timestep(self, x_t: Any) -> np.ndarray:
-        """Run ONE timestep through the model and keep the recurrent states for the next call.
-
-        `x_t` has shape `(batch, features)` (or `(batch,)` token ids under an Embedding). Feeding a sequence one step
-        at a time gives, at step t, exactly what `predict` gives on the sequence cut after step t (masked steps carry
-        the state and repeat the output, as Keras). Call `reset_states()` to start new sequences. Stateful layers
-        use and update their own states; non-stateful layers get states kept by the model (`get_states`).
-        Layers that need the whole sequence (`go_backwards`, `Bidirectional`, `Flatten`, `Reshape`, ...) raise.
-        """
-        from minikeras.autograd import no_grad
-
-        if not self.built:
-            raise ValueError("Build the model (or call it on data) before `predict_timestep`.")
-        x = self.layers[0]._convert_input(x_t)
-        mask = None
-        with no_grad():
-            for layer in self.layers:
-                name = type(layer).__name__
-                if hasattr(layer, "cell") and hasattr(layer, "_state_sizes"):
-                    x = self._recurrent_step(layer, x, mask)
-                elif name == "Masking":
-                    mask = np.any(x.data != layer.mask_value, axis=-1)
-                    x = x * Tensor._wrap(mask[:, None].astype(x.dtype), False)
-                elif name == "Embedding":
-                    if getattr(layer, "mask_zero", False):
-                        mask = np.asarray(x.data) != 0
-                    x = layer(x)
-                    x._keras_mask = None
-                elif name == "TimeDistributed":
-                    x = layer.layer(x)
-                elif name in ("Dense", "Activation", "Dropout", "ActivityRegularization"):
-                    x = layer(x, training=False) if layer._call_accepts_training else layer(x)
-                    x._keras_mask = None
-                else:
-                    raise NotImplementedError(f"`predict_timestep` cannot run layer '{layer.name}' ({name}) one "
-                                              "timestep at a time: it needs the whole sequence. Received: a model "
-                                              f"with a {name} layer")
-        return x.data
-
-    def _recurrent_step(self, layer: Layer, x: Tensor, mask: Optional[np.ndarray]) -> Tensor:
-        if layer.go_backwards:
-            raise NotImplementedError(f"`predict_timestep` cannot stream layer '{layer.name}' with go_backwards=True: "
-                                      "it reads the sequence from its end.")
-        x3 = x.expand_dims(1)
-        n = x.shape[0]
-        if layer.stateful:
-            if layer.states[0] is None:
-                layer(x3)  # creates the state variables (batch from the first call)
-                layer.reset_states()
-            states = [Tensor._wrap(v.data.copy(), False) for v in layer.states]
-            prev = self._stream.get(id(layer), (None, None))[1]
-        else:
-            saved, prev = self._stream.get(id(layer), (None, None))
-            if saved is None:
-                saved = [np.zeros((n,) + (tuple(s) if isinstance(s, (list, tuple)) else (int(s),)), layer.dtype)
-                         for s in layer._state_sizes]
-            if saved[0].shape[0] != n:
-                raise ValueError(f"`predict_timestep` received a batch of {n} samples, but layer '{layer.name}' holds "
-                                 f"states for {saved[0].shape[0]}: call `reset_states()` to start new sequences.")
-            # NOTE: copies: the fused kernel may write its state buffers in place
-            states = [Tensor._wrap(s.copy(), False) for s in saved]
-        result = layer.cell._run_fused(layer, x3, states, None, False) if hasattr(layer.cell, "_run_fused") else None
-        if result is None:
-            result = layer._run_composed(x3, states, None, False, None)
-        out, new_states = result
-        out_data = out.data[:, 0] if out.ndim == 3 else out.data
-        new = [s.data for s in new_states]
-        if prev is None:
-            prev = np.zeros_like(out_data)
-        if mask is not None:
-            keep = mask.reshape(n, 1)
-            new = [np.where(keep, a, b.data) for a, b in zip(new, states)]
-            out_data = np.where(keep, out_data, prev)
-        if layer.stateful:
-            for var, a in zip(layer.states, new):
-                var.assign(a)
-            self._stream[id(layer)] = (None, out_data)
-        else:
-            self._stream[id(layer)] = (new, out_data)
-        return Tensor._wrap(out_data, False)
+        """Run one timestep, keeping the recurrent states: see `minikeras.streaming.predict_timestep`."""
+        return streaming.predict_timestep(self, x_t)
 
     # ------------------------------------------------------------------ files
     def save(self, filepath: Any, overwrite: bool = True, include_optimizer: bool = True,
@@ -426,12 +283,6 @@ def save_model(model: Model, filepath: Any, overwrite: bool = True, include_opti
                save_format: Optional[str] = None) -> None:
     """Functional form of `model.save`."""
     model.save(filepath, overwrite=overwrite, include_optimizer=include_optimizer, save_format=save_format)
-
-
-def _zero_rows(a: np.ndarray, samples: Any) -> np.ndarray:
-    out = np.array(a, copy=True)
-    out[np.asarray(samples)] = 0
-    return out
 
 
 def model_from_config(config: Dict[str, Any], custom_objects: Optional[Dict[str, Any]] = None) -> Model:

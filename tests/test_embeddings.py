@@ -108,7 +108,7 @@ def test_sparse_and_unknown_kwargs():
     with pytest.raises(NotImplementedError, match="sparse=True"):
         Embedding(5, 2, sparse=True)
     with pytest.raises(TypeError, match="Unrecognized keyword arguments passed to Embedding"):
-        Embedding(5, 2, W_regularizer=None)
+        Embedding(5, 2, W_regularizers=None)
     with pytest.raises(TypeError, match="float dtype"):
         Embedding(5, 2, dtype="int32")
 

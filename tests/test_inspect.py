@@ -205,3 +205,17 @@ def test_plots_write_png(tmp_path):
     plotting.plot_history({"loss": [1.0, 0.7, 0.5], "val_loss": [1.1, 0.8, 0.7], "accuracy": [0.5, 0.6, 0.8]},
                           str(tmp_path / "history.png"))
     assert (tmp_path / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_gate_values_refuse_a_cell_that_overrides_call():
+    from minikeras.layers import LSTMCell
+
+    class Other(LSTMCell):
+        def call(self, inputs, states, training=None):
+            return super().call(inputs * 2, states, training=training)
+
+    cell = Other(3)
+    cell.build((None, 2))
+    zeros = np.zeros((1, 3), "float32")
+    with pytest.raises(ValueError, match="overrides the LSTM step"):
+        cell.gate_values(np.zeros((1, 4, 2), "float32"), [zeros, zeros])

@@ -100,7 +100,9 @@ def corpus(tmp_path_factory):
     for s in sources:  # every source is valid: it loads into its target, and model files load as models
         targets[s.name]().load_weights(s.path)
         if s.kind in ("legacy_model", "keras"):
-            models.load_model(s.path)  # a pristine file that does not load back is a round-trip bug: fail here
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # a pristine file that does not load back, or loses its compilation, fails here
+                models.load_model(s.path)
     cases = hostile.generate(sources, str(out_dir), seed=8)
     KIND_OF_SOURCE.update({s.name: s.kind for s in sources})
     print(f"\nhostile corpus: {len(cases)} files from {len(sources)} valid sources "
@@ -163,8 +165,8 @@ def test_hostile_corpus(corpus, fmt):
                         failures.append(f"{key}: error does not name the layer ({case.mention}): {str(exc)[:300]}")
                 if op == "load_weights" and snapshot(model) != before:
                     failures.append(f"{key}: weights changed by a failed load")
-                if expect == "warn":
-                    failures.append(f"{key}: NaN/inf weights must load with a warning, got {kind}: {str(exc)[:200]}")
+                if expect in ("warn", "uncompiled"):
+                    failures.append(f"{key}: expected to load (with a warning), got {kind}: {str(exc)[:200]}")
                 if isinstance(exc, (FileFormatError,)) and not isinstance(exc, OSError):
                     failures.append(f"{key}: FileFormatError not an OSError")
             else:
@@ -174,6 +176,8 @@ def test_hostile_corpus(corpus, fmt):
                 if expect == "warn" and not any(("NaN" in str(w.message) or "inf" in str(w.message))
                                                 for w in caught):
                     failures.append(f"{key}: NaN/inf weights loaded without a warning")
+                if expect == "uncompiled" and not any("not compiled" in str(w.message) for w in caught):
+                    failures.append(f"{key}: an unusable training_config loaded without a warning")
                 if op == "load_weights":  # a clean load may change the model: rebuild for the next case
                     models_by_source.pop(case.source, None)
     elapsed = time.perf_counter() - t0
@@ -259,11 +263,16 @@ def test_nothing_is_imported_or_executed(corpus, monkeypatch, tmp_path):
     monkeypatch.setattr(builtins, "exec", forbid("exec"))
     results = {}
     for c in chosen:
-        outcome, exc, _ = _run_case(c, "load_model", None)
+        outcome, exc, caught = _run_case(c, "load_model", None)
         results[c.name] = (outcome, type(exc).__name__)
+        if c.name.split("/")[1] == "training_config_module":
+            # refused too, but it costs only the compilation: the model loads uncompiled, with a warning
+            assert outcome == "ok" and any("not compiled" in str(w.message) and "'os'" in str(w.message)
+                                           for w in caught), (c.name, exc)
+            continue
         assert outcome == "error" and isinstance(exc, ConfigError), (c.name, exc)
         if c.name.split("/")[1] in ("module_os_system", "module_subprocess", "module_builtins_eval",
-                                    "class_lambda", "training_config_module"):
+                                    "class_lambda"):
             assert isinstance(exc, UnsupportedConfigError), (c.name, type(exc), exc)
     monkeypatch.undo()
     assert not imported, imported
@@ -384,7 +393,8 @@ def test_atomic_saves_survive_sigkill(tmp_path):
         _check_files(d, base, x, expected_pred, seen)
     # 2) forked children killed at many different moments of the save loop
     for i in range(40):
-        if time.perf_counter() - t_start > 11:
+        # at least 5 forked kills whatever the machine's load; more while the 11 s budget lasts
+        if kills["fork"] >= 5 and time.perf_counter() - t_start > 11:
             break
         k0 = max(seen.values()) + 1
         pid = os.fork()
@@ -402,7 +412,6 @@ def test_atomic_saves_survive_sigkill(tmp_path):
     print(f"\natomic saves: {sum(kills.values())} SIGKILLs ({kills}) in {elapsed:.1f}s; newest versions on disk "
           f"{seen}; leftover temporary files after kills: "
           f"{len([n for n in os.listdir(d) if n.endswith('.tmp')])}")
-    assert kills["fork"] >= 5, kills  # the loop stops starting children after 11 s: the test stays < 20 s
     assert max(seen.values()) >= 1  # the children did replace files between kills
 
 

@@ -2,6 +2,7 @@
 and hostile or damaged files (each raises minikeras's error and leaves the model's weights bit-identical)."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import zipfile
@@ -378,18 +379,83 @@ def test_keras_2_13_checkpoint_dependencies_layout(saved):
     _same_weights(target, _weights(_dense_model()))
 
 
-def test_keras2_hard_sigmoid_is_not_written_as_keras3(tmp_path):
-    """Keras 3 reads 'hard_sigmoid' as relu6(x + 3) / 6: a Keras 2 hard_sigmoid model must not be saved as .keras."""
+HARD_SIGMOID_EXPORTS = ["lstm_default", "lstm_seq_dense", "gru_reset_after", "gru_reset_before",
+                        "bidirectional_lstm", "simple_rnn", "dense"]
+
+
+@pytest.mark.parametrize("stem", HARD_SIGMOID_EXPORTS)
+def test_keras2_hard_sigmoid_exports_exactly_to_keras3(tmp_path, stem):
+    """Keras 2's hard_sigmoid(z) = Keras 3's hard_sigmoid(1.2 z): the `.keras` export scales the columns feeding it
+    by 1.2, and real Keras 3 computes the minikeras model's outputs from it (`y_keras3_<stem>`, recorded by Keras
+    3.15.1 loading `<stem>.keras`). The same export made now stores the same weights, and loads back in minikeras
+    with the same predictions."""
+    import warnings
+
+    case = keras_case(3, "hard_sigmoid_export")
+    io_ = load_io(case)
+    x, want = io_[f"x_{stem}"], io_[f"y_keras3_{stem}"]
+    from minikeras import models
+
+    model = models.load_model(case / f"{stem}.h5")  # minikeras's tf_keras file: Keras 2's hard_sigmoid
+    np.testing.assert_allclose(model.predict(x, verbose=0), want, atol=2e-5, rtol=0)
+    np.testing.assert_allclose(models.load_model(case / f"{stem}.keras").predict(x, verbose=0), want, atol=2e-5,
+                               rtol=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.save(tmp_path / "m.keras")
+    assert [str(w.message) for w in caught if "rescale" in str(w.message) or "1.2" in str(w.message)] != []
+    assert len(caught) == 1, [str(w.message) for w in caught]
+    ours, theirs = {}, {}
+    for path, out in ((tmp_path / "m.keras", ours), (case / f"{stem}.keras", theirs)):
+        with zipfile.ZipFile(path) as zf, h5py.File(io.BytesIO(zf.read("model.weights.h5")), "r") as f:
+            f.visititems(lambda n, o, out=out: out.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset) else None)
+    assert ours.keys() == theirs.keys()
+    for k in ours:
+        np.testing.assert_array_equal(ours[k], theirs[k], err_msg=k)
+    again = models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6, rtol=0)
+
+
+def test_hard_sigmoid_scaling_is_exactly_where_keras2_uses_it():
+    """LSTM: gates i, f, o scaled, c not; GRU(reset_after=True) with a Keras 2 `activation`: every block, both bias
+    rows; sigmoid layers: nothing."""
+    from minikeras.layers import GRU, LSTM, Dense, Input
+    from minikeras.models import Sequential
+
+    model = Sequential([Input((5, 4)), LSTM(2, return_sequences=True),
+                        GRU(3, reset_after=True, recurrent_activation="sigmoid", activation="hard_sigmoid"),
+                        Dense(2, activation="sigmoid")])
+    scales = keras3.hard_sigmoid_scales(model)
+    lstm, gru, dense = model.layers
+    np.testing.assert_array_equal(scales[id(lstm.cell.kernel)], [1.2] * 4 + [1.0] * 2 + [1.2] * 2)
+    np.testing.assert_array_equal(scales[id(lstm.cell.bias)], [1.2] * 4 + [1.0] * 2 + [1.2] * 2)
+    np.testing.assert_array_equal(scales[id(gru.cell.bias)], [1.0] * 6 + [1.2] * 3)
+    assert np.asarray(gru.cell.bias.data).shape == (2, 9)
+    assert not any(id(w) in scales for w in dense.weights)
+
+
+@pytest.mark.parametrize("build", [
+    lambda L: [L.Input((4,)), L.Dense(3), L.Activation("hard_sigmoid")],
+    lambda L: [L.Input((5, 4)), L.LSTM(3, activation="hard_sigmoid", recurrent_activation="sigmoid")],
+], ids=["activation_layer", "lstm_activation"])
+def test_keras2_hard_sigmoid_without_exact_export_is_refused(tmp_path, build):
+    """No rescaling of weights reproduces Keras 2's hard_sigmoid here: refused, and no file is left behind."""
+    from minikeras import layers
+    from minikeras.models import Sequential
+
+    with pytest.raises(UnsupportedConfigError, match=r"no rescaling .* Save the model as `\.h5`"):
+        Sequential(build(layers)).save(tmp_path / "m.keras")
+    assert os.listdir(tmp_path) == []
+
+
+def test_keras3_hard_sigmoid_round_trips_unscaled(tmp_path):
     from minikeras import activations
     from minikeras.layers import Dense, Input
     from minikeras.models import Sequential
 
-    model = Sequential([Input((4,)), Dense(3, activation="hard_sigmoid")])
-    with pytest.raises(UnsupportedConfigError, match="hard_sigmoid"):
-        keras3.save_model_keras3(model, tmp_path / "m.keras")
-    assert os.listdir(tmp_path) == []
     with activations.keras_era(3):
         model3 = Sequential([Input((4,)), Dense(3, activation="hard_sigmoid")])
+    assert keras3.hard_sigmoid_scales(model3) == {}
     keras3.save_model_keras3(model3, tmp_path / "m.keras")
     again = keras3.load_model_keras3(tmp_path / "m.keras")
     assert activations.era_of(again.layers[0].activation) == 3
@@ -510,3 +576,19 @@ def test_compile_config_written_like_keras(tmp_path):
     again = keras3.load_model_keras3(tmp_path / "m.keras")
     for a, b in zip(keras3._optimizer_values(again.optimizer), keras3._optimizer_values(model.optimizer)):
         assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def test_load_weights_from_keras_file_into_keras2_hard_sigmoid_model(tmp_path):
+    """`load_weights('m.keras')` reads Keras 3 weights: a model using Keras 2's hard_sigmoid gets them divided by 1.2
+    where they feed it, so it predicts what the file's model does."""
+    from minikeras import models
+
+    case = keras_case(3, "hard_sigmoid_export")
+    io_ = load_io(case)
+    source = models.load_model(case / "lstm_seq_dense.h5")
+    target = models.model_from_json(source.to_json())
+    target.load_weights(case / "lstm_seq_dense.keras")
+    np.testing.assert_allclose(target.predict(io_["x_lstm_seq_dense"], verbose=0), io_["y_keras3_lstm_seq_dense"],
+                               atol=2e-5, rtol=0)
+    for a, b in zip(target.get_weights(), source.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)

@@ -94,3 +94,90 @@ def test_whole_sequence_layers_refuse_to_stream():
     model = Sequential([layers.Input(shape=(4, 2)), layers.LSTM(3, return_sequences=True), layers.Flatten()])
     with pytest.raises(NotImplementedError, match="whole sequence"):
         model.predict_timestep(np.zeros((1, 2)))
+
+
+class _ScaledLSTMCell(layers.LSTMCell):
+    """An LSTMCell whose `call` differs from the built-in maths: the fused kernel must not run for it."""
+
+    def call(self, inputs, states, training=None):
+        h, new_states = super().call(inputs, states, training=training)
+        return h * 0.5, [new_states[0] * 0.5, new_states[1]]
+
+
+def test_cell_subclass_streams_its_own_call(rng):
+    model = Sequential([layers.Input(shape=(5, 3)), layers.RNN(_ScaledLSTMCell(4, recurrent_activation="sigmoid")),
+                        layers.Dense(2)])
+    x = rng.standard_normal((2, 5, 3)).astype("float32")
+    for t in range(5):
+        y_t = model.predict_timestep(x[:, t])
+        np.testing.assert_allclose(y_t, model.predict(x[:, :t + 1], verbose=0), atol=1e-6, rtol=0)
+
+
+def _count_fused_calls(monkeypatch):
+    from minikeras.autograd import rnn as rnn_kernels
+
+    calls = []
+    original = rnn_kernels.LSTMSequence.forward
+
+    def counting(ctx, *args, **kwargs):
+        calls.append(1)
+        return original(ctx, *args, **kwargs)
+
+    monkeypatch.setattr(rnn_kernels.LSTMSequence, "forward", staticmethod(counting))
+    return calls
+
+
+def test_streaming_obeys_use_fused_kernels(rng, monkeypatch):
+    from minikeras.layers.recurrent import use_fused_kernels
+
+    calls = _count_fused_calls(monkeypatch)
+    model = stacked()
+    x = rng.standard_normal((2, 6, 3)).astype("float32")
+    model.predict_timestep(x[:, 0])
+    assert len(calls) == 2  # both LSTMs run the fused kernel by default
+    model.reset_states()
+    with use_fused_kernels(False):
+        outs = [model.predict_timestep(x[:, t]) for t in range(6)]
+        want = model.predict(x, verbose=0)
+    assert len(calls) == 2  # ... and never under use_fused_kernels(False)
+    np.testing.assert_allclose(outs[-1], want, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_step_with_mask_repeats_prev_output(fused, rng):
+    from minikeras.layers.recurrent import use_fused_kernels
+
+    layer = layers.LSTM(3, recurrent_activation="sigmoid")
+    x = rng.standard_normal((2, 4)).astype("float32")
+    layer(x[:, None])
+    states = [rng.standard_normal((2, 3)).astype("float32") for _ in range(2)]
+    prev = rng.standard_normal((2, 3)).astype("float32")
+    with use_fused_kernels(fused):
+        out, new = layer.step(x, states, mask=np.array([True, False]), prev_output=prev)
+        full, full_new = layer.step(x, states)
+    np.testing.assert_allclose(out.numpy()[0], full.numpy()[0], atol=1e-6)
+    np.testing.assert_array_equal(out.numpy()[1], prev[1])  # masked: the previous output again
+    for s, fs, s0 in zip(new, full_new, states):
+        np.testing.assert_allclose(s.numpy()[0], fs.numpy()[0], atol=1e-6)
+        np.testing.assert_array_equal(s.numpy()[1], s0[1])  # masked: the states carried over
+
+
+def test_time_major_layer_streams(rng):
+    model = Sequential([layers.Input(batch_shape=(6, None, 3)), layers.LSTM(4, time_major=True,
+                                                                           recurrent_activation="sigmoid")])
+    x = rng.standard_normal((6, 2, 3)).astype("float32")  # (timesteps, batch, features)
+    for t in range(6):
+        y = model.predict_timestep(x[t])
+    np.testing.assert_allclose(y, model(x).numpy(), atol=1e-6)
+
+
+def test_layers_that_do_not_declare_streaming_refuse():
+    from minikeras.engine.base_layer import Layer
+
+    class Twice(Layer):
+        def call(self, inputs):
+            return inputs * 2
+
+    model = Sequential([layers.Input(shape=(4, 2)), layers.LSTM(3, return_sequences=True), Twice()])
+    with pytest.raises(NotImplementedError, match="Twice"):
+        model.predict_timestep(np.zeros((1, 2)))

@@ -166,7 +166,19 @@ ACTIVATIONS: Dict[str, _Act] = {a.name: a for a in (
 )}
 
 
-def _act(name: str) -> _Act:
+def _forward_only(fn: Callable[[np.ndarray], np.ndarray]) -> _Act:
+    """Any numpy activation `fn(array) -> array` as a forward-only kernel activation (inspection, no backward)."""
+    def forward(a: np.ndarray) -> None:
+        np.copyto(a, fn(a))
+
+    def no_deriv(y: Any, z: Any) -> Any:
+        raise TypeError(f"{fn!r} is a forward-only activation: the kernels cannot differentiate it")
+    return _Act(getattr(fn, "__name__", repr(fn)), forward, no_deriv)
+
+
+def _act(name: Any) -> _Act:
+    if callable(name):
+        return _forward_only(name)
     try:
         return ACTIVATIONS[name]
     except KeyError:
@@ -310,7 +322,7 @@ class _Outputs:
     """Builds the output of every step: the new h where the sample is active, else the carried / zero output."""
 
     def __init__(self, T: int, N: int, u: int, dtype: Any, masked: bool, return_sequences: bool,
-                 zero_output_for_mask: bool, hs: np.ndarray):
+                 zero_output_for_mask: bool, hs: np.ndarray, initial_output: Optional[np.ndarray] = None):
         self.return_sequences = return_sequences
         self.masked = masked
         self.zero = zero_output_for_mask
@@ -318,7 +330,10 @@ class _Outputs:
             self.Y = hs[1:]  # NOTE: without a mask the outputs ARE the h states: no copy
         elif return_sequences:
             self.Y = np.empty((T, N, u), dtype=dtype)
-        self.prev = np.zeros((N, u), dtype=dtype) if masked else None
+        self.prev = None
+        if masked:
+            self.prev = np.zeros((N, u), dtype=dtype) if initial_output is None else \
+                np.array(initial_output, dtype=dtype, copy=True)
 
     def step(self, t: int, h_new: np.ndarray, m: Any) -> None:
         """Record step t's output; `h_new` is the h state after masking (the new h wherever `m` is active)."""
@@ -365,7 +380,7 @@ def _backprop_output(t: int, dh: np.ndarray, gy_seq: Optional[np.ndarray], gy_la
 
 
 def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major, return_sequences,
-                  zero_output_for_mask, activation, recurrent_activation, dropout_mask, recurrent_dropout_mask,
+                  zero_output_for_mask, initial_output, activation, recurrent_activation, dropout_mask, recurrent_dropout_mask,
                   store):
     act, ract = _act(activation), _act(recurrent_activation)
     dtype = np.result_type(x, kernel, rk, h0)
@@ -392,7 +407,8 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
     tmp = np.empty((N, u), dtype=dtype)
     rec = np.empty((N, 4 * u), dtype=dtype)             # h @ recurrent_kernel: ONE GEMM per step
     rec4 = rec.reshape(N, 4, u).transpose(1, 0, 2)      # ... seen gate-major
-    outs = _Outputs(T, N, u, dtype, steps is not None, return_sequences, zero_output_for_mask, Hs)
+    outs = _Outputs(T, N, u, dtype, steps is not None, return_sequences, zero_output_for_mask, Hs,
+                   initial_output)
     with np.errstate(over="ignore"):
         for t in range(T):
             k = t if store else 0
@@ -443,13 +459,14 @@ class LSTMSequence(Function):
 
     @staticmethod
     def forward(ctx, x, kernel, rk, *rest, has_bias=True, mask=None, go_backwards=False, time_major=False,
-                return_sequences=False, zero_output_for_mask=False, activation="tanh",
+                return_sequences=False, zero_output_for_mask=False, initial_output=None, activation="tanh",
                 recurrent_activation="sigmoid", dropout_mask=None, recurrent_dropout_mask=None):
         bias, h0, c0 = (rest[0], rest[1], rest[2]) if has_bias else (None, rest[0], rest[1])
         store = getattr(ctx, "needs_input_grad", None) is not None
         y, h, c, saved = _lstm_forward(
             x, kernel, rk, bias, h0, c0, mask=mask, go_backwards=go_backwards, time_major=time_major,
-            return_sequences=return_sequences, zero_output_for_mask=zero_output_for_mask, activation=activation,
+            return_sequences=return_sequences, zero_output_for_mask=zero_output_for_mask, initial_output=initial_output,
+            activation=activation,
             recurrent_activation=recurrent_activation, dropout_mask=dropout_mask,
             recurrent_dropout_mask=recurrent_dropout_mask, store=store)
         if store:
@@ -551,7 +568,8 @@ def lstm_gate_values(x: np.ndarray, kernel: np.ndarray, recurrent_kernel: np.nda
         x: inputs (N, T, F); kernel (F, 4u), recurrent_kernel (u, 4u), bias (4u,) or None: Keras's LSTM weights.
         h0, c0: initial states (N, u), zeros by default.
         mask: optional (N, T) booleans (False = padded step: the states are carried over).
-        activation, recurrent_activation: names from `ACTIVATIONS` (e.g. "tanh", "hard_sigmoid", "sigmoid").
+        activation, recurrent_activation: names from `ACTIVATIONS` (e.g. "tanh", "hard_sigmoid", "sigmoid"), or
+            any function numpy array -> numpy array (a user's activation).
         go_backwards: process the sequence from its last step (arrays are then in processing order, as the
             layer's output sequence).
 
@@ -579,7 +597,7 @@ def lstm_gate_values(x: np.ndarray, kernel: np.ndarray, recurrent_kernel: np.nda
     c0 = np.zeros((N, u), dtype) if c0 is None else np.asarray(c0, dtype=dtype)
     bias = None if bias is None else np.asarray(bias, dtype=dtype)
     _, _, _, s = _lstm_forward(x, kernel, recurrent_kernel, bias, h0, c0, mask=mask, go_backwards=go_backwards,
-                               time_major=False, return_sequences=True, zero_output_for_mask=False,
+                               time_major=False, return_sequences=True, zero_output_for_mask=False, initial_output=None,
                                activation=activation, recurrent_activation=recurrent_activation, dropout_mask=None,
                                recurrent_dropout_mask=None, store=True)
     A = s["A"]  # (T, 4, N, u)
@@ -593,7 +611,7 @@ def lstm_gate_values(x: np.ndarray, kernel: np.ndarray, recurrent_kernel: np.nda
 
 
 def _gru_forward(x, kernel, rk, bias, h0, *, reset_after, mask, go_backwards, time_major, return_sequences,
-                 zero_output_for_mask, activation, recurrent_activation, dropout_mask, recurrent_dropout_mask,
+                 zero_output_for_mask, initial_output, activation, recurrent_activation, dropout_mask, recurrent_dropout_mask,
                  store):
     act, ract = _act(activation), _act(recurrent_activation)
     dtype = np.result_type(x, kernel, rk, h0)
@@ -612,7 +630,8 @@ def _gru_forward(x, kernel, rk, bias, h0, *, reset_after, mask, go_backwards, ti
     AUX = np.empty((S, N, u), dtype=dtype)              # reset_after: h @ U_h + b_rh ; else r * h (dropped out)
     Hs = np.empty((T + 1, N, u), dtype=dtype)
     Hs[0] = h0
-    outs = _Outputs(T, N, u, dtype, steps is not None, return_sequences, zero_output_for_mask, Hs)
+    outs = _Outputs(T, N, u, dtype, steps is not None, return_sequences, zero_output_for_mask, Hs,
+                   initial_output)
     rk_zr, rk_h = rk[:, :2 * u], rk[:, 2 * u:]
     u3 = _split_weights(rk, 3) if rdp is not None else None
     inner = np.empty((N, 3 * u), dtype=dtype)          # the recurrent GEMM's output
@@ -672,15 +691,15 @@ class GRUSequence(Function):
 
     @staticmethod
     def forward(ctx, x, kernel, rk, *rest, has_bias=True, reset_after=False, mask=None, go_backwards=False,
-                time_major=False, return_sequences=False, zero_output_for_mask=False, activation="tanh",
+                time_major=False, return_sequences=False, zero_output_for_mask=False, initial_output=None, activation="tanh",
                 recurrent_activation="sigmoid", dropout_mask=None, recurrent_dropout_mask=None):
         bias, h0 = (rest[0], rest[1]) if has_bias else (None, rest[0])
         store = getattr(ctx, "needs_input_grad", None) is not None
         y, h, saved = _gru_forward(
             x, kernel, rk, bias, h0, reset_after=reset_after, mask=mask, go_backwards=go_backwards,
             time_major=time_major, return_sequences=return_sequences, zero_output_for_mask=zero_output_for_mask,
-            activation=activation, recurrent_activation=recurrent_activation, dropout_mask=dropout_mask,
-            recurrent_dropout_mask=recurrent_dropout_mask, store=store)
+            initial_output=initial_output, activation=activation, recurrent_activation=recurrent_activation,
+            dropout_mask=dropout_mask, recurrent_dropout_mask=recurrent_dropout_mask, store=store)
         if store:
             ctx.saved = saved
             ctx.kernel, ctx.rk, ctx.has_bias, ctx.bias_shape = kernel, rk, has_bias, None if bias is None else \
@@ -794,7 +813,7 @@ def gru_sequence(x: Tensor, kernel: Tensor, recurrent_kernel: Tensor, bias: Opti
 
 
 def _simple_rnn_forward(x, kernel, rk, bias, h0, *, mask, go_backwards, time_major, return_sequences,
-                        zero_output_for_mask, activation, dropout_mask, recurrent_dropout_mask, store):
+                        zero_output_for_mask, initial_output, activation, dropout_mask, recurrent_dropout_mask, store):
     act = _act(activation)
     dtype = np.result_type(x, kernel, rk, h0)
     xt = _to_processing_order(x, time_major, go_backwards)
@@ -810,7 +829,8 @@ def _simple_rnn_forward(x, kernel, rk, bias, h0, *, mask, go_backwards, time_maj
     Hs = np.empty((T + 1, N, u), dtype=dtype)
     Hs[0] = h0
     An = np.empty((T if store else 1, N, u), dtype=dtype) if steps is not None else Hs[1:]
-    outs = _Outputs(T, N, u, dtype, steps is not None, return_sequences, zero_output_for_mask, Hs)
+    outs = _Outputs(T, N, u, dtype, steps is not None, return_sequences, zero_output_for_mask, Hs,
+                   initial_output)
     rec = np.empty((N, u), dtype=dtype)
     with np.errstate(over="ignore"):
         for t in range(T):
@@ -839,13 +859,14 @@ class SimpleRNNSequence(Function):
 
     @staticmethod
     def forward(ctx, x, kernel, rk, *rest, has_bias=True, mask=None, go_backwards=False, time_major=False,
-                return_sequences=False, zero_output_for_mask=False, activation="tanh", dropout_mask=None,
+                return_sequences=False, zero_output_for_mask=False, initial_output=None, activation="tanh", dropout_mask=None,
                 recurrent_dropout_mask=None):
         bias, h0 = (rest[0], rest[1]) if has_bias else (None, rest[0])
         store = getattr(ctx, "needs_input_grad", None) is not None
         y, h, saved = _simple_rnn_forward(
             x, kernel, rk, bias, h0, mask=mask, go_backwards=go_backwards, time_major=time_major,
-            return_sequences=return_sequences, zero_output_for_mask=zero_output_for_mask, activation=activation,
+            return_sequences=return_sequences, zero_output_for_mask=zero_output_for_mask, initial_output=initial_output,
+            activation=activation,
             dropout_mask=dropout_mask, recurrent_dropout_mask=recurrent_dropout_mask, store=store)
         if store:
             ctx.saved = saved

@@ -48,6 +48,24 @@ def flatten_data(data: Any, name: str) -> Optional[List[np.ndarray]]:
     return [as_array(data, name)]
 
 
+def single_batch(x: Any, batch_size: int) -> Any:
+    """`x` itself when it is a numeric numpy array (or a list/tuple of them) of 1 to `batch_size` samples, the same
+    number in each, so that it can go through the model as one batch without copies; None otherwise (the caller
+    takes the general path, which also gives the errors for bad data)."""
+    arrays = x if isinstance(x, (list, tuple)) and x else [x]
+    n = None
+    for a in arrays:
+        if not isinstance(a, np.ndarray) or a.ndim == 0 or a.dtype.kind not in "biuf":
+            return None
+        if n is None:
+            n = a.shape[0]
+        elif a.shape[0] != n:
+            return None
+    if not 0 < n <= batch_size:
+        return None
+    return list(x) if isinstance(x, (list, tuple)) else x
+
+
 def unflatten(arrays: Optional[List[Any]]) -> Any:
     if arrays is None:
         return None

@@ -7,7 +7,6 @@ in `compile_utils`, as in Keras 2.
 """
 from __future__ import annotations
 
-import copy
 import math
 import numbers
 import warnings
@@ -34,6 +33,33 @@ def flatten_metrics_in_order(logs: Dict[str, Any], metrics_names: Sequence[str])
 
 def _to_float(value: Any) -> float:
     return float(np.asarray(getattr(value, "data", value)))
+
+
+class _TrainingState:
+    """A copy of what one training batch changes (see `Model._capture_state`)."""
+
+    __slots__ = ("flats", "weights", "optimizer", "rnn_states")
+
+    def __init__(self, flats: List[Tuple[np.ndarray, np.ndarray]], weights: List[Tuple[Any, np.ndarray]],
+                 optimizer: Any, rnn_states: List[Tuple[Any, Any, Any]]):
+        self.flats = flats
+        self.weights = weights
+        self.optimizer = optimizer
+        self.rnn_states = rnn_states
+
+
+def _stateful_layers(model: Any) -> List[Any]:
+    """The stateful recurrent layers inside `model` (Bidirectional's two directions included)."""
+    found, stack, seen = [], list(getattr(model, "_layers", [])), set()
+    while stack:
+        layer = stack.pop()
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        if getattr(layer, "stateful", False) and hasattr(layer, "_states"):
+            found.append(layer)
+        stack.extend(getattr(layer, "_layers", []))
+    return found
 
 
 # ---------------------------------------------------------------------------------------------------- the Model
@@ -285,32 +311,45 @@ class Model(Layer):
         return [t.data for t in y] if isinstance(y, (list, tuple)) else y.data
 
     # ------------------------------------------------------------------ transactional state
-    def _capture_state(self) -> Tuple[List[Tuple[Any, np.ndarray]], Any]:
-        """Copies of the weights and of the optimizer's state, to put back if a step fails."""
-        weights = [(w, w.data.copy()) for w in self.weights]
-        opt_state = None
+    def _capture_state(self) -> "_TrainingState":
+        """What a failed batch must put back: the weights, the optimizer's state and the stateful RNN states.
+
+        The trained weights live in the optimizer's flat buffers once it is built, so they cost one copy per buffer;
+        the optimizer copies its own state (`get_state`, one copy per slot buffer).
+        """
         opt = self.optimizer
-        if opt is not None and hasattr(opt, "__dict__"):
-            # NOTE: the memo maps the model's variables to themselves, so the copy shares them instead of cloning.
-            memo: Dict[int, Any] = {id(w): w for w, _ in weights}
-            try:
-                opt_state = copy.deepcopy(opt.__dict__, memo)
-            except Exception:  # an optimizer holding something uncopyable: weights are still restored
-                opt_state = None
-        return weights, opt_state
+        flats: List[Tuple[np.ndarray, np.ndarray]] = []
+        covered = set()
+        for buffer, pairs in (opt._flat_weight_buffers() if hasattr(opt, "_flat_weight_buffers") else []):
+            if all(v.data is view for v, view in pairs):
+                flats.append((buffer, buffer.copy()))
+                covered.update(id(v) for v, _ in pairs)
+        weights = [(w, w.data.copy()) for w in self.weights if id(w) not in covered]
+        opt_state = opt.get_state() if hasattr(opt, "get_state") else None
+        rnn_states = []
+        for layer in _stateful_layers(self):
+            states = layer._states
+            rnn_states.append((layer, states, None if states is None else
+                               [None if s is None else s.data.copy() for s in states]))
+        return _TrainingState(flats, weights, opt_state, rnn_states)
 
     def _restore_state(self, state: Any) -> None:
         if state is None:
             return
-        weights, opt_state = state
-        for w, value in weights:
+        for buffer, saved in state.flats:
+            np.copyto(buffer, saved)
+        for w, value in state.weights:
             if w.data.shape == value.shape:
                 np.copyto(w.data, value)
+        for w in self.weights:
             w.grad = None
-        if opt_state is not None and self.optimizer is not None:
-            memo: Dict[int, Any] = {id(w): w for w, _ in weights}
-            self.optimizer.__dict__.clear()
-            self.optimizer.__dict__.update(copy.deepcopy(opt_state, memo))
+        if state.optimizer is not None and self.optimizer is not None:
+            self.optimizer.set_state(state.optimizer)
+        for layer, states, values in state.rnn_states:
+            layer.states = states
+            for s, value in zip(states or [], values or []):
+                if s is not None and s.data.shape == value.shape:
+                    np.copyto(s.data, value)
 
     def _restore_batch_start_state(self) -> None:
         """Put back the weights and optimizer state from the start of the current `fit` batch (TerminateOnNaN)."""
@@ -597,6 +636,17 @@ class Model(Layer):
         verbose = get_verbosity(verbose)
         if steps is not None:
             steps = check_positive_int("steps", steps)
+        if verbose == 0 and callbacks is None and steps is None:
+            # The lean path: data that fits in one batch, no callbacks and no progress bar to feed, so the batching
+            # and callback machinery would do nothing but cost time (it is most of a one-sample predict).
+            if batch_size is not None:
+                check_positive_int("batch_size", batch_size)
+            limit = batch_size or self._static_batch_size() or 32
+            batch = data_adapter.single_batch(x, limit)
+            if batch is not None:
+                out = self.predict_step((batch,))
+                # a copy, as the batched path's concatenate makes: the caller owns the result
+                return [np.array(o) for o in out] if isinstance(out, list) else np.array(out)
         xs = flatten_data(x, "x")
         if xs is None:
             raise ValueError("Expected input data `x`. Received: x=None")
@@ -619,7 +669,7 @@ class Model(Layer):
         outs: List[Any] = []
         for step, idx in enumerate(batches):
             callbacks.on_predict_batch_begin(step)
-            out = self.predict_step(data_adapter.take(xs, idx))
+            out = self.predict_step((data_adapter.take(xs, idx),))
             outs.append(out)
             callbacks.on_predict_batch_end(step, {"outputs": out})
         callbacks.on_predict_end()

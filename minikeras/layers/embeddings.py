@@ -8,6 +8,7 @@ import numpy as np
 from minikeras import constraints, initializers, regularizers
 from minikeras.autograd import Tensor, ops
 from minikeras.engine.base_layer import Layer
+from minikeras.legacy import interfaces
 from minikeras.layers.core import _is_int, _pop_keras3_no_ops, _shape_tuple
 
 __all__ = ["Embedding"]
@@ -59,6 +60,9 @@ class Embedding(Layer):
     [True, True, False]
     """
 
+    supports_streaming = True  # each timestep on its own: minikeras.streaming can run it
+
+    @interfaces.legacy_embedding_support
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
                  embeddings_regularizer: Any = None, activity_regularizer: Any = None,
                  embeddings_constraint: Any = None, mask_zero: bool = False, input_length: Any = None,

@@ -30,6 +30,7 @@ from minikeras import activations, backend, constraints, initializers, regulariz
 from minikeras.autograd import Tensor, Variable, ops
 from minikeras.autograd import rnn as rnn_kernels
 from minikeras.engine.base_layer import InputSpec, Layer
+from minikeras.legacy import interfaces
 
 __all__ = ["RNN", "SimpleRNNCell", "SimpleRNN", "GRUCell", "GRU", "LSTMCell", "LSTM", "StackedRNNCells",
            "use_fused_kernels"]
@@ -95,6 +96,18 @@ def _fused_activation(fn: Any) -> Optional[str]:
     if name == "hard_sigmoid" and activations.era_of(fn) == 3:
         name = "hard_sigmoid_keras3"
     return name if name in rnn_kernels.ACTIVATIONS else None
+
+
+def _numpy_activation(fn: Any) -> Any:
+    """A Tensor activation as a numpy function (for the kernels' forward-only use)."""
+    def apply(a: np.ndarray) -> np.ndarray:
+        from minikeras.autograd import no_grad
+
+        with no_grad():
+            out = fn(_const(a))
+        return out.data if isinstance(out, Tensor) else np.asarray(out)
+    apply.__name__ = getattr(fn, "__name__", "activation")
+    return apply
 
 
 def _const(array: np.ndarray) -> Tensor:
@@ -242,9 +255,11 @@ class _BuiltinCell(DropoutRNNCellMixin, Layer):
         # NOTE: tf-keras has no `seed` key; minikeras writes it only when set (Keras 3 configs carry it)
         return {} if self.seed is None else {"seed": self.seed}
 
-    # fused path hook: (output, states) or None when this call must take the composed path
-    def _run_fused(self, layer: "RNN", inputs: Tensor, states: List[Tensor], mask: Optional[np.ndarray],
-                   training: Any) -> Optional[Tuple[Tensor, List[Tensor]]]:  # pragma: no cover - abstract
+    def _fused_sequence(self, inputs: Tensor, states: List[Tensor], mask: Optional[np.ndarray], training: Any,
+                        **options: Any) -> Optional[Tuple[Tensor, List[Tensor]]]:  # pragma: no cover - abstract
+        """The whole sequence through this cell's fused kernel: (output, states), or None when the activations
+        have no fused form. `options` are the layer's: go_backwards, time_major, return_sequences,
+        zero_output_for_mask, initial_output. Called only by `RNN.run_sequence`."""
         return None
 
     def _dropout_masks(self, inputs: Tensor, time_major: bool, training: Any, count: int):
@@ -313,16 +328,14 @@ class SimpleRNNCell(_BuiltinCell):
                                                 self.recurrent_kernel))
         return output, [output]
 
-    def _run_fused(self, layer, inputs, states, mask, training):
+    def _fused_sequence(self, inputs, states, mask, training, **options):
         name = _fused_activation(self.activation)
         if name is None:
             return None
-        dp, rdp = self._dropout_masks(inputs, layer.time_major, training, 1)
+        dp, rdp = self._dropout_masks(inputs, options["time_major"], training, 1)
         y, h = rnn_kernels.simple_rnn_sequence(
-            inputs, self.kernel, self.recurrent_kernel, self.bias, states[0], mask=mask,
-            go_backwards=layer.go_backwards, time_major=layer.time_major, return_sequences=layer.return_sequences,
-            zero_output_for_mask=layer.zero_output_for_mask, activation=name, dropout_mask=dp,
-            recurrent_dropout_mask=rdp)
+            inputs, self.kernel, self.recurrent_kernel, self.bias, states[0], mask=mask, activation=name,
+            dropout_mask=dp, recurrent_dropout_mask=rdp, **options)
         return y, [h]
 
     def get_config(self) -> Dict[str, Any]:
@@ -432,18 +445,17 @@ class GRUCell(_BuiltinCell):
         h = z * h_tm1 + (1 - z) * hh
         return h, [h]
 
-    def _run_fused(self, layer, inputs, states, mask, training):
+    def _fused_sequence(self, inputs, states, mask, training, **options):
         act, ract = _fused_activation(self.activation), _fused_activation(self.recurrent_activation)
         if act is None or ract is None:
             return None
-        dp, rdp = self._dropout_masks(inputs, layer.time_major, training, 3)
+        dp, rdp = self._dropout_masks(inputs, options["time_major"], training, 3)
         if dp is not None and self.implementation != 1:
             dp = dp[:1]
         y, h = rnn_kernels.gru_sequence(
             inputs, self.kernel, self.recurrent_kernel, self.bias, states[0], reset_after=self.reset_after,
-            mask=mask, go_backwards=layer.go_backwards, time_major=layer.time_major,
-            return_sequences=layer.return_sequences, zero_output_for_mask=layer.zero_output_for_mask,
-            activation=act, recurrent_activation=ract, dropout_mask=dp, recurrent_dropout_mask=rdp)
+            mask=mask, activation=act, recurrent_activation=ract, dropout_mask=dp, recurrent_dropout_mask=rdp,
+            **options)
         return y, [h]
 
     def get_config(self) -> Dict[str, Any]:
@@ -538,19 +550,46 @@ class LSTMCell(_BuiltinCell):
         h = o * act(c)
         return h, [h, c]
 
-    def _run_fused(self, layer, inputs, states, mask, training):
+    def _fused_sequence(self, inputs, states, mask, training, **options):
         act, ract = _fused_activation(self.activation), _fused_activation(self.recurrent_activation)
         if act is None or ract is None:
             return None
-        dp, rdp = self._dropout_masks(inputs, layer.time_major, training, 4)
+        dp, rdp = self._dropout_masks(inputs, options["time_major"], training, 4)
         if dp is not None and self.implementation != 1:
             dp = dp[:1]
         y, h, c = rnn_kernels.lstm_sequence(
             inputs, self.kernel, self.recurrent_kernel, self.bias, states[0], states[1], mask=mask,
-            go_backwards=layer.go_backwards, time_major=layer.time_major, return_sequences=layer.return_sequences,
-            zero_output_for_mask=layer.zero_output_for_mask, activation=act, recurrent_activation=ract,
-            dropout_mask=dp, recurrent_dropout_mask=rdp)
+            activation=act, recurrent_activation=ract, dropout_mask=dp, recurrent_dropout_mask=rdp, **options)
         return y, [h, c]
+
+    def gate_values(self, inputs: Any, states: Sequence[Any], mask: Optional[np.ndarray] = None,
+                    go_backwards: bool = False) -> Dict[str, np.ndarray]:
+        """Per-timestep internals of this cell over a sequence (inference, no dropout, no gradients).
+
+        Args:
+            inputs: (batch, timesteps, features) array. states: [h0, c0] arrays (batch, units).
+            mask: optional (batch, timesteps) booleans. go_backwards: process the sequence from its last step.
+
+        Returns:
+            dict of (batch, timesteps, units) arrays in processing order: `i`, `f`, `o`, `c_tilde`, `c`, `h`.
+
+        Raises:
+            ValueError: a subclass overrides `call`, so the LSTM gates are not what it computes.
+        """
+        if type(self).call is not LSTMCell.call:
+            raise ValueError(f"The gates of '{self.name}' are unknown: {type(self).__name__} overrides the LSTM "
+                             "step (`call`). Received: a cell of type " + type(self).__name__)
+        acts = []
+        for fn in (self.activation, self.recurrent_activation):
+            name = _fused_activation(fn)
+            acts.append(name if name is not None else _numpy_activation(fn))
+        dtype = np.result_type(self.kernel.dtype, np.float32)
+        weights = [None if w is None else np.asarray(w.data, dtype=dtype) for w in
+                   (self.kernel, self.recurrent_kernel, self.bias)]
+        return rnn_kernels.lstm_gate_values(np.asarray(inputs, dtype=dtype), *weights,
+                                            h0=np.asarray(states[0], dtype=dtype),
+                                            c0=np.asarray(states[1], dtype=dtype), mask=mask, activation=acts[0],
+                                            recurrent_activation=acts[1], go_backwards=go_backwards)
 
     def get_config(self) -> Dict[str, Any]:
         keys = _CELL_KEYS_HEAD + ("unit_forget_bias",) + _REG_KEYS + _CONSTRAINT_KEYS + (
@@ -908,19 +947,7 @@ class RNN(Layer):
         mask = self._check_mask(inputs, mask)
         states = self._initial_states(inputs, initial_state)
         constants = [self._as_state_tensor(c) for c in constants] if constants else None
-        if constants and not _accepts(self.cell, "constants"):
-            raise ValueError(f"RNN cell {self.cell} does not support constants. Received: constants={constants}")
-        for cell in (self.cell.cells if isinstance(self.cell, StackedRNNCells) else [self.cell]):
-            if isinstance(cell, DropoutRNNCellMixin):
-                cell.reset_dropout_mask()
-                cell.reset_recurrent_dropout_mask()
-        result = None
-        # NOTE: a subclass that overrides the cell's `call` gets its own maths, hence the composed path
-        if _fused_enabled() and not constants and type(self.cell).call in _FUSABLE_CALLS:
-            result = self.cell._run_fused(self, inputs, states, mask, training)
-        if result is None:
-            result = self._run_composed(inputs, states, mask, training, constants)
-        output, new_states = result
+        output, new_states = self.run_sequence(inputs, states, mask=mask, training=training, constants=constants)
         if self.stateful:
             for var, s in zip(self._states, new_states):
                 var.assign(s.data)
@@ -928,20 +955,63 @@ class RNN(Layer):
             return [output] + list(new_states)
         return output
 
-    def _run_composed(self, inputs: Tensor, states: List[Tensor], mask: Optional[np.ndarray], training: Any,
-                      constants: Optional[List[Tensor]]) -> Tuple[Tensor, List[Tensor]]:
+    def run_sequence(self, inputs: Tensor, states: List[Tensor], mask: Optional[np.ndarray] = None,
+                     training: Any = None, constants: Optional[List[Tensor]] = None,
+                     return_sequences: Optional[bool] = None,
+                     initial_output: Optional[np.ndarray] = None) -> Tuple[Tensor, List[Tensor]]:
+        """Run the cell over a whole sequence from the given states: the one place that decides HOW a recurrence
+        runs (`call`, `step` and the gate inspector all come here). Stateful variables are neither read nor written.
+
+        The built-in cells run their fused kernel (one autograd node with hand-written BPTT) unless
+        `use_fused_kernels(False)` is active, constants are given, a subclass overrides the cell's `call`, or an
+        activation has no fused form; everything else runs the cell's `call` step by step (the composed path).
+
+        Args:
+            inputs: (batch, timesteps, features) Tensor ((timesteps, batch, ...) when time_major).
+            states: the initial states, one Tensor per `cell.state_size` entry.
+            mask: optional (batch, timesteps) booleans (time_major: (timesteps, batch)); a False step carries every
+                state and repeats the previous output (zeros with `zero_output_for_mask`).
+            training: whether dropout applies.
+            constants: optional tensors passed to the cell at every step.
+            return_sequences: defaults to the layer's.
+            initial_output: the output a masked first step repeats, (batch, units) numpy (default zeros): a stream
+                continues its previous step's output. Constant (no gradient).
+
+        Returns:
+            `(output, new_states)`: the output sequence (or the last output) and the final states, as Tensors.
+        """
+        if constants and not _accepts(self.cell, "constants"):
+            raise ValueError(f"RNN cell {self.cell} does not support constants. Received: constants={constants}")
+        for cell in (self.cell.cells if isinstance(self.cell, StackedRNNCells) else [self.cell]):
+            if isinstance(cell, DropoutRNNCellMixin):
+                cell.reset_dropout_mask()
+                cell.reset_recurrent_dropout_mask()
+        options = dict(go_backwards=self.go_backwards, time_major=self.time_major,
+                       return_sequences=self.return_sequences if return_sequences is None else bool(return_sequences),
+                       zero_output_for_mask=self.zero_output_for_mask, initial_output=initial_output)
+        # NOTE: a subclass that overrides the cell's `call` gets its own maths, hence the composed path
+        if _fused_enabled() and not constants and type(self.cell).call in _FUSABLE_CALLS:
+            result = self.cell._fused_sequence(inputs, states, mask, training, **options)
+            if result is not None:
+                return result
+        return self._composed_sequence(inputs, states, mask, training, constants, **options)
+
+    def _composed_sequence(self, inputs: Tensor, states: List[Tensor], mask: Optional[np.ndarray], training: Any,
+                           constants: Optional[List[Tensor]], *, go_backwards: bool, time_major: bool,
+                           return_sequences: bool, zero_output_for_mask: bool,
+                           initial_output: Optional[np.ndarray]) -> Tuple[Tensor, List[Tensor]]:
         """The reference recurrence: the cell's `call` at every step, with Keras's masking rules."""
-        T = inputs.shape[0] if self.time_major else inputs.shape[1]
-        order = range(T - 1, -1, -1) if self.go_backwards else range(T)
+        T = inputs.shape[0] if time_major else inputs.shape[1]
+        order = range(T - 1, -1, -1) if go_backwards else range(T)
         outputs: List[Tensor] = []
-        prev_output: Optional[Tensor] = None
+        prev_output: Optional[Tensor] = None if initial_output is None else _const(np.asarray(initial_output))
         for t in order:
-            x_t = inputs[t] if self.time_major else inputs[:, t]
+            x_t = inputs[t] if time_major else inputs[:, t]
             out, new_states = _cell_step(self.cell, x_t, states, training, constants)
             if mask is not None:
-                m_t = mask[t] if self.time_major else mask[:, t]
+                m_t = mask[t] if time_major else mask[:, t]
                 cond = _const(m_t.reshape((-1,) + (1,) * (out.ndim - 1)))
-                if self.zero_output_for_mask or prev_output is None:
+                if zero_output_for_mask or prev_output is None:
                     fallback: Any = _const(np.zeros(out.shape, dtype=out.dtype))
                 else:
                     fallback = prev_output
@@ -950,13 +1020,46 @@ class RNN(Layer):
                               for ns, s in zip(new_states, states)]
             states = new_states
             prev_output = out
-            if self.return_sequences:
+            if return_sequences:
                 outputs.append(out)
-        if self.return_sequences:
-            output = ops.stack(outputs, axis=0 if self.time_major else 1)
+        if return_sequences:
+            output = ops.stack(outputs, axis=0 if time_major else 1)
         else:
             output = prev_output
         return output, states
+
+    # ------------------------------------------------------------------ one timestep (streaming)
+    @property
+    def supports_streaming(self) -> bool:
+        """Whether the layer can run one timestep at a time (`step`): not when it reads the sequence from its end."""
+        return not self.go_backwards
+
+    def step(self, inputs: Any, states: List[Any], mask: Optional[np.ndarray] = None,
+             prev_output: Optional[np.ndarray] = None, training: Any = False) -> Tuple[Tensor, List[Tensor]]:
+        """One timestep: the same numbers as `run_sequence` on a sequence of length one (the same dispatch).
+
+        Args:
+            inputs: (batch, features) Tensor or array, the input of this timestep.
+            states: the states before it, one per `cell.state_size` entry (Tensors or arrays).
+            mask: optional (batch,) booleans: a False sample carries its states and repeats `prev_output`.
+            prev_output: the previous step's output, (batch, units) (default zeros).
+            training: whether dropout applies (default False).
+
+        Returns:
+            `(output, new_states)`: (batch, units) Tensor and the list of new state Tensors.
+
+        Raises:
+            NotImplementedError: the layer has `go_backwards=True` (`supports_streaming` is False).
+        """
+        if not self.supports_streaming:
+            raise NotImplementedError(f"Layer '{self.name}' cannot run one timestep at a time with go_backwards=True: "
+                                      "it reads the sequence from its end.")
+        x = inputs if isinstance(inputs, Tensor) else _const(np.asarray(inputs, dtype=self.dtype))
+        x = x.expand_dims(0 if self.time_major else 1)
+        m = None if mask is None else np.asarray(mask, bool).reshape((1, -1) if self.time_major else (-1, 1))
+        states = [self._as_state_tensor(s) for s in states]
+        return self.run_sequence(x, states, mask=m, training=training, return_sequences=False,
+                                 initial_output=prev_output)
 
     # ------------------------------------------------------------------ config
     def _rnn_config(self) -> Dict[str, Any]:
@@ -1080,6 +1183,7 @@ class SimpleRNN(_CellLayer):
     _cell_keys = ("units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer",
                   "bias_initializer") + _REG_KEYS + _CONSTRAINT_KEYS + ("dropout", "recurrent_dropout")
 
+    @interfaces.legacy_recurrent_support
     def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", recurrent_initializer: Any = "orthogonal",
                  bias_initializer: Any = "zeros", kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
@@ -1131,6 +1235,7 @@ class GRU(_CellLayer):
     _cell_keys = _CELL_KEYS_HEAD + _REG_KEYS + _CONSTRAINT_KEYS + ("dropout", "recurrent_dropout", "implementation",
                                                                   "reset_after")
 
+    @interfaces.legacy_recurrent_support
     def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = _DEFAULT_HARD_SIGMOID,
                  use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
                  recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
@@ -1212,6 +1317,7 @@ class LSTM(_CellLayer):
     _cell_keys = _CELL_KEYS_HEAD + ("unit_forget_bias",) + _REG_KEYS + _CONSTRAINT_KEYS + (
         "dropout", "recurrent_dropout", "implementation")
 
+    @interfaces.legacy_recurrent_support
     def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = _DEFAULT_HARD_SIGMOID,
                  use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
                  recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
@@ -1235,6 +1341,24 @@ class LSTM(_CellLayer):
                         stateful=stateful, unroll=unroll, time_major=time_major)
         self._make(LSTMCell, "lstm_cell", cell_args, rnn_args,
                    {**kwargs, "activity_regularizer": activity_regularizer})
+
+    def gate_values(self, inputs: Any, mask: Optional[np.ndarray] = None) -> Dict[str, np.ndarray]:
+        """Per-timestep gates and states of this layer on `inputs` (inference: no dropout, no gradients).
+
+        The initial states are zeros, or the current states of a stateful layer (same batch size). Returns the
+        dict of `LSTMCell.gate_values`, in processing order (see `minikeras.inspect.lstm_gates`).
+        """
+        array = np.asarray(inputs.data if isinstance(inputs, Tensor) else inputs)
+        if not self.built:
+            from minikeras.autograd import no_grad
+
+            with no_grad():
+                self(_const(array[:1].astype(self.dtype)))
+        states = self.get_initial_state(array)
+        if self.stateful and self._states is not None and self._states[0] is not None \
+                and self._states[0].shape[0] == array.shape[0]:
+            states = self._states
+        return self.cell.gate_values(array, [s.data for s in states], mask=mask, go_backwards=self.go_backwards)
 
     recurrent_activation = property(lambda self: self.cell.recurrent_activation)
     unit_forget_bias = property(lambda self: self.cell.unit_forget_bias)

@@ -67,6 +67,10 @@ class TimeDistributed(Wrapper):
         super().__init__(layer, **kwargs)
         self.supports_masking = True
 
+    @property
+    def supports_streaming(self) -> bool:  # see minikeras.streaming: each timestep on its own, if the layer can
+        return bool(getattr(self.layer, "supports_streaming", False))
+
     def build(self, input_shape: Any) -> None:
         input_shape = tuple(input_shape)
         if len(input_shape) < 3:
