@@ -27,6 +27,23 @@ def test_api_reference_is_current():
     assert (DOCS / "api.md").read_text() == gen.render(), "docs/api.md is stale: run python docs/gen_api.py"
 
 
+def test_every_module_is_in_the_api_reference_or_said_to_be_internal():
+    import pkgutil
+
+    import minikeras
+
+    spec = importlib.util.spec_from_file_location("gen_api", DOCS / "gen_api.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    documented = {name for name, _ in gen.MODULES}
+    assert not documented & set(gen.INTERNAL)
+    modules = {m.name for m in pkgutil.walk_packages(minikeras.__path__, "minikeras.")
+               if not m.ispkg and not m.name.rsplit(".", 1)[1].startswith("_")}
+    missing = sorted(modules - documented - set(gen.INTERNAL))
+    assert not missing, f"add these modules to docs/gen_api.py's MODULES or INTERNAL: {missing}"
+    assert not (set(gen.INTERNAL) - modules), "INTERNAL names a module that no longer exists"
+
+
 def test_docs_links_and_images_exist():
     nav = re.findall(r":\s*([\w-]+\.md)", (DOCS.parent / "mkdocs.yml").read_text())
     assert nav and all((DOCS / page).exists() for page in nav)
