@@ -96,3 +96,30 @@ def test_every_example_is_listed_and_says_what_it_shows():
         text = example.read_text()
         assert text.startswith('"""') and "What it shows" in text, example.name
         assert f"`{example.name}`" in readme and f"`{example.name}`" in index, f"{example.name} is not listed"
+
+
+def test_the_life_of_a_fit_step_names_real_files_and_functions():
+    """DEVELOPERS.md's call chain stays true: every file it names exists, every `Class.method` / `module.function`
+    it names is defined there."""
+    import minikeras  # noqa: F401 - the package the names below live in
+
+    text = (REPO / "DEVELOPERS.md").read_text()
+    section = text.split("## The life of a `fit` step", 1)[1].split("\n## ", 1)[0]
+    files = set(re.findall(r"`((?:[a-z_]+/)*[a-z_]+\.py)`", section))
+    assert len(files) >= 8, files
+    for name in files:
+        assert (REPO / "minikeras" / name).exists(), f"DEVELOPERS.md names minikeras/{name}, which does not exist"
+    source = "\n".join(p.read_text() for p in (REPO / "minikeras").rglob("*.py"))
+    names = set(re.findall(r"`(?:[\w.]+\.)?([A-Za-z_]\w*)\.([a-z_]\w*)(?:\([^`]*\))?`", section))
+    checked = 0
+    for owner, attr in names:
+        if owner in {"self", "loss", "optimizer", "model", "backend", "ops", "data_adapter", "compile_utils"} \
+                or attr == "py":
+            if owner in {"data_adapter", "ops", "backend"}:
+                assert re.search(rf"^def {attr}\b", source, re.M), f"DEVELOPERS.md names {owner}.{attr}"
+                checked += 1
+            continue
+        assert re.search(rf"^class {owner}\b", source, re.M), f"DEVELOPERS.md names class {owner}"
+        assert re.search(rf"^    def {attr}\b", source, re.M), f"DEVELOPERS.md names {owner}.{attr}"
+        checked += 1
+    assert checked >= 10, checked
