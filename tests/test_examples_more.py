@@ -64,7 +64,7 @@ def test_gates(tmp_path, capsys):
     assert gates["hidden"].shape == (64, 10, 8)
     assert "forget_gate" in out
     if importlib.util.find_spec("matplotlib") is None:
-        assert "pip install minikeras[plot]" in out
+        assert "pip install matplotlib" in out
     else:
         assert (tmp_path / "gates.png").exists() and (tmp_path / "history.png").exists()
 
