@@ -81,3 +81,40 @@ def test_settings_and_session():
     K.clear_session()
     assert layers.Dense(1).name == "dense"
     assert K.learning_phase() == 0
+
+
+def test_tensor_math_for_custom_layers_matches_numpy_and_gradchecks():
+    """The backend functions Keras 2's antirectifier example calls inside a layer's `call`."""
+    from minikeras.autograd import check_grads
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 4))
+    np.testing.assert_allclose(K.mean(x, axis=1, keepdims=True).numpy(), x.mean(1, keepdims=True))
+    np.testing.assert_allclose(K.sum(x, axis=[0, 1]).numpy(), x.sum())
+    np.testing.assert_allclose(K.max(x, axis=0).numpy(), x.max(0))
+    np.testing.assert_allclose(K.min(x).numpy(), x.min())
+    np.testing.assert_allclose(K.relu(x).numpy(), np.maximum(x, 0))
+    np.testing.assert_allclose(K.relu(x, alpha=0.1, max_value=0.5).numpy(),
+                               np.minimum(np.where(x > 0, x, 0.1 * x), 0.5))
+    np.testing.assert_allclose(K.concatenate([x, -x], axis=1).numpy(), np.concatenate([x, -x], 1))
+    np.testing.assert_allclose(K.clip(x, -0.5, 0.5).numpy(), np.clip(x, -0.5, 0.5))
+    np.testing.assert_allclose(K.softmax(x).numpy(), np.exp(x) / np.exp(x).sum(-1, keepdims=True))
+    for fn, ref in [(K.square, np.square), (K.abs, np.abs), (K.exp, np.exp), (K.tanh, np.tanh)]:
+        np.testing.assert_allclose(fn(x).numpy(), ref(x))
+    np.testing.assert_allclose(K.sqrt(np.abs(x)).numpy(), np.sqrt(np.abs(x)))
+    np.testing.assert_allclose(K.log(np.abs(x)).numpy(), np.log(np.abs(x)))
+    np.testing.assert_allclose(K.sigmoid(x).numpy(), 1 / (1 + np.exp(-x)))
+    # tf.nn.l2_normalize: x / sqrt(max(sum(x**2), 1e-12)); an all-zero row stays zero
+    np.testing.assert_allclose(K.l2_normalize(x, axis=1).numpy(), x / np.linalg.norm(x, axis=1, keepdims=True))
+    assert K.l2_normalize(np.zeros((1, 3)), axis=1).numpy().tolist() == [[0.0, 0.0, 0.0]]
+    assert K.l2_normalize(x.astype("float32"), axis=1).dtype == np.float32
+
+    weights = Tensor(rng.normal(size=(3, 8)))
+
+    def antirectifier(t):
+        t = t - K.mean(t, axis=1, keepdims=True)
+        t = K.l2_normalize(t, axis=1)
+        return K.concatenate([K.relu(t), K.relu(-t)], axis=1) * weights
+
+    check_grads(antirectifier, x)
+    check_grads(lambda t: K.l2_normalize(t), x)

@@ -153,6 +153,24 @@ def test_addition_rnn(tmp_path):
     assert len(losses) == 2 and losses[-1] < losses[0]
 
 
+def test_mnist_hierarchical_rnn(tmp_path):
+    out = run_script("mnist_hierarchical_rnn", tmp_path)
+    assert "x_train shape: (200, 28, 28, 1)\n200 train samples\n100 test samples\n" in out
+    losses = epoch_losses(out)
+    assert len(losses) == 2 and losses[-1] < losses[0]
+    assert 0 < printed(out, "Test loss:") < 2.5 and 0 <= printed(out, "Test accuracy:") <= 1
+
+
+def test_antirectifier(tmp_path):
+    """A custom layer written with Keras 2 backend functions (`K.mean`, `K.l2_normalize`, `K.relu`,
+    `K.concatenate`) inside `call`."""
+    out = run_script("antirectifier", tmp_path)
+    assert "200 train samples\n100 test samples\n" in out
+    losses = epoch_losses(out)
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    assert epoch_losses(out, "val_accuracy")[-1] >= 0.5  # chance is 0.1
+
+
 def test_lstm_seq2seq(tmp_path):
     out = run_script("lstm_seq2seq", tmp_path)
     assert "Number of samples: 30\n" in out

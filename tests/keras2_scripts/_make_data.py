@@ -3,7 +3,8 @@
 `write_all(home, workdir)` writes, under `<home>/.keras/datasets` (where `keras.datasets` and `get_file` look):
 `imdb.npz` and `imdb_word_index.json` (Keras's layout: object arrays `x_train`, `x_test` of lists of word ranks,
 int arrays `y_train`, `y_test`; ranks start at 1, as in Keras's file, and `load_data` adds `index_from`),
-`reuters.npz` (object array `x`, int array `y`), `nietzsche.txt`; and under `workdir`, `fra-eng/fra.txt`
+`reuters.npz` (object array `x`, int array `y`), `mnist.npz` (uint8 `x_train` (n, 28, 28), `y_train`, `x_test`,
+`y_test`), `nietzsche.txt`; and under `workdir`, `fra-eng/fra.txt`
 (tab-separated English and French sentences, one pair a line, the two-column file of Keras 2's era).
 
 The reviews carry a learnable signal: positive ones draw most words from one band of ranks, negative ones from
@@ -58,6 +59,19 @@ def write_all(home, workdir):
         xs.append([int(w) for w in words])
         ys.append(topic)
     np.savez(os.path.join(datasets, "reuters.npz"), x=_object_array(xs), y=np.array(ys, dtype="int64"))
+
+    # MNIST: each "digit" k is a bright 6x6 block at its own place on a noisy 28x28 image.
+    def digits(n):
+        labels = np.arange(n) % 10
+        images = rng.randint(0, 60, size=(n, 28, 28))
+        for i, k in enumerate(labels):
+            r, c = 2 + 8 * (k // 4), 2 + 6 * (k % 4)
+            images[i, r:r + 6, c:c + 6] = 255
+        return images.astype("uint8"), labels.astype("uint8")
+
+    x_train, y_train = digits(200)
+    x_test, y_test = digits(100)
+    np.savez(os.path.join(datasets, "mnist.npz"), x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
 
     words = ["the", "will", "to", "power", "of", "truth", "is", "a", "woman", "what", "then", "morality",
              "philosopher", "and", "free", "spirit", "beyond", "good", "evil", "man"]
