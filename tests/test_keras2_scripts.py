@@ -204,3 +204,25 @@ def test_lstm_seq2seq_saved_model_reloads(tmp_path):
     loaded = keras.models.load_model(str(tmp_path / "s2s.h5"))
     assert len(loaded.inputs) == 2
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=2e-5)
+
+
+def test_keras2_import_paths_from_the_wild():
+    """Module paths Keras 2 code imports from, beyond the scripts above: Keras 2's convolutional.py re-exported the
+    pooling layers, `keras.engine` exported `Layer`/`InputSpec`, and custom layers written for Keras 2.0-2.2 import
+    `keras.engine.topology`."""
+    import importlib
+
+    from minikeras.engine import base_layer, input_layer, training
+    from minikeras.layers import pooling
+
+    conv = importlib.import_module("minikeras.layers.convolutional")
+    assert conv.MaxPooling1D is pooling.MaxPooling1D and conv.AveragePooling1D is pooling.AveragePooling1D
+    engine = importlib.import_module("minikeras.engine")
+    assert engine.Layer is base_layer.Layer and engine.InputSpec is base_layer.InputSpec
+    assert engine.Input is input_layer.Input and engine.Model is training.Model
+    topology = importlib.import_module("minikeras.engine.topology")
+    assert topology.Layer is base_layer.Layer and topology.InputLayer is input_layer.InputLayer
+    with pytest.raises(AttributeError, match="has no attribute 'MaxPooling2D'"):
+        conv.MaxPooling2D
+    with pytest.raises(AttributeError, match="has no attribute 'Network'"):
+        engine.Network

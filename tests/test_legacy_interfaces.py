@@ -129,3 +129,53 @@ def test_keras1_model_trains():
     x = np.random.default_rng(0).integers(1, 20, (8, 6))
     history = model.fit(x, np.ones(8), epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2
+
+
+def test_generator_methods_take_keras1_arguments_as_keras_2_0_did():
+    """Keras 2.0's `legacy_generator_methods_support`: `samples_per_epoch` -> `steps_per_epoch` divided by the
+    generator's `batch_size` (when it has one), `nb_epoch`, `nb_val_samples`, `val_samples` renamed, with its two
+    warnings; the call's file is the one warned about."""
+    from minikeras import Sequential, utils
+
+    class Batches(utils.Sequence):
+        batch_size = 4
+
+        def __init__(self):
+            self.calls = 0
+
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            self.calls += 1
+            return np.full((4, 2), float(i)), np.full((4, 1), float(i))
+
+    def endless():
+        while True:
+            yield np.ones((3, 2)), np.ones((3, 1))
+
+    model = Sequential([layers.Dense(1, input_shape=(2,))])
+    model.compile("sgd", "mse")
+    data = Batches()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = model.fit_generator(data, samples_per_epoch=8, nb_epoch=3, verbose=0,
+                                      validation_data=endless(), nb_val_samples=2)
+        assert model.evaluate_generator(endless(), val_samples=2) >= 0
+        assert model.predict_generator(endless(), val_samples=2).shape == (6, 1)
+    assert len(history.history["loss"]) == 3 and len(history.history["val_loss"]) == 3
+    assert data.calls == 3 * 2  # 8 samples // batch_size 4 = 2 steps in each of 3 epochs
+    messages = [str(w.message) for w in caught]
+    assert sum(m.startswith("The semantics of the Keras 2 argument `steps_per_epoch` is not the same") for m in messages) == 3
+    assert any(m.startswith("Update your `fit_generator` call to the Keras 2 API: `fit_generator(") and
+               "steps_per_epoch=2, epochs=3" in m and "validation_steps=2" in m for m in messages)
+    assert any(m.startswith("Update your `evaluate_generator` call to the Keras 2 API") for m in messages)
+    assert {w.filename for w in caught} == {__file__}
+    # a generator without `batch_size`: samples_per_epoch is taken as the number of steps, as Keras 2.0 did
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        steps = []
+        model.fit_generator(endless(), samples_per_epoch=3, verbose=0,
+                            callbacks=[__import__("minikeras").callbacks.LambdaCallback(
+                                on_train_batch_end=lambda batch, logs: steps.append(batch))])
+    assert steps == [0, 1, 2]
