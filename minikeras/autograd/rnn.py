@@ -858,7 +858,23 @@ def _gru_forward(x, kernel, rk, bias, h0, *, reset_after, mask, go_backwards, ti
 class GRUSequence(Function):
     """A whole GRU layer call (Keras gate packing z, r, h; `reset_after` either way) as one node.
 
-    Inputs: x, kernel, recurrent_kernel, [bias], h0. Outputs: (output, h_T).
+    Inputs: x, kernel `W` (F, 3u), recurrent_kernel `U` (u, 3u), [bias `b` (3u,), or (2, 3u) = input bias `b`
+    and recurrent bias `b'` with reset_after], h0. Outputs: (output, h_T).
+
+    Forward, per step t, with `ra` the recurrent activation and `act` the activation::
+
+        z_t  = ra(x_t W_z + h_{t-1} U_z + b_z)          r_t = ra(x_t W_r + h_{t-1} U_r + b_r)
+        hh_t = act(x_t W_h + (r_t * h_{t-1}) U_h + b_h)                 (reset_after=False)
+        hh_t = act(x_t W_h + b_h + r_t * (h_{t-1} U_h + b'_h))         (reset_after=True; b'_z, b'_r join z, r)
+        h_t  = z_t * h_{t-1} + (1 - z_t) * hh_t
+
+    Backward (BPTT), from the last step down, with `dh` the gradient reaching h_t::
+
+        dhh = dh * (1 - z_t) * act'(.)                  dz = dh * (h_{t-1} - hh_t) * ra'(.)
+        reset_after=False:  d(r h) = dhh U_h^T   dr = d(r h) * h_{t-1} * ra'(.)   dh_{t-1} += d(r h) * r_t
+        reset_after=True:   dr = dhh * (h_{t-1} U_h + b'_h) * ra'(.)              d(h U_h) = dhh * r_t
+        dh_{t-1} = dh * z_t + [dz, dr, (recurrent part of dhh)] U^T
+        dW = sum_t x_t^T [dz, dr, dhh]    dU, db likewise from the recurrent products
     """
 
     @staticmethod
@@ -1020,8 +1036,13 @@ def _simple_rnn_forward(x, kernel, rk, bias, h0, *, mask, go_backwards, time_maj
 
 
 class SimpleRNNSequence(Function):
-    """A whole SimpleRNN layer call as one node. Inputs: x, kernel, recurrent_kernel, [bias], h0.
-    Outputs: (output, h_T)."""
+    """A whole SimpleRNN layer call as one node. Inputs: x, kernel `W` (F, u), recurrent_kernel `U` (u, u),
+    [bias `b` (u,)], h0. Outputs: (output, h_T).
+
+    Forward: `h_t = act(x_t W + h_{t-1} U + b)`. Backward (BPTT), from the last step down, with `dh` the gradient
+    reaching h_t: `dz_t = dh * act'(.)`, `dh_{t-1} = dz_t U^T`; `dW = sum_t x_t^T dz_t`, `dU = sum_t h_{t-1}^T dz_t`,
+    `db = sum_t dz_t`, `dx_t = dz_t W^T`.
+    """
 
     @staticmethod
     def forward(ctx, x, kernel, rk, *rest, has_bias=True, mask=None, go_backwards=False, time_major=False,
