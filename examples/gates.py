@@ -4,7 +4,7 @@ What it shows: `minikeras.inspect.lstm_gates(model, x)` returns the quantities o
 (I_t, F_t, O_t, C~_t, C_t, H_t), arrays (samples, timesteps, units), for a trained model. The task makes them
 readable: each sequence is 10 steps of random bits; the label is the bit at the FIRST step, so the LSTM must write
 it into its cell at step 0 (input gate open), keep it through the noise (forget gate near 1, input gate mostly
-shut) and read it out at the end. With matplotlib (`pip install minikeras[plot]`) it writes PNG heatmaps
+shut) and read it out at the end. With matplotlib (`pip install -e '.[plot]'` in the clone) it writes PNG heatmaps
 (`plot_gates`) and the learning curves (`plot_history`); without it, it prints the mean of each gate per timestep.
 
 Run:  python examples/gates.py [out_dir]                (about 10 s on 2 cores; PNGs go to out_dir, default ".")

@@ -1,4 +1,4 @@
-"""The seed's two stacked LSTMs, verbatim, explained, then trained with a Dense head on a small synthetic task.
+"""Keras 2's two-LSTM example, verbatim, explained, then trained with a Dense head on a small synthetic task.
 
 What it shows: the shapes that flow through stacked LSTMs, and what `return_sequences` changes.
 
@@ -7,13 +7,15 @@ What it shows: the shapes that flow through stacked LSTMs, and what `return_sequ
     model.add(LSTM(256, return_sequences=False))
 
 - The input is a 3-D array (samples, timesteps, input_dim) = (samples, 5, 64): each sample is a sequence of
-  `input_length=5` timesteps, each timestep a vector of `input_dim=64` features.
+  `input_length=5` timesteps, each timestep a vector of `input_dim=64` features. `input_dim`/`input_length` are
+  Keras 1 arguments: as Keras 2 does, minikeras accepts them with two warnings that give the Keras 2 spelling,
+  `input_shape=(5, 64)`.
 - The first LSTM has 128 units: at each timestep it updates a hidden state H_t of 128 numbers (and a cell C_t of
   128 numbers) from x_t and H_{t-1}. With `return_sequences=True` it returns every H_t: (samples, 5, 128), a
   sequence again, which is exactly what the second LSTM needs as its input.
 - The second LSTM has 256 units and `return_sequences=False`: it returns only its last hidden state,
   (samples, 256), one vector per sample that summarises the whole sequence.
-- A Dense head (not in the seed) maps that vector to a prediction. The task: each sample is noise, plus a signal
+- A Dense head (not in the example) maps that vector to a prediction. The task: each sample is noise, plus a signal
   of +s or -s added to feature 0 at every timestep; the label says whether the signal is positive. Any one step
   is ambiguous, so the model has to integrate over time.
 
@@ -46,7 +48,7 @@ def main() -> float:
     x, y = make_data(96 if QUICK else 600, rng)
     x_test, y_test = make_data(200, rng)
 
-    # ---- the seed's model, verbatim
+    # ---- Keras 2's two-LSTM example, verbatim
     model = Sequential()
     model.add(LSTM(128, input_dim=64, input_length=5, return_sequences=True))
     model.add(LSTM(256, return_sequences=False))

@@ -76,7 +76,7 @@ def main() -> float:
     model.add(Dense(len(chars), activation="softmax"))
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
-    history = model.fit(x, y, batch_size=32, epochs=1 if QUICK else 20, verbose=2 if not QUICK else 1)
+    history = model.fit(x, y, batch_size=32, epochs=1 if QUICK else 20, verbose=2)
     final_loss = history.history["loss"][-1]
     print(f"training loss after {len(history.epoch)} epochs: {final_loss:.3f}")
 

@@ -1,4 +1,5 @@
-"""Global numeric settings, name counters and the random source (Keras 2's `keras.backend`).
+"""Global numeric settings, name counters, the random source and the variable helpers Keras 2 scripts call as
+`K.get_value`, `K.set_value`, `K.int_shape`, ... (Keras 2's `keras.backend`).
 
 This module imports nothing from minikeras, so every other module may import it.
 """
@@ -6,7 +7,7 @@ from __future__ import annotations
 
 import collections
 import random as _py_random
-from typing import Optional
+from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -86,3 +87,85 @@ def set_random_seed(seed: Optional[int]) -> None:
 def cast_to_floatx(x) -> np.ndarray:
     """Cast a numpy array or scalar to the default float type."""
     return np.asarray(x, dtype=_FLOATX)
+
+
+# ************************************************************ Keras 2's `K.*` helpers for variables and shapes
+# (duck-typed: this module imports nothing from minikeras, so a Variable is "anything with assign / numpy")
+
+
+def get_value(x: Any) -> np.ndarray:
+    """Returns the value of a variable as a numpy array (Keras 2's `K.get_value`).
+
+    Works on minikeras Variables and Tensors (layer weights, optimizer hyperparameters such as
+    `model.optimizer.lr`), numpy arrays and Python numbers.
+
+    >>> from minikeras.autograd import Variable
+    >>> get_value(Variable(np.array([1.0, 2.0])))
+    array([1., 2.])
+    >>> float(get_value(0.5))
+    0.5
+    """
+    if hasattr(x, "numpy") and callable(x.numpy):
+        return np.asarray(x.numpy())
+    return np.asarray(x)
+
+
+def batch_get_value(tensors: Sequence[Any]) -> List[np.ndarray]:
+    """Returns the value of more than one variable: `[get_value(x) for x in tensors]`."""
+    return [get_value(x) for x in tensors]
+
+
+def set_value(x: Any, value: Any) -> None:
+    """Sets the value of a variable from a numpy array or number (Keras 2's `K.set_value`): `x.assign(value)`.
+
+    `K.set_value(model.optimizer.lr, 1e-4)` changes the learning rate of the next training step.
+
+    >>> from minikeras.autograd import Variable
+    >>> v = Variable(np.zeros(2, "float32"))
+    >>> set_value(v, [3.0, 4.0])
+    >>> v.numpy().tolist()
+    [3.0, 4.0]
+    """
+    if not callable(getattr(x, "assign", None)):
+        raise TypeError("`set_value` expected a variable (an object with an `assign` method, such as a layer weight "
+                        "or an optimizer hyperparameter); a Python number or array cannot be changed in place. "
+                        f"Received: x={x!r} of type {type(x).__name__}")
+    dtype = getattr(x, "dtype", None)
+    x.assign(np.asarray(value, dtype=dtype) if dtype is not None else np.asarray(value))
+
+
+def batch_set_value(tuples: Iterable[Tuple[Any, Any]]) -> None:
+    """Sets the values of many variables at once from `(variable, value)` pairs."""
+    for x, value in tuples:
+        set_value(x, value)
+
+
+def int_shape(x: Any) -> Tuple[Optional[int], ...]:
+    """Returns the shape of a tensor, variable or array as a tuple of ints (Keras 2's `K.int_shape`).
+
+    >>> int_shape(np.zeros((2, 3)))
+    (2, 3)
+    """
+    shape = getattr(x, "shape", None)
+    if shape is None:
+        raise TypeError(f"`int_shape` expected a tensor, variable or array. Received: x={x!r} of type "
+                        f"{type(x).__name__}")
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+def count_params(x: Any) -> int:
+    """Returns the number of scalars in a variable or array (Keras 2's `K.count_params`).
+
+    >>> count_params(np.zeros((3, 4)))
+    12
+    """
+    return int(np.prod(int_shape(x), dtype=np.int64))
+
+
+def learning_phase() -> int:
+    """Returns the learning phase flag: 0 (test) outside training, as tf_keras 2.x returns eagerly.
+
+    minikeras layers take the phase from their `training` argument, which `fit` sets to True and `predict` and
+    `evaluate` leave False; this function exists so Keras 2 scripts that read it keep running.
+    """
+    return 0

@@ -358,6 +358,20 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, 
     return res
 
 
+# ************************************************************ what each loss expects of its targets
+
+# `Model.fit` checks the targets against the model output before the loss runs, so a wrong target fails with a
+# message that names the fix instead of a broadcasting error (or a silently wrong loss). Each loss declares what it
+# needs in its `expected_targets` attribute (a `Loss` subclass or a loss function may set it too):
+SAME_SHAPE = "same_shape"        # targets of the output's shape (a trailing axis of 1 on either side is squeezed)
+ONE_HOT = "one_hot"              # same shape, the last axis being one column per class
+CLASS_INDICES = "class_indices"  # integer class labels in [0, num_classes), the output's shape without its last axis
+
+binary_crossentropy.expected_targets = SAME_SHAPE
+categorical_crossentropy.expected_targets = ONE_HOT
+sparse_categorical_crossentropy.expected_targets = CLASS_INDICES
+
+
 # ************************************************************ aliases (tf_keras's names)
 
 mse = MSE = mean_squared_error
@@ -757,3 +771,12 @@ def is_categorical_crossentropy(loss: Any) -> bool:
             or (isinstance(loss, LossFunctionWrapper) and loss.fn is categorical_crossentropy)
             or getattr(loss, "__name__", None) == "categorical_crossentropy"
             or (isinstance(loss, str) and loss == "categorical_crossentropy"))
+
+
+def expected_targets(loss: Any) -> Optional[str]:
+    """What `loss` (a function or a `Loss`) declares about its targets: `SAME_SHAPE`, `ONE_HOT`, `CLASS_INDICES`,
+    or None when it declares nothing (then the targets are not checked before the loss runs)."""
+    declared = getattr(loss, "expected_targets", None)
+    if declared is None and isinstance(loss, LossFunctionWrapper):
+        declared = getattr(loss.fn, "expected_targets", None)
+    return declared

@@ -1,7 +1,9 @@
-"""Shared pytest fixtures: the committed real-Keras fixture folders, float64 scopes and seeded generators."""
+"""Shared pytest fixtures: the committed real-Keras fixture folder, float64 scopes and seeded generators.
+
+Helper functions the tests import live in `helpers.py`, not here.
+"""
 from __future__ import annotations
 
-import json
 import pathlib
 
 import numpy as np
@@ -9,25 +11,7 @@ import pytest
 
 from minikeras import backend
 
-FIXTURES = pathlib.Path(__file__).parent / "fixtures"
-
-
-def keras_case(era: int, name: str) -> pathlib.Path:
-    """Folder of one real-Keras fixture case (`tests/fixtures/keras{era}/{name}`); fails loudly if missing."""
-    path = FIXTURES / f"keras{era}" / name
-    if not path.is_dir():
-        raise FileNotFoundError(f"missing real-Keras fixture {path}; regenerate with "
-                                "tests/fixtures/make_keras_fixtures.py (see tests/fixtures/README.md)")
-    return path
-
-
-def load_io(case: pathlib.Path) -> dict:
-    with np.load(case / "io.npz") as data:
-        return {k: data[k] for k in data.files}
-
-
-def load_json(path: pathlib.Path):
-    return json.loads(pathlib.Path(path).read_text())
+from helpers import FIXTURES
 
 
 @pytest.fixture

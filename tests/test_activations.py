@@ -11,7 +11,7 @@ from minikeras import activations
 from minikeras.autograd import Tensor, check_grads
 from minikeras.utils.generic_utils import custom_object_scope
 
-from conftest import keras_case, load_io, load_json
+from helpers import keras_case, load_io, load_json
 
 A = activations
 

@@ -223,6 +223,18 @@ case(ops.Split, "indices-middle-only", _split_indices_middle, randn(3, 5))
 case(ops.Split, "one-section", _split_one_section, randn(4, 3))
 case(ops.Split, "both-used", _split_both_used, randn(4, 3))
 
+# 1-D convolution (padding, strides, dilation, groups) and pooling (distinct values: no ties inside a window)
+case(ops.Conv1D, "valid", ops.conv1d, randn(2, 7, 3), randn(3, 3, 4))
+case(ops.Conv1D, "stride2-pad1-2", lambda x, w: ops.conv1d(x, w, strides=2, padding=(1, 2)), randn(2, 8, 3),
+     randn(3, 3, 2))
+case(ops.Conv1D, "dilation2-causal", lambda x, w: ops.conv1d(x, w, padding=(4, 0), dilation_rate=2),
+     randn(2, 6, 2), randn(3, 2, 3))
+case(ops.Conv1D, "groups2", lambda x, w: ops.conv1d(x, w, strides=3, groups=2), randn(2, 9, 4), randn(2, 2, 6))
+case(ops.Pool1D, "max-valid", lambda x: ops.max_pool1d(x, 2, 2), distinct(2, 7, 3))
+case(ops.Pool1D, "max-same-overlap", lambda x: ops.max_pool1d(x, 3, 2, padding=(1, 1)), distinct(2, 7, 3))
+case(ops.Pool1D, "avg-valid-overlap", lambda x: ops.avg_pool1d(x, 3, 1), randn(2, 6, 3))
+case(ops.Pool1D, "avg-same", lambda x: ops.avg_pool1d(x, 4, 3, padding=(1, 2)), randn(2, 8, 2))
+
 
 # ************************************************************ the tests
 

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, load_json
+from helpers import FIXTURES, load_json
 from minikeras import backend, constraints
 from minikeras.constraints import MaxNorm, MinMaxNorm, NonNeg, RadialConstraint, UnitNorm
 

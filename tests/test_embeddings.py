@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import keras_case, load_io, load_json
+from helpers import keras_case, load_io, load_json
 from minikeras import activations, initializers, layers, regularizers
 from minikeras.autograd import Tensor, check_grads
 from minikeras.layers import embeddings
@@ -108,7 +108,7 @@ def test_sparse_and_unknown_kwargs():
     with pytest.raises(NotImplementedError, match="sparse=True"):
         Embedding(5, 2, sparse=True)
     with pytest.raises(TypeError, match="Unrecognized keyword arguments passed to Embedding"):
-        Embedding(5, 2, W_regularizer=None)
+        Embedding(5, 2, W_regularizers=None)
     with pytest.raises(TypeError, match="float dtype"):
         Embedding(5, 2, dtype="int32")
 

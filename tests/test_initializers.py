@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, load_json
+from helpers import FIXTURES, load_json
 from minikeras import backend, initializers
 from minikeras.initializers import (Constant, GlorotNormal, GlorotUniform, HeNormal, HeUniform, Identity, LecunNormal,
                                     LecunUniform, Ones, Orthogonal, RandomNormal, RandomUniform, TruncatedNormal,

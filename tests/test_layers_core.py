@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import keras_case, load_io, load_json
+from helpers import keras_case, load_io, load_json
 from minikeras import backend, constraints, initializers, layers, regularizers
 from minikeras.autograd import Tensor, check_grads, no_grad
 from minikeras.layers import core
@@ -41,7 +41,7 @@ def set_attrs(layer, **tensors):
 
 
 def test_all_lists_the_public_layers_and_they_are_registered():
-    assert set(core.__all__) == {"Dense", "Activation", "Dropout", "Flatten", "Masking", "RepeatVector", "Reshape",
+    assert set(core.__all__) == {"Dense", "Activation", "Dropout", "SpatialDropout1D", "Flatten", "Masking", "RepeatVector", "Reshape",
                                  "Permute", "Lambda", "ActivityRegularization"}
     for name in core.__all__:
         assert getattr(layers, name) is getattr(core, name)
@@ -151,7 +151,7 @@ def test_dense_accepts_numpy_integer_units():
 
 def test_dense_rejects_unknown_kwargs_and_non_float_dtype():
     with pytest.raises(TypeError, match="Unrecognized keyword arguments passed to Dense"):
-        Dense(3, output_dim=4)
+        Dense(3, output_dims=4)
     with pytest.raises(TypeError, match="floating-point dtype"):
         Dense(3, dtype="int32")
 

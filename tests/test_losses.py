@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, load_json
+from helpers import FIXTURES, load_json
 from minikeras import losses
 from minikeras.autograd import Tensor, check_grads, no_grad, ops
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, load_json
+from helpers import FIXTURES, load_json
 from minikeras import losses, metrics
 from minikeras.autograd import Tensor, ops
 

@@ -12,7 +12,8 @@ import warnings
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, load_json
+from helpers import FIXTURES, load_json
+from minikeras import callbacks as callbacks_module
 from minikeras import optimizers
 from minikeras.autograd import Tensor, Variable
 from minikeras.optimizers import legacy, schedules
@@ -56,12 +57,17 @@ def _replay(name):
         opt = _build(case)
     variables = [Variable(arrays[f"init_{i}"], name=n, constraint=CONSTRAINTS[c])
                  for i, (n, c) in enumerate(zip(case["variable_names"], case["constraints"]))]
-    if case["tf_function"]:
-        opt._tf_function_trace(variables)
     return case, arrays, opt, variables
 
 
-@pytest.mark.parametrize("name", sorted(CASES["cases"]))
+# Where minikeras deliberately differs from tf_keras 2.21 (each pinned by its own test below):
+# - `lr=` is honoured, as Keras 2.0-2.10 did (tf_keras 2.21 ignores it);
+# - Nadam inside `fit`/`train_on_batch` follows tf_keras's eager rule (the momentum cache moves once per step, as
+#   in Keras 3), not what tf_keras's traced train function computes (once per variable and step).
+DIFFERS_FROM_TF_KERAS = {"adam_lr_kwarg", "nadam_tf_function", "keras_fit_nadam", "keras_train_on_batch_nadam"}
+
+
+@pytest.mark.parametrize("name", sorted(set(CASES["cases"]) - DIFFERS_FROM_TF_KERAS))
 def test_replay_matches_tf_keras(name):
     """Every step's variable values (atol 1e-6), the learning rate, and the final state (names, order, values)."""
     case, arrays, opt, variables = _replay(name)
@@ -82,7 +88,7 @@ def test_replay_matches_tf_keras(name):
     assert json.loads(json.dumps(opt.get_config())) == case["config"]
 
 
-@pytest.mark.parametrize("name", [n for n, c in CASES["cases"].items() if not c["tf_function"]])
+@pytest.mark.parametrize("name", sorted(set(CASES["cases"]) - DIFFERS_FROM_TF_KERAS))
 def test_config_round_trip_continues_identically(name):
     """from_config(get_config()) + set_weights(get_weights()) continues training exactly like the original."""
     case, arrays, opt, variables = _replay(name)
@@ -107,7 +113,8 @@ def test_config_round_trip_continues_identically(name):
 
 # ------------------------------------------------------------------ the shared training fixtures (first step)
 
-TRAIN_CASES = sorted(p.name for p in (FIXTURES / "keras2").glob("train_*") if (p / "io.npz").exists())
+TRAIN_CASES = sorted(p.name for p in (FIXTURES / "keras2").glob("train_*")
+                     if (p / "io.npz").exists() and p.name != "train_nadam")  # Nadam: see DIFFERS_FROM_TF_KERAS
 
 
 @pytest.mark.parametrize("case", TRAIN_CASES)
@@ -131,7 +138,6 @@ def test_first_training_step_of_keras_models(case):
 
     variables = [Variable(arrays[f"w_before_{i}"], name=n[:-2], constraint=constraint(n))
                  for i, n in enumerate(meta["weight_names"]) if f"grad_{i}" in arrays]
-    opt._tf_function_trace(variables)
     opt.apply_gradients([(arrays[f"grad_{i}"], v) for i, v in enumerate(variables)])
     for i, v in enumerate(variables):
         np.testing.assert_allclose(v.data, arrays[f"w_step1_{i}"], atol=1e-6, rtol=0, err_msg=f"{case}: weight {i}")
@@ -207,10 +213,25 @@ def test_schedule_in_config_round_trips():
 # ------------------------------------------------------------------ arguments
 
 
-def test_lr_keyword_is_ignored_with_a_warning_as_tf_keras():
-    with pytest.warns(UserWarning, match="`lr` is deprecated.*ignored"):
+def test_lr_keyword_is_honoured_with_a_deprecation_warning():
+    """Keras 2.0-2.10 trained with `lr=`; tf_keras 2.21 ignores it (its fixture `adam_lr_kwarg` trained at 0.001),
+    minikeras uses it: `Adam(lr=0.5)` is `Adam(learning_rate=0.5)`, and `lr` wins over `learning_rate`."""
+    case, arrays, _, variables = _replay("adam_lr_kwarg")
+    with pytest.warns(DeprecationWarning, match="`lr` argument is deprecated"):
         opt = optimizers.Adam(lr=0.5)
-    assert float(opt.learning_rate.data) == pytest.approx(0.001)
+    assert float(opt.learning_rate.data) == 0.5
+    with pytest.warns(DeprecationWarning):
+        assert float(optimizers.SGD(learning_rate=0.1, lr=0.2).lr.data) == pytest.approx(0.2)
+    same = optimizers.Adam(learning_rate=0.5)
+    twins = [Variable(v.data, name=v.name) for v in variables]
+    grads = [arrays[f"grad_0_{i}"] for i in range(len(variables))]
+    opt.apply_gradients(zip(grads, variables))
+    same.apply_gradients(zip(grads, twins))
+    for v, w, i in zip(variables, twins, range(len(variables))):
+        np.testing.assert_array_equal(v.data, w.data)
+        # tf_keras 2.21's step used 0.001, so ours (0.5) lands far from it
+        assert np.abs(v.data - arrays[f"after_0_{i}"]).max() > 0.1
+    assert opt.get_config() == same.get_config()
 
 
 def test_legacy_optimizer_honours_lr():
@@ -219,10 +240,81 @@ def test_legacy_optimizer_honours_lr():
     assert float(opt.lr.data) == pytest.approx(0.3)
 
 
-@pytest.mark.parametrize("cls", [optimizers.SGD, optimizers.Adam, optimizers.RMSprop, optimizers.Nadam])
-def test_decay_is_refused_by_new_optimizers(cls):
-    with pytest.raises(ValueError, match="decay is deprecated in the new TF-Keras optimizer"):
-        cls(decay=0.01)
+@pytest.mark.parametrize("cls", [optimizers.SGD, optimizers.Adam, optimizers.RMSprop, optimizers.Nadam,
+                                 optimizers.Adagrad, optimizers.Adadelta, optimizers.Adamax])
+def test_decay_is_keras2_inverse_time_decay(cls):
+    """Keras 2.x (keras-team/keras keras/optimizers.py, Keras 2.2/2.3, every `get_updates`):
+    `lr = lr * (1. / (1. + decay * K.cast(iterations, K.dtype(decay))))`, float32, before the step's increment.
+    An optimizer with `decay` takes, at each step, the same step as one without it at that learning rate."""
+    lr, decay = 0.1, 0.25
+    with pytest.warns(DeprecationWarning, match="`decay` argument is deprecated"):
+        opt = cls(learning_rate=lr, decay=decay)
+    reference = cls(learning_rate=lr)
+    rng = np.random.default_rng(0)
+    v = Variable(rng.standard_normal((3, 2)).astype("float32"), name="v")
+    w = Variable(v.data, name="w")
+    f = np.float32
+    for it in range(4):
+        g = rng.standard_normal((3, 2)).astype("float32")
+        reference.learning_rate = f(lr) * (f(1.0) / (f(1.0) + f(decay) * f(it)))
+        opt.apply_gradients([(g, v)])
+        reference.apply_gradients([(g, w)])
+        np.testing.assert_array_equal(v.data, w.data, err_msg=f"step {it}")
+    assert float(opt.lr.data) == pytest.approx(lr)  # `lr` stays the base rate, as in Keras 2
+    config = opt.get_config()
+    assert config["decay"] == 0.25
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert cls.from_config(config).get_config() == config
+    assert "decay" not in reference.get_config()
+
+
+def test_decay_argument_validation():
+    for bad in (-0.1, "0.1", None):
+        with pytest.raises(ValueError, match="`decay` must be a number >= 0"):
+            optimizers.Adam(decay=bad)
+
+
+def test_set_value_on_lr_changes_the_next_step():
+    """`K.set_value(model.optimizer.lr, x)` (the backend calls `lr.assign(x)`): the next step uses it."""
+    from minikeras import backend as K
+
+    v = Variable(np.ones(2, "float32"), name="v")
+    for opt in (optimizers.SGD(0.1), legacy.SGD(0.1)):
+        v.assign([1.0, 1.0])
+        opt.apply_gradients([(np.ones(2, "float32"), v)])
+        np.testing.assert_allclose(v.data, 0.9)
+        K.set_value(opt.lr, 0.5)
+        assert K.get_value(opt.lr) == np.float32(0.5) and K.get_value(opt.learning_rate) == np.float32(0.5)
+        opt.apply_gradients([(np.ones(2, "float32"), v)])
+        np.testing.assert_allclose(v.data, 0.4, rtol=1e-6)
+
+
+def test_set_value_on_a_compiled_model_changes_training():
+    from minikeras import backend as K
+    from minikeras.layers import Dense
+    from minikeras.models import Sequential
+
+    x, y = np.ones((4, 3), "float32"), np.zeros((4, 1), "float32")
+    models = []
+    for lr in (0.1, 0.02):
+        model = Sequential([Dense(1, kernel_initializer="ones", input_shape=(3,))])
+        with pytest.warns(DeprecationWarning):
+            model.compile(optimizer=optimizers.SGD(lr=0.1), loss="mse")
+        model.train_on_batch(x, y)
+        K.set_value(model.optimizer.lr, lr)
+        model.train_on_batch(x, y)
+        models.append(model)
+    reference = Sequential([Dense(1, kernel_initializer="ones", input_shape=(3,))])
+    reference.compile(optimizer=optimizers.SGD(0.1), loss="mse")
+    reference.train_on_batch(x, y)
+    reference.optimizer.learning_rate.assign(0.02)
+    reference.train_on_batch(x, y)
+    np.testing.assert_array_equal(models[1].get_weights()[0], reference.get_weights()[0])
+    assert not np.array_equal(models[0].get_weights()[0], models[1].get_weights()[0])
+    with pytest.warns(DeprecationWarning):
+        decayed = optimizers.Adam(decay=0.5)
+    assert K.get_value(decayed.decay) == np.float32(0.5)
 
 
 @pytest.mark.parametrize("kwarg", ["foo", "momentum_decay", "beta1"])
@@ -430,22 +522,239 @@ def test_ema_finalize_copies_the_averages():
     np.testing.assert_allclose(v.data, 0.5)
 
 
-def test_optimizer_state_deep_copies():
-    """The training loop deep-copies `optimizer.__dict__` to roll back a failed batch."""
-    vs = _two_vars()
-    opt = optimizers.Nadam()
+def _several_variables(rng):
+    """Variables of different sizes (a scalar and an empty one included), one dtype."""
+    shapes = [(3, 4), (7,), (2, 2, 2), (), (0, 3), (5, 1)]
+    return [Variable(rng.standard_normal(s).astype("float32"), name=f"v{i}") for i, s in enumerate(shapes)]
+
+
+def test_variables_become_views_of_one_flat_buffer_and_stay_so():
+    rng = np.random.default_rng(0)
+    vs = _several_variables(rng)
+    opt = optimizers.Adam()
+    opt.build(vs)
+    (buffer, pairs), = opt._flat_weight_buffers()
+    assert buffer.size == sum(v.data.size for v in vs)
+    assert all(v.data is view and (v.data.size == 0 or np.shares_memory(v.data, buffer)) for v, view in pairs)
+    slots = opt.variables[1:]
+    assert len({id(np.asarray(s.data).base) for s in slots}) == 2  # one buffer for all m, one for all v
+    vs[0].assign(np.ones((3, 4)))  # assign, set_weights and loading write in place
+    assert np.shares_memory(vs[0].data, buffer) and buffer[0] == 1.0
+    vs[1].data = np.full(7, 2.0, "float32")  # rebinding detaches ...
+    assert not np.shares_memory(vs[1].data, buffer)
+    opt.apply_gradients([(np.zeros(v.shape, "float32"), v) for v in vs])
+    assert np.shares_memory(vs[1].data, buffer)  # ... and the next step moves it back, with its new value
+    np.testing.assert_array_equal(vs[1].data, 2.0)
+
+
+@pytest.mark.parametrize("clip", [{"clipnorm": 0.5}, {"global_clipnorm": 0.7}, {"clipvalue": 0.3}])
+def test_clipping_and_constraints_per_variable_on_the_flat_buffer(clip):
+    """tf_keras's rules per variable (tf.clip_by_norm of each gradient, tf.clip_by_global_norm, clip by value, each
+    variable's own constraint), against a plain per-variable numpy reference, several steps."""
+    rng = np.random.default_rng(1)
+    vs = _several_variables(rng)
+    vs[0].constraint = _max_norm
+    vs[2].constraint = CONSTRAINTS["non_neg"]
+    ref = [v.data.astype(np.float64) for v in vs]
+    opt = optimizers.SGD(0.1, **clip)
+    for step in range(3):
+        grads = [(rng.standard_normal(v.shape) * 3).astype("float32") for v in vs]
+        g64 = [g.astype(np.float64) for g in grads]
+        if "clipnorm" in clip:
+            g64 = [g * 0.5 / max(np.sqrt((g * g).sum()), 0.5) for g in g64]
+        elif "global_clipnorm" in clip:
+            norm = np.sqrt(sum((g * g).sum() for g in g64))
+            g64 = [g * 0.7 / max(norm, 0.7) for g in g64]
+        else:
+            g64 = [np.clip(g, -0.3, 0.3) for g in g64]
+        ref = [r - 0.1 * g for r, g in zip(ref, g64)]
+        ref = [np.asarray(v.constraint(r.astype("float32")), np.float64) if v.constraint else r
+               for v, r in zip(vs, ref)]
+        opt.apply_gradients(zip(grads, vs))
+        for v, r in zip(vs, ref):
+            np.testing.assert_allclose(v.data, r, atol=2e-6, rtol=1e-5, err_msg=f"{v.name}, step {step}")
+    assert (vs[2].data >= 0).all()
+    assert np.sqrt((vs[0].data ** 2).sum(axis=0)).max() <= 1.0 + 1e-6
+
+
+@pytest.mark.parametrize("cls", [optimizers.SGD, optimizers.Adam, optimizers.RMSprop, optimizers.Adagrad,
+                                 optimizers.Adadelta, optimizers.Adamax, optimizers.Nadam, optimizers.AdamW,
+                                 legacy.SGD, legacy.Adam, legacy.RMSprop, legacy.Adagrad, legacy.Adadelta,
+                                 legacy.Adamax, legacy.Nadam])
+def test_flat_update_equals_the_per_variable_update(cls):
+    """The whole-buffer step and the variable-by-variable step (taken when some gradient is missing) agree
+    bit for bit: one update rule, written once, on arrays of any size."""
+    rng = np.random.default_rng(2)
+    kwargs = {"momentum": 0.9, "nesterov": True} if cls in (optimizers.SGD, legacy.SGD) else {}
+    if cls in (optimizers.RMSprop, legacy.RMSprop):
+        kwargs = {"momentum": 0.5, "centered": True}
+    if cls is legacy.Adam:
+        kwargs = {"amsgrad": True}
+    flat_vars, single_vars = _several_variables(rng), None
+    single_vars = [Variable(v.data, name=v.name) for v in flat_vars]
+    extra = Variable(np.zeros(2, "float32"), name="extra")  # never has a gradient: forces the per-variable path
+    flat_opt, single_opt = cls(**kwargs), cls(**kwargs)
+    flat_opt.build(flat_vars)
+    single_opt.build(single_vars + [extra])
+    for _ in range(3):
+        grads = [rng.standard_normal(v.shape).astype("float32") for v in flat_vars]
+        flat_opt.apply_gradients(zip(grads, flat_vars))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            single_opt.apply_gradients(list(zip(grads, single_vars)) + [(None, extra)])
+    for a, b in zip(flat_vars, single_vars):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+@pytest.mark.parametrize("make", [lambda: optimizers.Adam(use_ema=True), lambda: legacy.RMSprop(momentum=0.5)])
+def test_a_copied_optimizer_keeps_its_own_flat_buffers(make):
+    """copy.deepcopy / pickle copy each view as a separate array: the copy re-links its variables into its own
+    buffers, trains exactly like the original, and never touches the original's arrays."""
+    import pickle
+
+    rng = np.random.default_rng(6)
+    vs = _several_variables(rng)
+    opt = make()
     opt.apply_gradients([(np.ones(v.shape, "float32"), v) for v in vs])
-    memo = {id(v): v for v in vs}
-    saved = copy.deepcopy(opt.__dict__, memo)
-    before = [v.data.copy() for v in vs]
-    opt.apply_gradients([(np.ones(v.shape, "float32"), v) for v in vs])
-    for v, b in zip(vs, before):
-        v.data[...] = b
-    opt.__dict__.clear()
-    opt.__dict__.update(saved)
-    again = copy.deepcopy(opt)
-    opt.apply_gradients([(np.ones(v.shape, "float32"), v) for v in vs])
-    assert int(opt.iterations.data) == 2 and int(again.iterations.data) == 1
+    holder = {"vars": vs, "opt": opt}
+    for duplicate in (copy.deepcopy, lambda h: pickle.loads(pickle.dumps(h))):
+        twin = duplicate(holder)
+        before = [v.data.copy() for v in vs] + opt.get_weights()
+        grads = [rng.standard_normal(v.shape).astype("float32") for v in vs]
+        twin["opt"].apply_gradients(zip(grads, twin["vars"]))
+        for a, b in zip(before, [v.data for v in vs] + opt.get_weights()):
+            np.testing.assert_array_equal(a, b)  # the original is untouched
+        opt.apply_gradients(zip(grads, vs))
+        for a, b in zip([v.data for v in vs] + opt.get_weights(),
+                        [v.data for v in twin["vars"]] + twin["opt"].get_weights()):
+            np.testing.assert_array_equal(a, b)
+        state = twin["opt"].get_state()
+        twin["opt"].apply_gradients(zip(grads, twin["vars"]))
+        twin["opt"].set_state(state)
+        np.testing.assert_array_equal(twin["opt"].get_weights()[-1], opt.get_weights()[-1])
+
+
+def _checkpoint(model):
+    """Everything a training batch can change, copied."""
+    rnn = [layer for layer in model.layers if getattr(layer, "stateful", False)]
+    return {"weights": [w.copy() for w in model.get_weights()],
+            "optimizer": [w.copy() for w in model.optimizer.get_weights()],
+            "optimizer_variables": [v.name for v in _state(model.optimizer)],
+            "states": [s.data.copy() for layer in rnn for s in layer.states if s is not None]}
+
+
+def _assert_identical(a, b):
+    assert a["optimizer_variables"] == b["optimizer_variables"]
+    for key in ("weights", "optimizer", "states"):
+        assert len(a[key]) == len(b[key]), key
+        for x, y in zip(a[key], b[key]):
+            np.testing.assert_array_equal(x, y, err_msg=key)
+
+
+def _stateful_model(optimizer):
+    from minikeras.layers import LSTM, Dense
+    from minikeras.models import Sequential
+
+    model = Sequential([LSTM(4, stateful=True, batch_input_shape=(2, 3, 2)), Dense(1)])
+    model.compile(optimizer=optimizer, loss="mse")
+    return model
+
+
+class _FailAfterUpdate:
+    """Makes the next `apply_gradients` update everything, then raise (as a failure late in a step would)."""
+
+    def __init__(self, optimizer):
+        self.optimizer, self.original = optimizer, optimizer.apply_gradients
+
+    def __call__(self, *args, **kwargs):
+        self.original(*args, **kwargs)
+        raise RuntimeError("injected failure after the update")
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "nadam", "rmsprop",
+                                       lambda: optimizers.SGD(0.1, momentum=0.9, clipnorm=1.0, use_ema=True),
+                                       lambda: legacy.Nadam(), lambda: legacy.RMSprop(momentum=0.5, centered=True)])
+def test_failed_batch_rolls_back_weights_slots_iterations_and_rnn_states(optimizer):
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((2, 3, 2)).astype("float32"), rng.standard_normal((2, 1)).astype("float32")
+    model = _stateful_model(optimizer() if callable(optimizer) else optimizer)
+    model.train_on_batch(x, y)  # built, one step taken, states non-zero
+    model.train_on_batch(x, y)
+    before = _checkpoint(model)
+    u_product = getattr(model.optimizer, "_u_product", None)
+    model.optimizer.apply_gradients = _FailAfterUpdate(model.optimizer)
+    with pytest.raises(RuntimeError, match="injected failure"):
+        model.train_on_batch(x, y)
+    del model.optimizer.apply_gradients
+    _assert_identical(_checkpoint(model), before)
+    assert getattr(model.optimizer, "_u_product", None) == u_product
+    # the same through fit, failing in a callback after the update of the second batch
+    xs, ys = np.concatenate([x, x]), np.concatenate([y, y])
+    seen = {}
+
+    class Fail(callbacks_module.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == 1:
+                seen["start"] = _checkpoint(self.model)
+
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 1:
+                raise RuntimeError("callback failure")
+
+    with pytest.raises(RuntimeError, match="callback failure"):
+        model.fit(xs, ys, batch_size=2, epochs=1, shuffle=False, verbose=0, callbacks=[Fail()])
+    _assert_identical(_checkpoint(model), seen["start"])
+    model.train_on_batch(x, y)  # training goes on from there
+    assert int(model.optimizer.iterations.data) == 4
+
+
+@pytest.mark.parametrize("make", [optimizers.Adam, legacy.Adam])
+def test_failed_first_batch_leaves_the_optimizer_unbuilt(make):
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((2, 3, 2)).astype("float32"), rng.standard_normal((2, 1)).astype("float32")
+    model = _stateful_model(make())
+    model.predict(x, verbose=0)
+    model.reset_states()
+    weights = [w.copy() for w in model.get_weights()]
+    model.optimizer.apply_gradients = _FailAfterUpdate(model.optimizer)
+    with pytest.raises(RuntimeError, match="injected failure"):
+        model.train_on_batch(x, y)
+    del model.optimizer.apply_gradients
+    assert len(_state(model.optimizer)) == (1 if make is optimizers.Adam else 0)
+    assert int(model.optimizer.iterations.data) == 0
+    for a, b in zip(model.get_weights(), weights):
+        np.testing.assert_array_equal(a, b)
+    assert all(not s.data.any() for s in model.layers[0].states)
+    model.train_on_batch(x, y)
+    names = [v.name for v in _state(model.optimizer)]
+    assert len(names) == 1 + 2 * len(model.trainable_weights) and names[0].endswith("iter" + "ation" * (
+        make is optimizers.Adam)) and "/m" in names[1]
+
+
+def test_get_state_set_state_is_exact():
+    rng = np.random.default_rng(5)
+    vs = _several_variables(rng)
+    grads = [[rng.standard_normal(v.shape).astype("float32") for v in vs] for _ in range(6)]
+    with pytest.warns(DeprecationWarning):
+        decayed = optimizers.SGD(0.1, momentum=0.5, decay=0.1)
+    for opt in (optimizers.Nadam(clipnorm=1.0), optimizers.Adam(schedules.ExponentialDecay(0.1, 2, 0.5)), decayed,
+                legacy.Nadam(clipvalue=0.5), legacy.Adam(amsgrad=True, decay=0.1, global_clipnorm=1.0)):
+        for k in range(2):
+            opt.apply_gradients(zip(grads[k], vs))
+        state, weights = opt.get_state(), [v.data.copy() for v in vs]
+        for k in range(2, 6):
+            opt.apply_gradients(zip(grads[k], vs))
+        first = [v.data.copy() for v in vs] + opt.get_weights()
+        opt.set_state(state)
+        for v, w in zip(vs, weights):
+            v.assign(w)
+        assert int(opt.iterations.data) == 2
+        for k in range(2, 6):
+            opt.apply_gradients(zip(grads[k], vs))
+        for a, b in zip(first, [v.data.copy() for v in vs] + opt.get_weights()):
+            np.testing.assert_array_equal(a, b)
+        with pytest.raises(ValueError, match="cannot take a state captured from other variables"):
+            type(opt)().set_state(state)
 
 
 def test_save_and_load_own_variables():

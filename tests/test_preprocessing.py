@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, load_json
+from helpers import FIXTURES, load_json
 
 sys.path.insert(0, str(FIXTURES))
 import keras2_preprocessing_cases as fixture_cases  # noqa: E402  (numpy-only: encoders, analyzers, deviations)

@@ -16,7 +16,7 @@ from minikeras import activations
 from minikeras.layers import GRU, LSTM, SimpleRNN
 from minikeras.layers.recurrent import use_fused_kernels
 
-from conftest import keras_case, load_io, load_json
+from helpers import keras_case, load_io, load_json
 
 ATOL = 2e-5
 CLASSES = {"LSTM": LSTM, "GRU": GRU, "SimpleRNN": SimpleRNN}

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, load_json
+from helpers import FIXTURES, load_json
 from minikeras import regularizers
 from minikeras.autograd import Tensor, Variable, check_grads
 from minikeras.regularizers import L1, L1L2, L2, OrthogonalRegularizer

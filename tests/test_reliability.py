@@ -27,34 +27,16 @@ from minikeras.saving import (ConfigError, FileFormatError, SavingError, Unsuppo
 
 sys.path.insert(0, os.path.dirname(__file__))
 import hostile  # noqa: E402
-from conftest import FIXTURES  # noqa: E402
+from helpers import FIXTURES  # noqa: E402
 
 MINIKERAS_ERRORS = (SavingError, FileFormatError, WeightMismatchError, ConfigError, UnsupportedConfigError)
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _has_lstm() -> bool:
-    return hasattr(layers, "LSTM")
-
-
-def _can_train() -> bool:
-    """compile/fit need `minikeras.optimizers` (another engineer's module, possibly not landed yet)."""
-    try:
-        from minikeras import optimizers
-    except ImportError:
-        return False
-    return hasattr(optimizers, "get")
-
-
 def small_model(units: int = 6, seed: int = 0) -> models.Sequential:
-    """The minikeras corpus model: LSTM + Dense when LSTM has landed, else TimeDistributed(Dense) + Dense."""
+    """The minikeras corpus model: LSTM + Dense."""
     backend.set_random_seed(seed)
-    if _has_lstm():
-        body = [layers.LSTM(units, recurrent_activation="sigmoid", input_shape=(5, 4))]
-    else:
-        body = [layers.TimeDistributed(layers.Dense(units, activation="tanh"), input_shape=(5, 4)),
-                layers.Flatten()]
-    m = models.Sequential(body + [layers.Dense(3)])
+    m = models.Sequential([layers.LSTM(units, recurrent_activation="sigmoid", input_shape=(5, 4)), layers.Dense(3)])
     m.build((None, 5, 4))
     return m
 
@@ -103,11 +85,10 @@ def corpus(tmp_path_factory):
     targets["k3_td_keras"] = targets["k3_td_weights"] = lambda: models.load_model(str(k3 / "model.keras"))
     # minikeras-written files, from a compiled model that trained one step (optimizer state in the files)
     m = small_model()
-    if _can_train():
-        m.compile(optimizer="adam", loss="mse")
-        rng = np.random.default_rng(0)
-        m.fit(rng.normal(size=(8, 5, 4)).astype("float32"), rng.normal(size=(8, 3)).astype("float32"), epochs=1,
-              verbose=0)
+    m.compile(optimizer="adam", loss="mse")
+    rng = np.random.default_rng(0)
+    m.fit(rng.normal(size=(8, 5, 4)).astype("float32"), rng.normal(size=(8, 3)).astype("float32"), epochs=1,
+          verbose=0)
     for name, fname, kind, save in [("mk_model_h5", "m.h5", "legacy_model", m.save),
                                     ("mk_weights_h5", "w.h5", "legacy_weights", m.save_weights),
                                     ("mk_weights_k3", "w.weights.h5", "k3_weights", m.save_weights),
@@ -119,11 +100,8 @@ def corpus(tmp_path_factory):
     for s in sources:  # every source is valid: it loads into its target, and model files load as models
         targets[s.name]().load_weights(s.path)
         if s.kind in ("legacy_model", "keras"):
-            try:
-                models.load_model(s.path)
-            except SavingError as e:  # a round-trip bug outside this suite: keep the corpus meaningful, report it
-                print(f"\nNOTE: pristine {s.name} does not load back ({e}); re-saved without the optimizer")
-                m.save(s.path, include_optimizer=False) if s.kind == "legacy_model" else small_model().save(s.path)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # a pristine file that does not load back, or loses its compilation, fails here
                 models.load_model(s.path)
     cases = hostile.generate(sources, str(out_dir), seed=8)
     KIND_OF_SOURCE.update({s.name: s.kind for s in sources})
@@ -151,23 +129,25 @@ def _run_case(case, op, model):
 KIND_OF_SOURCE = {}
 
 
-@pytest.mark.parametrize("fmt", ["legacy_h5", "keras3"])
-def test_hostile_corpus(corpus, fmt):
-    """Every corpus case through load_weights / load_model. `legacy_h5`: tf.keras `.h5` files (hdf5_legacy.py);
-    `keras3`: `.keras` and `.weights.h5` files (keras3.py)."""
-    cases, targets = corpus
+#: Seconds one load call may take in the child before the test calls it a hang (generous: the machine may be busy).
+CALL_TIMEOUT = 60
+
+
+def _corpus_calls(cases, targets, fmt, report):
+    """Run every corpus call of `fmt`; `report(key)` is called before each. Returns the findings as a dict."""
     cases = [c for c in cases if (KIND_OF_SOURCE[c.source].startswith("legacy")) == (fmt == "legacy_h5")]
     models_by_source = {}
     failures, tally, by_family = [], {}, {}
     t0 = time.perf_counter()
     for case in cases:
         for op, expect in case.ops.items():
+            key = f"{case.name} [{op}]"
+            report(key)
             model = models_by_source.get(case.source)
             if model is None:
                 model = models_by_source[case.source] = targets[case.source]()
             before = snapshot(model)
             outcome, exc, caught = _run_case(case, op, model)
-            key = f"{case.name} [{op}]"
             fam = by_family.setdefault(case.family, {"cases": 0, "refused": 0, "loaded": 0})
             fam["cases"] += 1
             fam["refused" if outcome == "error" else "loaded"] += 1
@@ -187,10 +167,10 @@ def test_hostile_corpus(corpus, fmt):
                         failures.append(f"{key}: error does not name the layer ({case.mention}): {str(exc)[:300]}")
                 if op == "load_weights" and snapshot(model) != before:
                     failures.append(f"{key}: weights changed by a failed load")
-                if expect == "warn":
-                    failures.append(f"{key}: NaN/inf weights must load with a warning, got {kind}: {str(exc)[:200]}")
-                if isinstance(exc, (FileFormatError,)) and not isinstance(exc, OSError):
-                    failures.append(f"{key}: FileFormatError not an OSError")
+                if expect in ("warn", "uncompiled"):
+                    failures.append(f"{key}: expected to load (with a warning), got {kind}: {str(exc)[:200]}")
+                if case.family == "global heap" and "global heap" not in str(exc):
+                    failures.append(f"{key}: a corrupt global heap must be named as such: {str(exc)[:200]}")
             else:
                 tally["loaded"] = tally.get("loaded", 0) + 1
                 if expect == "error":
@@ -198,17 +178,116 @@ def test_hostile_corpus(corpus, fmt):
                 if expect == "warn" and not any(("NaN" in str(w.message) or "inf" in str(w.message))
                                                 for w in caught):
                     failures.append(f"{key}: NaN/inf weights loaded without a warning")
+                if expect == "uncompiled" and not any("not compiled" in str(w.message) for w in caught):
+                    failures.append(f"{key}: an unusable training_config loaded without a warning")
                 if op == "load_weights":  # a clean load may change the model: rebuild for the next case
                     models_by_source.pop(case.source, None)
-    elapsed = time.perf_counter() - t0
-    n_calls = sum(f["cases"] for f in by_family.values())
-    lines = [f"hostile corpus [{fmt}]: {len(cases)} files, {n_calls} load calls in {elapsed:.1f}s; outcomes {tally}"]
-    for fam, f in sorted(by_family.items()):
+    return {"n_files": len(cases), "failures": failures, "tally": tally, "by_family": by_family,
+            "elapsed": time.perf_counter() - t0}
+
+
+def _in_child_with_watchdog(fn, timeout):
+    """Run `fn(report)` in a forked child; the parent kills it when a `report(key)` is not followed by another
+    report or by the end within `timeout` seconds (a hang in C code, which no signal handler can interrupt).
+    Returns `fn`'s JSON-able result, or `{"hung": key}`."""
+    import select
+
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: never returns into pytest
+        code = 1
+        try:
+            out = os.fdopen(w, "w", buffering=1)
+            result = fn(lambda key: out.write(json.dumps({"call": key}) + "\n"))
+            out.write(json.dumps({"result": result}) + "\n")
+            out.flush()
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    # Raw reads split into lines here: a buffered reader could hold a second line that select() cannot see.
+    last, result, pending, eof = "(start)", None, b"", False
+    try:
+        while result is None and not eof:
+            ready, _, _ = select.select([r], [], [], timeout)
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                return {"hung": last}
+            chunk = os.read(r, 65536)
+            eof = not chunk
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                msg = json.loads(line)
+                if "call" in msg:
+                    last = msg["call"]
+                else:
+                    result = msg["result"]
+    finally:
+        os.waitpid(pid, 0)
+        os.close(r)
+    return result if result is not None else {"hung": f"child died after {last}"}
+
+
+@pytest.mark.parametrize("fmt", ["legacy_h5", "keras3"])
+def test_hostile_corpus(corpus, fmt):
+    """Every corpus case through load_weights / load_model, in a child process watched by the test: a load that
+    hangs (more than CALL_TIMEOUT seconds without progress) fails the test instead of stalling CI. `legacy_h5`:
+    tf.keras `.h5` files (hdf5_legacy.py); `keras3`: `.keras` and `.weights.h5` files (keras3.py)."""
+    cases, targets = corpus
+    found = _in_child_with_watchdog(lambda report: _corpus_calls(cases, targets, fmt, report), CALL_TIMEOUT)
+    assert "hung" not in found, f"a load hung (killed after {CALL_TIMEOUT}s without progress): {found['hung']}"
+    n_calls = sum(f["cases"] for f in found["by_family"].values())
+    lines = [f"hostile corpus [{fmt}]: {found['n_files']} files, {n_calls} load calls in {found['elapsed']:.1f}s; "
+             f"outcomes {found['tally']}"]
+    for fam, f in sorted(found["by_family"].items()):
         lines.append(f"  {fam:28s} calls={f['cases']:4d} refused={f['refused']:4d} loaded={f['loaded']:4d}"
                      + (f"  (layer named: {f['named layer']})" if f.get("named layer") else ""))
     print("\n" + "\n".join(lines))
-    assert len(cases) >= 200, len(cases)
+    assert found["n_files"] >= 200, found["n_files"]
+    assert found["by_family"]["global heap"]["cases"] >= 4, found["by_family"].get("global heap")
+    failures = found["failures"]
     assert not failures, f"{len(failures)} of {n_calls} calls failed:\n" + "\n".join(failures[:80])
+
+
+def test_watchdog_catches_a_hang():
+    """The watchdog itself: a call that never returns is reported, with its name, and the child is killed."""
+    def hangs(report):
+        report("first")
+        report("second")
+        while True:
+            time.sleep(0.05)
+
+    assert _in_child_with_watchdog(hangs, 3) == {"hung": "second"}
+    assert _in_child_with_watchdog(lambda report: {"ok": 1}, 5) == {"ok": 1}
+
+
+def test_corrupt_global_heap_is_refused_quickly(tmp_path):
+    """A zeroed block inside the global heap that holds the string attributes: the HDF5 library would spin forever
+    reading `backend`; minikeras refuses the file before h5py opens it (checked in a watched child process)."""
+    m = small_model()
+    path = tmp_path / "m.h5"
+    m.save(str(path))
+    damaged = hostile._heap_damage(path.read_bytes())
+    assert damaged, "the file has no global heap collection"
+    for tag, blob in damaged.items():
+        (tmp_path / f"{tag}.h5").write_bytes(blob)
+
+    def load_all(report):
+        out = {}
+        for tag in damaged:
+            report(tag)
+            for op in ("load_model", "load_weights"):
+                try:
+                    models.load_model(str(tmp_path / f"{tag}.h5")) if op == "load_model" else \
+                        small_model().load_weights(str(tmp_path / f"{tag}.h5"))
+                    out[f"{tag} {op}"] = "loaded"
+                except FileFormatError as e:
+                    out[f"{tag} {op}"] = "global heap" if "global heap" in str(e) else str(e)
+        return out
+
+    found = _in_child_with_watchdog(load_all, CALL_TIMEOUT)
+    assert set(found.values()) == {"global heap"}, found
 
 
 def test_failed_load_names_layer_and_weight(tmp_path):
@@ -283,11 +362,16 @@ def test_nothing_is_imported_or_executed(corpus, monkeypatch, tmp_path):
     monkeypatch.setattr(builtins, "exec", forbid("exec"))
     results = {}
     for c in chosen:
-        outcome, exc, _ = _run_case(c, "load_model", None)
+        outcome, exc, caught = _run_case(c, "load_model", None)
         results[c.name] = (outcome, type(exc).__name__)
+        if c.name.split("/")[1] == "training_config_module":
+            # refused too, but it costs only the compilation: the model loads uncompiled, with a warning
+            assert outcome == "ok" and any("not compiled" in str(w.message) and "'os'" in str(w.message)
+                                           for w in caught), (c.name, exc)
+            continue
         assert outcome == "error" and isinstance(exc, ConfigError), (c.name, exc)
         if c.name.split("/")[1] in ("module_os_system", "module_subprocess", "module_builtins_eval",
-                                    "class_lambda", "training_config_module"):
+                                    "class_lambda"):
             assert isinstance(exc, UnsupportedConfigError), (c.name, type(exc), exc)
     monkeypatch.undo()
     assert not imported, imported
@@ -389,6 +473,16 @@ def test_atomic_saves_survive_sigkill(tmp_path):
     seen = {}
     _check_files(d, base, x, expected_pred, seen)
 
+    # Kill delays scale with how long one child's save cycle takes on this machine now (a loaded CI machine is many
+    # times slower), so that kills land both inside a cycle and after whole cycles wherever the test runs.
+    t0 = time.perf_counter()
+    timing, timing_dir = small_model(units=48), tmp_path / "timing"
+    timing_dir.mkdir()
+    for fname in ("m.h5", "m.keras"):
+        timing.save(str(timing_dir / fname))
+    for fname in ("w.weights.h5", "w.h5"):
+        timing.save_weights(str(timing_dir / fname))
+    cycle = time.perf_counter() - t0
     t_start = time.perf_counter()
     kills = {"subprocess": 0, "fork": 0}
     # 1) real interpreter children, killed after a few saves at spread-out moments
@@ -400,6 +494,8 @@ def test_atomic_saves_survive_sigkill(tmp_path):
         proc = subprocess.Popen([sys.executable, "-c", script, d, str(max(seen.values()) + 1)],
                                 stdout=subprocess.PIPE, env=env, cwd=REPO)
         assert proc.stdout.readline().strip() == b"ready"
+        if i == 0:  # one full save cycle first, so files are replaced between kills whatever the machine's load
+            assert proc.stdout.readline().strip().isdigit()
         time.sleep(float(rng.uniform(0.02, 0.4)))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -407,9 +503,7 @@ def test_atomic_saves_survive_sigkill(tmp_path):
         kills["subprocess"] += 1
         _check_files(d, base, x, expected_pred, seen)
     # 2) forked children killed at many different moments of the save loop
-    for i in range(40):
-        if time.perf_counter() - t_start > 11:
-            break
+    for i in range(8):  # a fixed count, never a time budget: the outcome must not depend on the machine's load
         k0 = max(seen.values()) + 1
         pid = os.fork()
         if pid == 0:  # child: never returns into pytest
@@ -417,7 +511,7 @@ def test_atomic_saves_survive_sigkill(tmp_path):
                 _child_body(d, k0)
             finally:
                 os._exit(0)
-        time.sleep(float(rng.uniform(0.0, 0.15)))
+        time.sleep(float(rng.uniform(0.0, 3 * cycle)))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         kills["fork"] += 1
@@ -426,7 +520,6 @@ def test_atomic_saves_survive_sigkill(tmp_path):
     print(f"\natomic saves: {sum(kills.values())} SIGKILLs ({kills}) in {elapsed:.1f}s; newest versions on disk "
           f"{seen}; leftover temporary files after kills: "
           f"{len([n for n in os.listdir(d) if n.endswith('.tmp')])}")
-    assert kills["fork"] >= 5, kills  # the loop stops starting children after 11 s: the test stays < 20 s
     assert max(seen.values()) >= 1  # the children did replace files between kills
 
 
@@ -471,22 +564,14 @@ def train_once(seed: int) -> str:
     """Seed, build (random initializers), train with Dropout and shuffling; sha256 of every weight's bytes."""
     minikeras.utils.set_random_seed(seed)
     backend.clear_session()
-    if _has_lstm():
-        body = [layers.LSTM(8, recurrent_activation="sigmoid", dropout=0.2, recurrent_dropout=0.2, input_shape=(5, 4))]
-    else:
-        body = [layers.TimeDistributed(layers.Dense(8, activation="tanh"), input_shape=(5, 4)), layers.Flatten()]
-    m = models.Sequential(body + [layers.Dropout(0.3), layers.Dense(3, activation="softmax")])
+    m = models.Sequential([layers.LSTM(8, recurrent_activation="sigmoid", dropout=0.2, recurrent_dropout=0.2,
+                                       input_shape=(5, 4)),
+                           layers.Dropout(0.3), layers.Dense(3, activation="softmax")])
     x = np.random.default_rng(1).normal(size=(40, 5, 4)).astype("float32")
     y = np.random.default_rng(2).integers(0, 3, size=(40,))
     h = hashlib.sha256()
-    if _can_train():
-        m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-        m.fit(x, y, batch_size=8, epochs=2, shuffle=True, verbose=0)
-    else:  # no optimizers yet: initializers, dropout masks and a shuffling order drawn from the seeded generator
-        m.build((None, 5, 4))
-        for _ in range(2):
-            h.update(np.asarray(m(x, training=True).data).tobytes())
-            h.update(backend.rng().permutation(40).tobytes())
+    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    m.fit(x, y, batch_size=8, epochs=2, shuffle=True, verbose=0)
     for w in m.weights:
         h.update(w.data.tobytes())
     return h.hexdigest()
@@ -553,8 +638,6 @@ def test_config_with_huge_units_is_refused_before_allocating():
     for entry in cfg["config"]["layers"]:
         if entry["class_name"] in ("LSTM", "GRU", "SimpleRNN"):
             entry["config"]["units"] = 100_000
-    if not _has_lstm():  # without LSTM, the MemoryError path: a Dense kernel of 10**12 columns
-        cfg["config"]["layers"][-1]["config"]["units"] = 10 ** 12
     with pytest.raises(ConfigError):
         models.model_from_config(cfg)
 
@@ -612,3 +695,102 @@ def test_custom_objects_are_the_only_way_to_build_user_classes(tmp_path):
     loaded = models.load_model(p, custom_objects={"ScaledDense": ScaledDense})
     assert type(loaded.layers[0]) is ScaledDense
     assert [w.data.tobytes() for w in loaded.weights] == [w.data.tobytes() for w in m.weights]
+
+
+# ------------------------------------------------------------------------------------------ file modes, stale temp files
+
+SAVES = [("m.h5", "save"), ("m.keras", "save"), ("w.weights.h5", "save_weights"), ("w.h5", "save_weights")]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+@pytest.mark.parametrize("fname, method", SAVES)
+def test_new_file_gets_the_mode_a_plain_open_gives(tmp_path, fname, method, umask):
+    m = small_model()
+    old = os.umask(umask)
+    try:
+        with open(tmp_path / "plain", "w"):
+            pass
+        getattr(m, method)(str(tmp_path / fname))
+    finally:
+        os.umask(old)
+    plain = os.stat(tmp_path / "plain").st_mode & 0o777
+    assert plain == 0o666 & ~umask
+    assert os.stat(tmp_path / fname).st_mode & 0o777 == plain
+
+
+@pytest.mark.parametrize("fname, method", SAVES)
+def test_overwritten_file_keeps_its_mode(tmp_path, fname, method):
+    m = small_model()
+    path = tmp_path / fname
+    getattr(m, method)(str(path))
+    for mode in (0o640, 0o604, 0o600):
+        os.chmod(path, mode)
+        getattr(m, method)(str(path))
+        assert os.stat(path).st_mode & 0o777 == mode
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.mark.parametrize("fname, method", SAVES)
+def test_stale_temp_files_are_removed_by_the_next_save_or_load(tmp_path, fname, method):
+    """A save killed midway leaves `.<name>.minikeras-<pid>-<random>.tmp`; the next save or load of that target
+    removes it, but never a temp file of a live process, of another target, or of another program."""
+    m = small_model()
+    path = tmp_path / fname
+    dead, alive = _dead_pid(), os.getppid()
+    stale = tmp_path / f".{fname}.minikeras-{dead}-abc123_x.tmp"
+    live = tmp_path / f".{fname}.minikeras-{alive}-zzz999.tmp"
+    other_target = tmp_path / f".other{fname}.minikeras-{dead}-abc123.tmp"
+    foreign = tmp_path / f".{fname}.abc123.tmp"
+    for p in (stale, live, other_target, foreign):
+        p.write_bytes(b"partial")
+    getattr(m, method)(str(path))
+    assert not stale.exists() and live.exists() and other_target.exists() and foreign.exists()
+    stale.write_bytes(b"partial")
+    if method == "save":
+        models.load_model(str(path))
+    else:
+        small_model().load_weights(str(path))
+    assert not stale.exists() and live.exists() and other_target.exists() and foreign.exists()
+
+
+# ------------------------------------------------------------------------------------------ ModelCheckpoint
+
+
+@pytest.mark.parametrize("fname, weights_only, match", [
+    ("best.weights.h5", False, "holds weights only"),
+    ("best.keras", True, "use `model.save"),
+    ("best.ckpt", False, "Invalid filepath extension"),
+    ("best.keras", False, "no rescaling"),
+])
+def test_model_checkpoint_checks_its_format_before_training(tmp_path, fname, weights_only, match):
+    """The error the first save would raise comes at on_train_begin: no epoch is trained and then lost."""
+    from minikeras.callbacks import ModelCheckpoint
+
+    model = models.Sequential([layers.Dense(3, input_shape=(4,)), layers.Activation("hard_sigmoid")])
+    model.compile("sgd", "mse")
+    before = [w.copy() for w in model.get_weights()]
+    cp = ModelCheckpoint(str(tmp_path / fname), save_weights_only=weights_only)
+    with pytest.raises((ValueError, NotImplementedError), match=match):
+        model.fit(np.ones((4, 4), "float32"), np.ones((4, 3), "float32"), epochs=2, verbose=0, callbacks=[cp])
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert os.listdir(tmp_path) == []
+
+
+def test_model_checkpoint_keras_file_of_default_lstm(tmp_path):
+    """minikeras's default LSTM (Keras 2's hard_sigmoid) checkpoints as `.keras`, and the file predicts the same."""
+    from minikeras.callbacks import ModelCheckpoint
+
+    model = models.Sequential([layers.LSTM(3, input_shape=(5, 2)), layers.Dense(1)])
+    model.compile("adam", "mse")
+    x, y = np.random.default_rng(0).standard_normal((8, 5, 2)).astype("float32"), np.zeros((8, 1), "float32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(x, y, epochs=2, verbose=0, callbacks=[ModelCheckpoint(str(tmp_path / "best.keras"))])
+        again = models.load_model(tmp_path / "best.keras")
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6, rtol=0)

@@ -72,7 +72,7 @@ def test_projection_is_refused(rng):
 # ------------------------------------------------------------------ against outputs real PyTorch computed
 
 def _torch_case(name):
-    from conftest import FIXTURES
+    from helpers import FIXTURES
 
     with np.load(FIXTURES / "pytorch" / f"{name}.npz") as d:
         return {k: d[k] for k in d.files}

@@ -2,6 +2,7 @@
 and hostile or damaged files (each raises minikeras's error and leaves the model's weights bit-identical)."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import zipfile
@@ -10,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import keras_case, load_io, load_json
+from helpers import keras_case, load_io, load_json
 from minikeras.saving import keras3
 from minikeras.saving.errors import (ConfigError, FileFormatError, UnsupportedConfigError,
                                      WeightMismatchError)
@@ -22,40 +23,6 @@ LAYER_CASES = ["lstm_sigmoid", "embedding_mask_lstm", "gru_reset_after_true", "t
                "simple_rnn", "bidirectional_concat", "bidirectional_sum", "bidirectional_mul", "bidirectional_ave",
                "bidirectional_masked", "lstm_stateful"]
 ALL_CASES = SEQUENTIAL_CASES + TRAINED_CASES + LAYER_CASES
-
-
-def _registered() -> set:
-    from minikeras.layers import _registry
-
-    return set(_registry())
-
-
-def _classes(config) -> set:
-    out = set()
-
-    def visit(obj):
-        if isinstance(obj, dict):
-            if isinstance(obj.get("class_name"), str) and obj.get("module", "").startswith("keras.layers"):
-                out.add(obj["class_name"])
-            for v in obj.values():
-                visit(v)
-        elif isinstance(obj, list):
-            for v in obj:
-                visit(v)
-
-    visit(config)
-    return out
-
-
-def _needs(case: str):
-    """Skip (the layer is not written yet) or xfail (Bidirectional/TimeDistributed) cases minikeras cannot build."""
-    missing = sorted(_classes(load_json(keras_case(3, case) / "config.json")) - _registered())
-    if missing:
-        pytest.skip(f"layers not implemented yet: {missing}")
-
-
-def _param(case: str):
-    return case  # Bidirectional and TimeDistributed have landed: no xfail marks needed
 
 
 def _model_from_case(case: str):
@@ -111,18 +78,16 @@ def _same_weights(model, before):
 # ------------------------------------------------------------------------------------------- real Keras files
 
 
-@pytest.mark.parametrize("case", [_param(c) for c in ALL_CASES])
+@pytest.mark.parametrize("case", ALL_CASES)
 def test_load_model_predicts_like_keras(case):
-    _needs(case)
     io_ = load_io(keras_case(3, case))
     model = keras3.load_model_keras3(keras_case(3, case) / "model.keras", compile=False)
     np.testing.assert_allclose(model.predict(_inputs(io_), verbose=0), io_["y_pred"], atol=2e-5, rtol=0)
     _check_weights(model, io_)
 
 
-@pytest.mark.parametrize("case", [_param(c) for c in ALL_CASES])
+@pytest.mark.parametrize("case", ALL_CASES)
 def test_load_weights_into_model_built_from_config(case):
-    _needs(case)
     io_ = load_io(keras_case(3, case))
     model = _model_from_case(case)
     keras3.load_weights_keras3(model, keras_case(3, case) / "model.weights.h5")
@@ -131,14 +96,12 @@ def test_load_weights_into_model_built_from_config(case):
         np.testing.assert_allclose(model.predict(io_["x"], verbose=0), io_["y_pred"], atol=2e-5, rtol=0)
 
 
-@pytest.mark.parametrize("case", [_param(c) for c in ALL_CASES])
+@pytest.mark.parametrize("case", ALL_CASES)
 def test_written_weights_have_keras_structure(case, tmp_path):
     """Same groups, datasets, shapes, dtypes and attributes (types and values) as the Keras-written file."""
-    _needs(case)
     model = _model_from_case(case)
     keras3.load_weights_keras3(model, keras_case(3, case) / "model.weights.h5")
     if load_json(keras_case(3, case) / "config.json").get("compile_config"):
-        pytest.importorskip("minikeras.optimizers")
         model = keras3.load_model_keras3(keras_case(3, case) / "model.keras")
     out = tmp_path / "m.weights.h5"
     keras3.save_weights_keras3(model, out)
@@ -159,9 +122,8 @@ def test_written_weights_have_keras_structure(case, tmp_path):
         f.visititems(visit)
 
 
-@pytest.mark.parametrize("case", [_param(c) for c in SEQUENTIAL_CASES])
+@pytest.mark.parametrize("case", SEQUENTIAL_CASES)
 def test_written_keras_zip_matches_keras(case, tmp_path):
-    _needs(case)
     model = keras3.load_model_keras3(keras_case(3, case) / "model.keras", compile=False)
     out = tmp_path / "m.keras"
     keras3.save_model_keras3(model, out)
@@ -179,9 +141,8 @@ def test_written_keras_zip_matches_keras(case, tmp_path):
         assert a.dtype == b.dtype and np.array_equal(a, b)
 
 
-@pytest.mark.parametrize("case", [_param(c) for c in SEQUENTIAL_CASES])
+@pytest.mark.parametrize("case", SEQUENTIAL_CASES)
 def test_round_trip_bit_exact(case, tmp_path):
-    _needs(case)
     model = keras3.load_model_keras3(keras_case(3, case) / "model.keras", compile=False)
     x = _inputs(load_io(keras_case(3, case)))
     keras3.save_weights_keras3(model, tmp_path / "w.weights.h5")
@@ -196,8 +157,6 @@ def test_round_trip_bit_exact(case, tmp_path):
 
 
 def test_compiled_adam_resumes_training_like_keras():
-    _needs("compiled_adam")
-    pytest.importorskip("minikeras.optimizers")
     io_ = load_io(keras_case(3, "compiled_adam"))
     model = keras3.load_model_keras3(keras_case(3, "compiled_adam") / "model.keras")
     state = keras3._optimizer_values(model.optimizer)
@@ -234,7 +193,6 @@ def test_functional_chain_conversion():
 
 
 def test_missing_cell_group_message_is_keras(tmp_path):
-    _needs("two_lstm_dense")
     model = _model_from_case("two_lstm_dense")
     before = _weights(model)
     path = tmp_path / "bad.weights.h5"
@@ -421,18 +379,83 @@ def test_keras_2_13_checkpoint_dependencies_layout(saved):
     _same_weights(target, _weights(_dense_model()))
 
 
-def test_keras2_hard_sigmoid_is_not_written_as_keras3(tmp_path):
-    """Keras 3 reads 'hard_sigmoid' as relu6(x + 3) / 6: a Keras 2 hard_sigmoid model must not be saved as .keras."""
+HARD_SIGMOID_EXPORTS = ["lstm_default", "lstm_seq_dense", "gru_reset_after", "gru_reset_before",
+                        "bidirectional_lstm", "simple_rnn", "dense"]
+
+
+@pytest.mark.parametrize("stem", HARD_SIGMOID_EXPORTS)
+def test_keras2_hard_sigmoid_exports_exactly_to_keras3(tmp_path, stem):
+    """Keras 2's hard_sigmoid(z) = Keras 3's hard_sigmoid(1.2 z): the `.keras` export scales the columns feeding it
+    by 1.2, and real Keras 3 computes the minikeras model's outputs from it (`y_keras3_<stem>`, recorded by Keras
+    3.15.1 loading `<stem>.keras`). The same export made now stores the same weights, and loads back in minikeras
+    with the same predictions."""
+    import warnings
+
+    case = keras_case(3, "hard_sigmoid_export")
+    io_ = load_io(case)
+    x, want = io_[f"x_{stem}"], io_[f"y_keras3_{stem}"]
+    from minikeras import models
+
+    model = models.load_model(case / f"{stem}.h5")  # minikeras's tf_keras file: Keras 2's hard_sigmoid
+    np.testing.assert_allclose(model.predict(x, verbose=0), want, atol=2e-5, rtol=0)
+    np.testing.assert_allclose(models.load_model(case / f"{stem}.keras").predict(x, verbose=0), want, atol=2e-5,
+                               rtol=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.save(tmp_path / "m.keras")
+    assert [str(w.message) for w in caught if "rescale" in str(w.message) or "1.2" in str(w.message)] != []
+    assert len(caught) == 1, [str(w.message) for w in caught]
+    ours, theirs = {}, {}
+    for path, out in ((tmp_path / "m.keras", ours), (case / f"{stem}.keras", theirs)):
+        with zipfile.ZipFile(path) as zf, h5py.File(io.BytesIO(zf.read("model.weights.h5")), "r") as f:
+            f.visititems(lambda n, o, out=out: out.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset) else None)
+    assert ours.keys() == theirs.keys()
+    for k in ours:
+        np.testing.assert_array_equal(ours[k], theirs[k], err_msg=k)
+    again = models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6, rtol=0)
+
+
+def test_hard_sigmoid_scaling_is_exactly_where_keras2_uses_it():
+    """LSTM: gates i, f, o scaled, c not; GRU(reset_after=True) with a Keras 2 `activation`: every block, both bias
+    rows; sigmoid layers: nothing."""
+    from minikeras.layers import GRU, LSTM, Dense, Input
+    from minikeras.models import Sequential
+
+    model = Sequential([Input((5, 4)), LSTM(2, return_sequences=True),
+                        GRU(3, reset_after=True, recurrent_activation="sigmoid", activation="hard_sigmoid"),
+                        Dense(2, activation="sigmoid")])
+    scales = keras3.hard_sigmoid_scales(model)
+    lstm, gru, dense = model.layers
+    np.testing.assert_array_equal(scales[id(lstm.cell.kernel)], [1.2] * 4 + [1.0] * 2 + [1.2] * 2)
+    np.testing.assert_array_equal(scales[id(lstm.cell.bias)], [1.2] * 4 + [1.0] * 2 + [1.2] * 2)
+    np.testing.assert_array_equal(scales[id(gru.cell.bias)], [1.0] * 6 + [1.2] * 3)
+    assert np.asarray(gru.cell.bias.data).shape == (2, 9)
+    assert not any(id(w) in scales for w in dense.weights)
+
+
+@pytest.mark.parametrize("build", [
+    lambda L: [L.Input((4,)), L.Dense(3), L.Activation("hard_sigmoid")],
+    lambda L: [L.Input((5, 4)), L.LSTM(3, activation="hard_sigmoid", recurrent_activation="sigmoid")],
+], ids=["activation_layer", "lstm_activation"])
+def test_keras2_hard_sigmoid_without_exact_export_is_refused(tmp_path, build):
+    """No rescaling of weights reproduces Keras 2's hard_sigmoid here: refused, and no file is left behind."""
+    from minikeras import layers
+    from minikeras.models import Sequential
+
+    with pytest.raises(UnsupportedConfigError, match=r"no rescaling .* Save the model as `\.h5`"):
+        Sequential(build(layers)).save(tmp_path / "m.keras")
+    assert os.listdir(tmp_path) == []
+
+
+def test_keras3_hard_sigmoid_round_trips_unscaled(tmp_path):
     from minikeras import activations
     from minikeras.layers import Dense, Input
     from minikeras.models import Sequential
 
-    model = Sequential([Input((4,)), Dense(3, activation="hard_sigmoid")])
-    with pytest.raises(UnsupportedConfigError, match="hard_sigmoid"):
-        keras3.save_model_keras3(model, tmp_path / "m.keras")
-    assert os.listdir(tmp_path) == []
     with activations.keras_era(3):
         model3 = Sequential([Input((4,)), Dense(3, activation="hard_sigmoid")])
+    assert keras3.hard_sigmoid_scales(model3) == {}
     keras3.save_model_keras3(model3, tmp_path / "m.keras")
     again = keras3.load_model_keras3(tmp_path / "m.keras")
     assert activations.era_of(again.layers[0].activation) == 3
@@ -500,10 +523,9 @@ def test_optimizer_state_layout_and_restore(tmp_path):
     _same_weights(small, _weights(model))
 
 
-@pytest.mark.parametrize("case", [_param(c) for c in LAYER_CASES])
+@pytest.mark.parametrize("case", LAYER_CASES)
 def test_layer_entries_match_keras_config(case):
     """Each layer's config.json entry as Keras 3 writes it (functional cases: entry-level name/inbound_nodes aside)."""
-    _needs(case)
     model = _model_from_case(case)
     expected = [{k: v for k, v in e.items() if k not in ("name", "inbound_nodes")}
                 for e in load_json(keras_case(3, case) / "config.json")["config"]["layers"]
@@ -545,8 +567,6 @@ def test_hostile_hdf5_links_and_huge_shapes(saved, tmp_path):
 
 
 def test_compile_config_written_like_keras(tmp_path):
-    _needs("compiled_adam")
-    pytest.importorskip("minikeras.optimizers")
     model = keras3.load_model_keras3(keras_case(3, "compiled_adam") / "model.keras")
     keras3.save_model_keras3(model, tmp_path / "m.keras")
     got = json.loads(zipfile.ZipFile(tmp_path / "m.keras").read("config.json"))["compile_config"]
@@ -556,3 +576,19 @@ def test_compile_config_written_like_keras(tmp_path):
     again = keras3.load_model_keras3(tmp_path / "m.keras")
     for a, b in zip(keras3._optimizer_values(again.optimizer), keras3._optimizer_values(model.optimizer)):
         assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def test_load_weights_from_keras_file_into_keras2_hard_sigmoid_model(tmp_path):
+    """`load_weights('m.keras')` reads Keras 3 weights: a model using Keras 2's hard_sigmoid gets them divided by 1.2
+    where they feed it, so it predicts what the file's model does."""
+    from minikeras import models
+
+    case = keras_case(3, "hard_sigmoid_export")
+    io_ = load_io(case)
+    source = models.load_model(case / "lstm_seq_dense.h5")
+    target = models.model_from_json(source.to_json())
+    target.load_weights(case / "lstm_seq_dense.keras")
+    np.testing.assert_allclose(target.predict(io_["x_lstm_seq_dense"], verbose=0), io_["y_keras3_lstm_seq_dense"],
+                               atol=2e-5, rtol=0)
+    for a, b in zip(target.get_weights(), source.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)

@@ -442,6 +442,32 @@ def test_targets_with_wrong_number_of_classes():
     assert list(h.history) == ["loss", "accuracy"]
 
 
+def test_target_checks_follow_what_the_loss_declares():
+    """Targets are checked by what a loss declares (`expected_targets`), not guessed from its name."""
+    from minikeras import losses
+
+    x, _, labels = toy_categorical()
+
+    class LabelLoss(losses.Loss):  # a user loss that declares integer class labels gets the label-range check
+        expected_targets = losses.CLASS_INDICES
+
+        def call(self, y_true, y_pred):
+            return losses.sparse_categorical_crossentropy(y_true, y_pred)
+
+    def my_crossentropy(y_true, y_pred):  # declares nothing: its name alone no longer triggers a shape check
+        return losses.sparse_categorical_crossentropy(y_true, y_pred)
+
+    assert losses.expected_targets(losses.get("categorical_crossentropy")) == losses.ONE_HOT
+    assert losses.expected_targets(losses.BinaryCrossentropy()) == losses.SAME_SHAPE
+    assert losses.expected_targets(my_crossentropy) is None
+    model = Sequential([Dense(3, activation="softmax", input_shape=(4,))])
+    model.compile("sgd", LabelLoss())
+    with pytest.raises(ValueError, match=r"Received a label value of [345] which is outside the valid range"):
+        model.fit(x, np.arange(len(x)) % 6, verbose=0)
+    model.compile("sgd", my_crossentropy)
+    assert np.isfinite(model.fit(x, labels, verbose=0).history["loss"][0])
+
+
 def test_bad_class_weight():
     x, y = toy_binary()
     with pytest.raises(ValueError, match="Expected `class_weight` to be a dict with keys from 0 to one less"):
@@ -526,3 +552,104 @@ def test_masked_sequence_loss_matches_tf_keras():
     np.testing.assert_allclose(model.train_on_batch(x, y, sample_weight=np.array([1., 2., 0.5, 1.], "float32")),
                                [0.7018853425979614, 0.6661384701728821], rtol=1e-5)
     np.testing.assert_allclose(model.evaluate(x, y, verbose=0), [0.9205406308174133, 0.6674171090126038], rtol=1e-5)
+
+
+# ---------------------------------------------------------------------------------------------------- lean predict
+def test_small_predict_takes_the_lean_path_with_the_same_result(monkeypatch):
+    """One batch, no callbacks, no progress bar: `predict` calls `predict_step` once, without the callback
+    machinery, and returns what the batched path returns (as a fresh array)."""
+    from minikeras.engine import training
+
+    backend.set_random_seed(3)
+    model = Sequential([LSTM(4, input_shape=(5, 3)), Dense(2)])
+    x = np.random.default_rng(0).standard_normal((3, 5, 3)).astype("float32")
+    batched = model.predict(x, batch_size=1, verbose=0)           # three batches: the general path
+    seen = []
+    model.predict(x[:1], callbacks=[callbacks.LambdaCallback(on_predict_batch_end=lambda b, l: seen.append(b))],
+                  verbose=0)
+    assert seen == [0]                                            # callbacks given: the general path, hooks called
+
+    class NoCallbacks(callbacks.CallbackList):
+        def __init__(self, *args, **kwargs):
+            raise AssertionError("the lean path must not build a CallbackList")
+
+    monkeypatch.setattr(training.callbacks_module, "CallbackList", NoCallbacks)
+    lean = model.predict(x, verbose=0)
+    np.testing.assert_allclose(lean, batched, rtol=0, atol=1e-6)
+    assert lean.dtype == batched.dtype and lean.shape == (3, 2)
+    for w in model.weights:
+        assert w.grad is None
+    with pytest.raises(AssertionError, match="must not build"):   # more samples than one batch: general path
+        model.predict(x, batch_size=2, verbose=0)
+    with pytest.raises(AssertionError, match="must not build"):   # a progress bar to show: general path
+        model.predict(x, verbose=1)
+
+
+def test_lean_predict_returns_a_copy_and_honours_predict_step():
+    from minikeras.layers import Activation
+    from minikeras.engine.training import Model
+
+    identity = Sequential([Activation("linear", input_shape=(2,))])
+    x = np.ones((1, 2), "float32")
+    out = identity.predict(x, verbose=0)
+    out[0, 0] = 5.0
+    assert x[0, 0] == 1.0                                         # the caller's input is never handed back
+
+    class Doubled(Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = Dense(1, kernel_initializer="ones", bias_initializer="zeros")
+
+        def call(self, inputs, training=None, mask=None):
+            return self.dense(inputs)
+
+        def predict_step(self, data):
+            return 2.0 * super().predict_step(data)
+
+    np.testing.assert_allclose(Doubled().predict(np.ones((1, 3), "float32"), verbose=0), [[6.0]])
+
+
+def test_lean_predict_keeps_the_errors_for_bad_data():
+    model = Sequential([Dense(1, input_shape=(2,))])
+    with pytest.raises(ValueError, match="Unsupported object type str"):
+        model.predict(np.array([["a", "b"]]), verbose=0)
+    with pytest.raises(ValueError, match="Expected `batch_size` to be a positive integer"):
+        model.predict(np.ones((1, 2)), batch_size=0, verbose=0)
+
+
+# ---------------------------------------------------------------------------------------------------- compile checks
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(loss="binary_crossentropyy"), r"Unknown loss identifier 'binary_crossentropyy'. Did you mean "
+                                        r"'binary_crossentropy'.*Received: loss='binary_crossentropyy'"),
+    (dict(loss={"dense": "msee"}), r"Unknown loss identifier 'msee'. Did you mean 'mse' or 'msle'\?"),
+    (dict(loss="mse", metrics=["accuarcy"]), r"Unknown metric identifier 'accuarcy'. Did you mean 'accuracy'.*"
+                                             r"Received: metrics=\['accuarcy'\]"),
+    (dict(loss="mse", metrics=["f1score"]), r"Unknown metric identifier 'f1score'. Otherwise pass a function or a "
+                                            r"`keras.metrics.Metric` instance"),
+    (dict(loss="mse", weighted_metrics=["maee"]), r"Did you mean 'mae'.*Received: weighted_metrics=\['maee'\]"),
+    (dict(optimizer="adamm", loss="mse"), r"Unknown optimizer identifier 'adamm'. Did you mean 'adam'"),
+])
+def test_compile_rejects_unknown_identifiers_with_a_suggestion(kwargs, message):
+    model = Sequential([Dense(1, input_shape=(3,))])
+    model.compile("sgd", "mae")
+    optimizer = model.optimizer
+    with pytest.raises(ValueError, match=message):
+        model.compile(**kwargs)
+    assert model.optimizer is optimizer and model.loss == "mae"   # a failed compile changes nothing
+
+
+def test_compile_accepts_every_spelling_keras_accepts():
+    model = Sequential([Dense(2, activation="softmax", input_shape=(3,))])
+    for loss in ("mse", "MSE", "MeanSquaredError", "huber_loss", "kld", "categorical_crossentropy"):
+        model.compile("Adam", loss, metrics=["acc", "ACC", "ce", "mae", "Precision", "top_k_categorical_accuracy"])
+    model.compile(optimizers.SGD(), loss=None)
+
+
+def test_fit_nb_epoch_is_keras_1s_epochs():
+    x, y = toy_binary()
+    model = binary_model()
+    with pytest.warns(UserWarning, match=r"The `nb_epoch` argument in `fit` has been renamed `epochs`."):
+        hist = model.fit(x, y, nb_epoch=3, verbose=0)
+    assert hist.epoch == [0, 1, 2]
+    with pytest.raises(TypeError, match=r"Unrecognized keyword arguments: \{'nb_epochs': 3\}"):
+        model.fit(x, y, nb_epochs=3, verbose=0)

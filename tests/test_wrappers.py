@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import keras_case, load_io, load_json
+from helpers import keras_case, load_io, load_json
 from minikeras import layers, models
 from minikeras.autograd import check_grads
 from minikeras.saving.serialization import normalize_layer_entry

@@ -1135,3 +1135,138 @@ ALL_OPS = (
     Sum, Mean, Max, Min, Softmax, LogSoftmax,
     Reshape, Transpose, ExpandDims, Squeeze, Flip, GetItem, Concatenate, Stack, Split, Take,
 )
+
+
+# ************************************************************ 1-D convolution and pooling (channels-last)
+
+
+def _windows1d(xp: np.ndarray, size: int, stride: int, dilation: int, length: int) -> np.ndarray:
+    """Read-only strided view `(batch, length, size, channels)` of the sliding windows of `xp` (no copy)."""
+    sb, sl, sc = xp.strides
+    return np.lib.stride_tricks.as_strided(xp, (xp.shape[0], length, size, xp.shape[2]),
+                                           (sb, stride * sl, dilation * sl, sc), writeable=False)
+
+
+def _window_count(padded: int, size: int, stride: int, dilation: int, op: str) -> int:
+    length = (padded - dilation * (size - 1) - 1) // stride + 1
+    if length < 1:
+        raise ValueError(f"`{op}` would produce an output of size {length}: the padded input has {padded} steps, "
+                         f"expected at least {dilation * (size - 1) + 1} (the window's span).")
+    return length
+
+
+def _scatter_windows(dcols: np.ndarray, padded_shape: Tuple[int, ...], stride: int, dilation: int) -> np.ndarray:
+    """Adjoint of `_windows1d`: add each window tap's gradient back into the padded input.
+
+    One vectorised add per tap of the window (kernel_size of them), never a loop over positions."""
+    dxp = np.zeros(padded_shape, dcols.dtype)
+    length = dcols.shape[1]
+    for k in range(dcols.shape[2]):
+        start = k * dilation
+        dxp[:, start:start + stride * (length - 1) + 1:stride, :] += dcols[:, :, k, :]
+    return dxp
+
+
+class Conv1D(Function):
+    """1-D cross-correlation of `x (batch, steps, in_channels)` with `w (kernel_size, in_channels // groups, filters)`.
+
+    im2col on a strided view of the zero-padded input, then one (batched over groups) GEMM, as TF's
+    `conv1d`: `out[b, t, f] = sum_{k, c} xp[b, t * stride + k * dilation, c] * w[k, c, f]` inside each group.
+    d/dw = cols^T @ grad; d/dx = grad @ w^T scattered back through the windows.
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, stride=1, dilation=1, pad=(0, 0), groups=1):
+        batch, steps, channels = x.shape
+        size, cg, filters = w.shape
+        if cg * groups != channels or filters % groups:
+            raise ValueError(f"`conv1d` expected a kernel of shape (kernel_size, {channels // groups}, "
+                             f"filters divisible by {groups}). Received: kernel.shape={w.shape}, "
+                             f"inputs.shape={x.shape}, groups={groups}")
+        xp = np.pad(x, ((0, 0), tuple(pad), (0, 0))) if any(pad) else x
+        length = _window_count(xp.shape[1], size, stride, dilation, "conv1d")
+        fg = filters // groups
+        # im2col: the reshape copies the view into (groups, batch * length, size * cg) rows.
+        cols = _windows1d(xp, size, stride, dilation, length).reshape(batch * length, size, groups, cg)
+        cols = cols.transpose(2, 0, 1, 3).reshape(groups, batch * length, size * cg)
+        wg = w.reshape(size, cg, groups, fg).transpose(2, 0, 1, 3).reshape(groups, size * cg, fg)
+        out = np.matmul(cols, wg)
+        ctx.save_for_backward(cols, wg)
+        ctx.meta = (x.shape, w.shape, xp.shape, stride, dilation, tuple(pad), groups, length)
+        return out.transpose(1, 0, 2).reshape(batch, length, filters)
+
+    @staticmethod
+    def backward(ctx, grad):
+        cols, wg = ctx.saved
+        (batch, steps, channels), (size, cg, filters), padded_shape, stride, dilation, pad, groups, length = ctx.meta
+        fg = filters // groups
+        g = grad.reshape(batch * length, groups, fg).transpose(1, 0, 2)
+        dx = dw = None
+        if ctx.needs_input_grad[1]:
+            dw = np.matmul(cols.transpose(0, 2, 1), g)
+            dw = dw.reshape(groups, size, cg, fg).transpose(1, 2, 0, 3).reshape(size, cg, filters)
+        if ctx.needs_input_grad[0]:
+            dcols = np.matmul(g, wg.transpose(0, 2, 1)).reshape(groups, batch, length, size, cg)
+            dcols = dcols.transpose(1, 2, 3, 0, 4).reshape(batch, length, size, channels)
+            dxp = _scatter_windows(dcols, padded_shape, stride, dilation)
+            dx = dxp[:, pad[0]:pad[0] + steps, :]
+        return dx, dw
+
+
+class Pool1D(Function):
+    """Max or average pooling over windows of axis 1 of `x (batch, steps, channels)`.
+
+    Padding never takes part: max pooling pads with -inf, average pooling divides each window by the number of
+    real steps it covers (TF's `SAME` pooling). The max gradient goes to the first maximum of each window (TF).
+    """
+
+    @staticmethod
+    def forward(ctx, x, mode="max", pool=2, stride=2, pad=(0, 0)):
+        steps = x.shape[1]
+        fill = -np.inf if mode == "max" else 0
+        xp = np.pad(x, ((0, 0), tuple(pad), (0, 0)), constant_values=fill) if any(pad) else x
+        length = _window_count(xp.shape[1], pool, stride, 1, f"{mode}_pool1d")
+        win = _windows1d(xp, pool, stride, 1, length)
+        ctx.meta = (x.shape, xp.shape, mode, pool, stride, tuple(pad), length)
+        if mode == "max":
+            idx = win.argmax(axis=2)
+            ctx.save_for_backward(idx)
+            return np.take_along_axis(win, idx[:, :, None, :], axis=2)[:, :, 0, :]
+        starts = np.arange(length) * stride - pad[0]
+        counts = (np.minimum(starts + pool, steps) - np.maximum(starts, 0)).astype(x.dtype)[None, :, None]
+        ctx.save_for_backward(counts)
+        return (win.sum(axis=2) / counts).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, padded_shape, mode, pool, stride, pad, length = ctx.meta
+        if mode == "max":
+            idx = ctx.saved[0]
+            dcols = np.where(np.arange(pool)[None, None, :, None] == idx[:, :, None, :], grad[:, :, None, :], 0)
+        else:
+            dcols = np.broadcast_to((grad / ctx.saved[0])[:, :, None, :], grad.shape[:2] + (pool, grad.shape[2]))
+        dxp = _scatter_windows(dcols.astype(grad.dtype, copy=False), padded_shape, stride, 1)
+        return dxp[:, pad[0]:pad[0] + shape[1], :]
+
+
+def conv1d(x, kernel, strides: int = 1, padding: Tuple[int, int] = (0, 0), dilation_rate: int = 1,
+           groups: int = 1) -> Tensor:
+    """Channels-last 1-D convolution; `padding` is the explicit `(left, right)` zero padding of the steps axis."""
+    x = _t(x)
+    return Conv1D.apply(x, _t(kernel, like=x), stride=int(strides), dilation=int(dilation_rate),
+                        pad=(int(padding[0]), int(padding[1])), groups=int(groups))
+
+
+def max_pool1d(x, pool_size: int, strides: int, padding: Tuple[int, int] = (0, 0)) -> Tensor:
+    """Channels-last 1-D max pooling; `padding` is `(left, right)` steps that never win."""
+    return Pool1D.apply(_t(x), mode="max", pool=int(pool_size), stride=int(strides),
+                        pad=(int(padding[0]), int(padding[1])))
+
+
+def avg_pool1d(x, pool_size: int, strides: int, padding: Tuple[int, int] = (0, 0)) -> Tensor:
+    """Channels-last 1-D average pooling; padded steps are left out of each window's count."""
+    return Pool1D.apply(_t(x), mode="avg", pool=int(pool_size), stride=int(strides),
+                        pad=(int(padding[0]), int(padding[1])))
+
+
+ALL_OPS = ALL_OPS + (Conv1D, Pool1D)

@@ -391,6 +391,10 @@ class Variable(Tensor):
     (a callable on arrays, applied by the optimizer after each update, as Keras 2.11+ does). `assign` writes in
     place, so every holder of the variable sees the new value.
 
+    An optimizer moves the variables it trains into one contiguous buffer per dtype (`use_storage`): `.data` then
+    is a view of that buffer, and `assign`, `set_weights` and loading (all in place) keep it so. Code that rebinds
+    `.data` to a new array detaches the variable; the optimizer notices and moves it back before its next update.
+
     >>> v = Variable(np.zeros(2, "float32"), name="dense/bias")
     >>> v.assign([1.0, 2.0]).numpy()
     array([1., 2.], dtype=float32)
@@ -414,6 +418,22 @@ class Variable(Tensor):
             raise ValueError(f"Cannot assign a value of shape {arr.shape} to variable '{self.name}' of shape "
                              f"{self.data.shape}. Received: value.shape={arr.shape}")
         np.copyto(self.data, arr, casting="unsafe")
+        return self
+
+    def use_storage(self, view: np.ndarray) -> "Variable":
+        """Copy the value into `view` (an array of the same shape, e.g. a slice of a flat buffer) and keep it there.
+
+        >>> flat = np.zeros(3, "float32")
+        >>> v = Variable(np.ones(2, "float32")).use_storage(flat[1:])
+        >>> v.assign([5.0, 6.0]) is v, flat
+        (True, array([0., 5., 6.], dtype=float32))
+        """
+        if not isinstance(view, np.ndarray) or view.shape != self.data.shape:
+            raise ValueError(f"The storage of variable '{self.name}' must be an array of shape {self.data.shape}. "
+                             f"Received: view.shape={getattr(view, 'shape', None)}")
+        if view is not self.data:
+            np.copyto(view, self.data, casting="unsafe")
+            self.data = view
         return self
 
     def __repr__(self) -> str:

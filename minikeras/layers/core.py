@@ -16,9 +16,10 @@ import numpy as np
 from minikeras import activations, backend, constraints, initializers, regularizers
 from minikeras.autograd import Tensor, ops
 from minikeras.engine.base_layer import InputSpec, Layer
+from minikeras.legacy import interfaces
 
-__all__ = ["Dense", "Activation", "Dropout", "Flatten", "Masking", "RepeatVector", "Reshape", "Permute", "Lambda",
-           "ActivityRegularization"]
+__all__ = ["Dense", "Activation", "Dropout", "SpatialDropout1D", "Flatten", "Masking", "RepeatVector", "Reshape",
+           "Permute", "Lambda", "ActivityRegularization"]
 
 Shape = Tuple[Optional[int], ...]
 
@@ -96,6 +97,7 @@ class Dense(Layer):
 
     supports_streaming = True  # each timestep on its own: minikeras.streaming can run it
 
+    @interfaces.legacy_dense_support
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
@@ -252,6 +254,7 @@ class Dropout(Layer):
 
     supports_streaming = True  # each timestep on its own: minikeras.streaming can run it
 
+    @interfaces.legacy_dropout_support
     def __init__(self, rate: float, noise_shape: Optional[Sequence[Optional[int]]] = None,
                  seed: Optional[int] = None, **kwargs: Any):
         super().__init__(**kwargs)
@@ -308,6 +311,49 @@ class Dropout(Layer):
     def get_config(self) -> Dict[str, Any]:
         config = {"rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed}
         return {**super().get_config(), **config}
+
+
+# ************************************************************ SpatialDropout1D
+
+
+class SpatialDropout1D(Dropout):
+    """Spatial 1D version of Dropout: drops entire 1D feature maps instead of individual elements.
+
+    In training, each channel of each sample is dropped at every timestep at once (noise shape
+    `(batch_size, 1, channels)`), and kept channels are scaled by `1 / (1 - rate)`. If adjacent frames within
+    feature maps are strongly correlated (as is normally the case in early convolution layers) then regular dropout
+    will not regularize the activations and will otherwise just result in an effective learning rate decrease.
+    In inference the layer is the identity.
+
+    Args:
+        rate: float in [0, 1), the fraction of the input channels to drop.
+        **kwargs: base layer arguments; `seed` (and `noise_shape`, which tf_keras writes in the config and then
+            ignores) as for `Dropout`. Keras 1's `p` is converted with Keras 2.0's warning.
+
+    Call arguments:
+        inputs: a 3D tensor.
+        training: whether to drop channels (True) or pass the input through (False/None).
+
+    Input shape:
+        3D tensor `(samples, timesteps, channels)`.
+
+    Output shape:
+        Same as input. A Keras mask is passed through.
+
+    >>> import numpy as np
+    >>> y = SpatialDropout1D(0.5, seed=1)(np.ones((2, 4, 3)), training=True).numpy()
+    >>> bool(np.all(y == y[:, :1, :]))  # the same channels are dropped at every timestep
+    True
+    """
+
+    @interfaces.legacy_spatialdropout1d_support
+    def __init__(self, rate: float, **kwargs: Any):
+        super().__init__(rate, **kwargs)
+        self.input_spec = InputSpec(ndim=3)
+
+    def _get_noise_shape(self, inputs: Tensor) -> Tuple[int, ...]:
+        # NOTE: tf_keras ignores a `noise_shape` argument here; one mask entry per (sample, channel).
+        return (inputs.shape[0], 1, inputs.shape[2])
 
 
 # ************************************************************ Flatten

@@ -8,6 +8,7 @@ import numpy as np
 from minikeras import constraints, initializers, regularizers
 from minikeras.autograd import Tensor, ops
 from minikeras.engine.base_layer import Layer
+from minikeras.legacy import interfaces
 from minikeras.layers.core import _is_int, _pop_keras3_no_ops, _shape_tuple
 
 __all__ = ["Embedding"]
@@ -61,6 +62,7 @@ class Embedding(Layer):
 
     supports_streaming = True  # each timestep on its own: minikeras.streaming can run it
 
+    @interfaces.legacy_embedding_support
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
                  embeddings_regularizer: Any = None, activity_regularizer: Any = None,
                  embeddings_constraint: Any = None, mask_zero: bool = False, input_length: Any = None,
@@ -77,7 +79,7 @@ class Embedding(Layer):
             input_length = (tuple(None if l is None else int(l) for l in input_length)
                             if isinstance(input_length, (list, tuple)) else int(input_length))
         if sparse:
-            raise NotImplementedError("Sparse embedding outputs (`sparse=True`, tf.SparseTensor) are not supported "
+            raise NotImplementedError("Sparse embedding outputs (`sparse=True`, a sparse tensor) are not supported "
                                       "by minikeras. Received: sparse=True")
         if "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
             # NOTE: tf_keras always declares an input shape for Embedding (the time axis may be unknown)

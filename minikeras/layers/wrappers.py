@@ -119,14 +119,14 @@ class Bidirectional(Wrapper):
     def __init__(self, layer: Layer, merge_mode: Optional[str] = "concat", weights: Any = None,
                  backward_layer: Optional[Layer] = None, **kwargs: Any):
         if not isinstance(layer, Layer):
-            raise ValueError("Please initialize `Bidirectional` layer with a `tf.keras.layers.Layer` instance. "
-                             f"Received: {layer}")
+            raise ValueError("Please initialize `Bidirectional` layer with a `minikeras.layers.Layer` instance "
+                             f"(e.g. `layers.LSTM(8)`). Received: layer={layer!r}")
         if not hasattr(layer, "go_backwards") or not hasattr(layer, "return_sequences"):
             raise ValueError("`Bidirectional` wraps a recurrent layer (LSTM, GRU, SimpleRNN). "
                              f"Received: layer={type(layer).__name__}")
         if backward_layer is not None and not isinstance(backward_layer, Layer):
-            raise ValueError("`backward_layer` need to be a `tf.keras.layers.Layer` instance. "
-                             f"Received: {backward_layer}")
+            raise ValueError("`backward_layer` needs to be a `minikeras.layers.Layer` instance. "
+                             f"Received: backward_layer={backward_layer!r}")
         if merge_mode not in ["sum", "mul", "ave", "concat", None]:
             raise ValueError(f"Invalid merge mode. Received: {merge_mode}. Merge mode should be one of "
                              '{"sum", "mul", "ave", "concat", None}')

@@ -44,17 +44,32 @@ class Adadelta(Optimizer):
             self._accumulated_grads.append(self.add_variable_from_reference(var, "accumulated_grad"))
             self._accumulated_delta_vars.append(self.add_variable_from_reference(var, "accumulated_delta_var"))
 
-    def update_step(self, grad: np.ndarray, variable: Any) -> None:
-        dtype = variable.dtype
+    def _coefficients(self, dtype: np.dtype) -> Dict[str, Any]:
         t = dtype.type
-        lr = self._lr(dtype)
-        rho, one_minus_rho, eps = t(self.rho), t(1 - self.rho), t(self.epsilon)
-        accumulated_grad = self._slot(self._accumulated_grads, variable)
-        accumulated_delta_var = self._slot(self._accumulated_delta_vars, variable)
-        accumulated_grad.data[...] = rho * accumulated_grad.data + one_minus_rho * grad * grad
-        delta_var = -np.sqrt(accumulated_delta_var.data + eps) * grad / np.sqrt(accumulated_grad.data + eps)
-        accumulated_delta_var.data[...] = rho * accumulated_delta_var.data + one_minus_rho * delta_var * delta_var
-        variable.data[...] = variable.data + lr * delta_var
+        return {"lr": self._lr(dtype), "rho": t(self.rho), "one_minus_rho": t(1 - self.rho),
+                "epsilon": t(self.epsilon)}
+
+    def _update_flat(self, gradient: np.ndarray, variable: np.ndarray, slots: Dict[str, np.ndarray],
+                     c: Dict[str, Any], work: Any) -> None:
+        accumulated_grad, accumulated_delta_var = slots["accumulated_grad"], slots["accumulated_delta_var"]
+        delta, b = work(0), work(1)
+        np.multiply(gradient, c["one_minus_rho"], out=b)
+        b *= gradient
+        accumulated_grad *= c["rho"]
+        accumulated_grad += b
+        np.add(accumulated_delta_var, c["epsilon"], out=delta)
+        np.sqrt(delta, out=delta)
+        np.negative(delta, out=delta)
+        delta *= gradient
+        np.add(accumulated_grad, c["epsilon"], out=b)
+        np.sqrt(b, out=b)
+        delta /= b  # delta = -sqrt(accumulated_delta_var + eps) * g / sqrt(accumulated_grad + eps)
+        np.multiply(delta, c["one_minus_rho"], out=b)
+        b *= delta
+        accumulated_delta_var *= c["rho"]
+        accumulated_delta_var += b
+        np.multiply(delta, c["lr"], out=b)
+        variable += b
 
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()

@@ -44,12 +44,19 @@ class Adagrad(Optimizer):
                                                                    dtype=var.dtype))
             for var in var_list]
 
-    def update_step(self, grad: np.ndarray, variable: Any) -> None:
-        dtype = variable.dtype
-        lr = self._lr(dtype)
-        accumulator = self._slot(self._accumulators, variable)
-        accumulator.data[...] = accumulator.data + grad * grad
-        variable.data[...] = variable.data - lr * grad / np.sqrt(accumulator.data + dtype.type(self.epsilon))
+    def _coefficients(self, dtype: np.dtype) -> Dict[str, Any]:
+        return {"lr": self._lr(dtype), "epsilon": dtype.type(self.epsilon)}
+
+    def _update_flat(self, gradient: np.ndarray, variable: np.ndarray, slots: Dict[str, np.ndarray],
+                     c: Dict[str, Any], work: Any) -> None:
+        accumulator, a, b = slots["accumulator"], work(0), work(1)
+        np.multiply(gradient, gradient, out=a)
+        accumulator += a
+        np.add(accumulator, c["epsilon"], out=a)
+        np.sqrt(a, out=a)
+        np.multiply(gradient, c["lr"], out=b)
+        b /= a
+        variable -= b  # var -= lr * g / sqrt(accumulator + epsilon)
 
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()

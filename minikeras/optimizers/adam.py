@@ -58,25 +58,35 @@ class Adam(Optimizer):
             self._velocity_hats = [self.add_variable_from_reference(model_variable=var, variable_name="vhat")
                                    for var in var_list]
 
-    def update_step(self, gradient: np.ndarray, variable: Any) -> None:
-        dtype = variable.dtype
+    def _coefficients(self, dtype: np.dtype) -> Dict[str, Any]:
         t = dtype.type
         lr = self._lr(dtype)
         local_step = t(int(self.iterations.data) + 1)
         beta_1_power = np.power(t(self.beta_1), local_step)
         beta_2_power = np.power(t(self.beta_2), local_step)
-        m = self._slot(self._momentums, variable)
-        v = self._slot(self._velocities, variable)
         alpha = lr * np.sqrt(t(1) - beta_2_power) / (t(1) - beta_1_power)
         epsilon_hat = t(self.epsilon) * np.sqrt(t(1) - beta_2_power) if self.adaptive_epsilon else t(self.epsilon)
-        m.data[...] = m.data + (gradient - m.data) * t(1 - self.beta_1)
-        v.data[...] = v.data + (np.square(gradient) - v.data) * t(1 - self.beta_2)
-        v_used = v.data
+        return {"lr": lr, "alpha": alpha, "epsilon": epsilon_hat, "one_minus_beta_1": t(1 - self.beta_1),
+                "one_minus_beta_2": t(1 - self.beta_2)}
+
+    def _update_flat(self, gradient: np.ndarray, variable: np.ndarray, slots: Dict[str, np.ndarray],
+                     c: Dict[str, Any], work: Any) -> None:
+        m, v, a, b = slots["m"], slots["v"], work(0), work(1)
+        np.subtract(gradient, m, out=a)
+        a *= c["one_minus_beta_1"]
+        m += a  # m += (g - m) * (1 - beta_1)
+        np.multiply(gradient, gradient, out=a)
+        a -= v
+        a *= c["one_minus_beta_2"]
+        v += a  # v += (g**2 - v) * (1 - beta_2)
         if self.amsgrad:
-            v_hat = self._slot(self._velocity_hats, variable)
-            v_hat.data[...] = np.maximum(v_hat.data, v.data)
-            v_used = v_hat.data
-        variable.data[...] = variable.data - (m.data * alpha) / (np.sqrt(v_used) + epsilon_hat)
+            np.maximum(slots["vhat"], v, out=slots["vhat"])
+            v = slots["vhat"]
+        np.sqrt(v, out=a)
+        a += c["epsilon"]
+        np.multiply(m, c["alpha"], out=b)
+        b /= a
+        variable -= b  # var -= m * alpha / (sqrt(v) + epsilon)
 
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()

@@ -43,17 +43,26 @@ class Adamax(Optimizer):
             self._m.append(self.add_variable_from_reference(model_variable=var, variable_name="m"))
             self._u.append(self.add_variable_from_reference(model_variable=var, variable_name="u"))
 
-    def update_step(self, gradient: np.ndarray, variable: Any) -> None:
-        dtype = variable.dtype
+    def _coefficients(self, dtype: np.dtype) -> Dict[str, Any]:
         t = dtype.type
-        lr = self._lr(dtype)
         local_step = t(int(self.iterations.data) + 1)
-        beta_1_power = np.power(t(self.beta_1), local_step)
-        m = self._slot(self._m, variable)
-        u = self._slot(self._u, variable)
-        m.data[...] = m.data + (gradient - m.data) * t(1 - self.beta_1)
-        u.data[...] = np.maximum(t(self.beta_2) * u.data, np.abs(gradient))
-        variable.data[...] = variable.data - (lr * m.data) / ((t(1) - beta_1_power) * (u.data + t(self.epsilon)))
+        return {"lr": self._lr(dtype), "one_minus_beta_1_power": t(1) - np.power(t(self.beta_1), local_step),
+                "one_minus_beta_1": t(1 - self.beta_1), "beta_2": t(self.beta_2), "epsilon": t(self.epsilon)}
+
+    def _update_flat(self, gradient: np.ndarray, variable: np.ndarray, slots: Dict[str, np.ndarray],
+                     c: Dict[str, Any], work: Any) -> None:
+        m, u, a, b = slots["m"], slots["u"], work(0), work(1)
+        np.subtract(gradient, m, out=a)
+        a *= c["one_minus_beta_1"]
+        m += a
+        u *= c["beta_2"]
+        np.abs(gradient, out=a)
+        np.maximum(u, a, out=u)  # u = max(beta_2 * u, |g|)
+        np.add(u, c["epsilon"], out=a)
+        a *= c["one_minus_beta_1_power"]
+        np.multiply(m, c["lr"], out=b)
+        b /= a
+        variable -= b  # var -= lr * m / ((1 - beta_1**t) * (u + epsilon))
 
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()

@@ -8,6 +8,8 @@ Their arithmetic and their state layout differ from the 2.11+ optimizers, so min
 * clipping applies `clipvalue`, then `clipnorm`, then `global_clipnorm` (all that are set);
 * the update rules are TF's fused training kernels (`ResourceApplyAdam`, `ResourceApplyRMSProp`, ...), with
   hyperparameters held as float32 variables (so `1 - beta_1` is computed in float32);
+* like the 2.11+ optimizers, they keep the trained variables and each slot kind in flat buffers (one per dtype)
+  and update all variables in a handful of numpy calls; `get_state`/`set_state` copy and restore their state;
 * `get_weights()`/`variables()` order: `iter` first, then the slots by kind (all `m`, then all `v`, ...), named
   `"{optimizer}/iter"` and `"{optimizer}/{variable path}/{slot}"` (`"Adam/dense/kernel/m"`); Nadam's
   `momentum_cache` comes right after `iter`.
@@ -22,7 +24,10 @@ import numpy as np
 from minikeras import backend
 from minikeras.autograd import Tensor, Variable
 from minikeras.optimizers import schedules as learning_rate_schedule
-from minikeras.optimizers.optimizer import _as_array, _clip_by_global_norm, _clip_by_norm, _shared_name
+from minikeras.optimizers.optimizer import (OptimizerState, _as_array, _capture_state, _check_state_variables,
+                                            _clip_all_by_global_norm, _clip_by_value, _clip_each_by_norm,
+                                            _FlatLayout, _make_layouts, _plan_flat, _restore_state, _shared_name,
+                                            _values_state)
 
 _F32 = np.float32
 
@@ -61,6 +66,7 @@ class OptimizerV2:
         self._iterations: Optional[Variable] = None
         self._hypers_created = False
         self._scope: Optional[str] = None
+        self._layouts: List[_FlatLayout] = []
         decay = kwargs.pop("decay", 0.0)
         if decay < 0.0:
             raise ValueError(f"decay cannot be less than 0. Received: decay={decay}.")
@@ -71,6 +77,13 @@ class OptimizerV2:
             raise ValueError("Cannot accept both `clipnorm` and `global_clipnorm`. Received: "
                              f"`clipnorm`={self.clipnorm}, `global_clipnorm`={self.global_clipnorm}.")
         self.clipvalue = kwargs.pop("clipvalue", None)
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        # NOTE: slots are found by id(variable); a copy (copy.deepcopy, pickle) has new variables, hence new ids.
+        self.__dict__.update(state)
+        owners = state.get("_slot_owners", {})
+        self._slots = {id(owners[key]): slots for key, slots in self._slots.items() if key in owners}
+        self._slot_owners = {id(v): v for v in owners.values()}
 
     # ------------------------------------------------------------------ hyperparameters
     def _set_hyper(self, name: str, value: Any) -> None:
@@ -161,7 +174,7 @@ class OptimizerV2:
         return list(self._weights)
 
     def get_weights(self) -> List[np.ndarray]:
-        return [w.data.copy() for w in self._weights]
+        return self.get_state().values()
 
     def set_weights(self, weights: Sequence[Any]) -> None:
         params = self.weights
@@ -174,8 +187,41 @@ class OptimizerV2:
             if p.shape != w.shape:
                 raise ValueError(f"Optimizer weight shape {p.shape} not compatible with provided weight shape "
                                  f"{w.shape}.")
-        for p, w in zip(params, weights):
-            p.assign(w)
+        self.set_state(_values_state(self.get_state(), weights))
+
+    # ------------------------------------------------------------------ state
+    def get_state(self) -> OptimizerState:
+        """A copy of the state (`iter`, the slots: one copy per flat buffer, Nadam's momentum cache); see
+        `minikeras.optimizers.Optimizer.get_state`."""
+        return _capture_state(self._hypers_created, list(self._weights), self._layouts, {})
+
+    def set_state(self, state: OptimizerState) -> None:
+        """Put back a state from `get_state()` (one with fewer variables forgets the ones created since)."""
+        if isinstance(state, OptimizerState) and len(state.variables) < len(self._weights) and all(
+                a is b for a, b in zip(state.variables, self._weights)):
+            self._forget_after(len(state.variables))
+            self._hypers_created = state.built
+        _check_state_variables(self._name, self._weights, state)
+        _restore_state(self._weights, state)
+
+    def _forget_after(self, n: int) -> None:
+        """Drop the state variables created after the first `n` (the optimizer as it was then)."""
+        kept = {id(w) for w in self._weights[:n]}
+        self._weights = self._weights[:n]
+        for key in list(self._slots):
+            self._slots[key] = {k: w for k, w in self._slots[key].items() if id(w) in kept}
+            if not self._slots[key]:
+                del self._slots[key]
+        if self._iterations is not None and id(self._iterations) not in kept:
+            self._iterations = None
+        if getattr(self, "_m_cache", None) is not None and id(self._m_cache) not in kept:
+            self._m_cache = None
+        if not self._slots:
+            self._layouts = []
+
+    def _flat_weight_buffers(self) -> List[Tuple[np.ndarray, List[Tuple[Any, np.ndarray]]]]:
+        """`(buffer, [(variable, view), ...])` per flat weight buffer: a training rollback copies these whole."""
+        return [(layout.weights, list(zip(layout.variables, layout.views))) for layout in self._layouts]
 
     def add_slot(self, var: Any, slot_name: str, initializer: Any = "zeros") -> Variable:
         if slot_name not in self._slot_names:
@@ -192,6 +238,11 @@ class OptimizerV2:
                 value = np.full(var.shape, initializer, dtype=var.dtype)
             prefix = f"{self._scope}/" if self._scope else ""
             weight = Variable(value, trainable=False, name=f"{prefix}{_shared_name(var)}/{slot_name}")
+            for layout in self._layouts:
+                k = layout.position.get(id(var))
+                if k is not None:
+                    layout.add_slot(slot_name, k, weight)
+                    break
             slot_dict[slot_name] = weight
             self._weights.append(weight)
         return weight
@@ -208,6 +259,9 @@ class OptimizerV2:
     def _create_all_weights(self, var_list: Sequence[Any]) -> None:
         _ = self.iterations
         self._hypers_created = True
+        if not self._layouts and not self._slots:
+            # the first variables trained move into flat buffers; any added later keep their own arrays
+            self._layouts = _make_layouts(var_list)
         self._create_slots(var_list)
 
     def build(self, var_list: Sequence[Any]) -> None:
@@ -215,15 +269,14 @@ class OptimizerV2:
         self._create_all_weights(var_list)
 
     # ------------------------------------------------------------------ applying gradients
-    def _transform_gradients(self, grads: List[np.ndarray]) -> List[np.ndarray]:
+    def _transform_gradients(self, flats: List[Tuple[_FlatLayout, np.ndarray]], singles: List[np.ndarray]) -> None:
+        """Clip in place: `clipvalue`, then `clipnorm` (per variable), then `global_clipnorm`, each if set."""
         if self.clipvalue is not None:
-            grads = [np.clip(g, -np.asarray(self.clipvalue, g.dtype), np.asarray(self.clipvalue, g.dtype))
-                     for g in grads]
+            _clip_by_value(flats, singles, self.clipvalue)
         if self.clipnorm is not None:
-            grads = [_clip_by_norm(g, self.clipnorm) for g in grads]
+            _clip_each_by_norm(flats, singles, self.clipnorm)
         if self.global_clipnorm is not None:
-            grads = _clip_by_global_norm(grads, self.global_clipnorm)
-        return grads
+            _clip_all_by_global_norm(flats, singles, self.global_clipnorm)
 
     def apply_gradients(self, grads_and_vars: Iterable[Tuple[Any, Any]], name: Optional[str] = None,
                         experimental_aggregate_gradients: bool = True) -> Variable:
@@ -240,25 +293,32 @@ class OptimizerV2:
                           "minimizing the loss. If you're using `model.compile()`, did you forget to provide a "
                           "`loss` argument?", stacklevel=2)
         var_list = [v for _, v in filtered]
+        grads = []
+        for g, v in filtered:
+            arr = _as_array(g)
+            if arr.shape != v.shape:
+                raise ValueError(f"Gradient of shape {arr.shape} does not match variable '{v.name}' of shape "
+                                 f"{v.shape}. Received: gradient.shape={arr.shape}")
+            grads.append(arr)
         self._scope = self._name
         try:
             self._create_all_weights(var_list)
         finally:
             self._scope = None
-        grads = []
-        for g, v in filtered:
-            arr = np.asarray(_as_array(g), dtype=v.dtype)
-            if arr.shape != v.shape:
-                raise ValueError(f"Gradient of shape {arr.shape} does not match variable '{v.name}' of shape "
-                                 f"{v.shape}. Received: gradient.shape={arr.shape}")
-            grads.append(arr)
         coefficients = {}
         for v in var_list:
             if v.dtype not in coefficients:
                 coefficients[v.dtype] = self._prepare_local(v.dtype)
-        grads = self._transform_gradients(grads)
-        for g, v in zip(grads, var_list):
+        custom = type(self)._resource_apply_dense is not OptimizerV2._resource_apply_dense
+        flats, single_pairs = ([], list(zip(grads, var_list))) if custom else _plan_flat(self._layouts, grads,
+                                                                                           var_list)
+        singles = [np.array(g, dtype=v.dtype) for g, v in single_pairs]  # a copy: clipping works in place
+        self._transform_gradients(flats, singles)
+        for layout, g in flats:
+            self._apply_flat(g, layout.weights, layout.slots, coefficients[layout.dtype], layout.work)
+        for g, (_, v) in zip(singles, single_pairs):
             self._resource_apply_dense(g, v, coefficients[v.dtype])
+        for v in var_list:
             constraint = getattr(v, "constraint", None)
             if constraint is not None:
                 v.data[...] = np.asarray(_as_array(constraint(v.data)), dtype=v.dtype)
@@ -272,7 +332,21 @@ class OptimizerV2:
     def _prepare_local(self, dtype: Any) -> Dict[str, Any]:
         return {"lr_t": self._decayed_lr(dtype)}
 
-    def _resource_apply_dense(self, grad: np.ndarray, var: Any, c: Dict[str, Any]) -> None:  # pragma: no cover
+    def _resource_apply_dense(self, grad: np.ndarray, var: Any, c: Dict[str, Any]) -> None:
+        """Update one variable (custom legacy optimizers override this; the built-in ones implement `_apply_flat`,
+        the same rule on one variable's arrays or on whole flat buffers)."""
+        slots = {kind: w.data for kind, w in self._slots.get(id(var), {}).items()}
+        scratch: List[np.ndarray] = []
+
+        def work(i: int) -> np.ndarray:
+            while len(scratch) <= i:
+                scratch.append(np.empty_like(var.data))
+            return scratch[i]
+
+        self._apply_flat(grad, var.data, slots, c, work)
+
+    def _apply_flat(self, grad: np.ndarray, var: np.ndarray, slots: Dict[str, np.ndarray], c: Dict[str, Any],
+                    work: Any) -> None:  # pragma: no cover - abstract
         raise NotImplementedError("`_resource_apply_dense` must be implemented in subclasses.")
 
     # ------------------------------------------------------------------ config
@@ -349,17 +423,22 @@ class SGD(OptimizerV2):
         c["momentum"] = self._get_hyper("momentum", dtype)
         return c
 
-    def _resource_apply_dense(self, grad: np.ndarray, var: Any, c: Dict[str, Any]) -> None:
-        lr = c["lr_t"]
+    def _apply_flat(self, grad: np.ndarray, var: np.ndarray, slots: Dict[str, np.ndarray], c: Dict[str, Any],
+                    work: Any) -> None:
+        step = work(0)
+        np.multiply(grad, c["lr_t"], out=step)
         if self._momentum:
-            accum = self.get_slot(var, "momentum")
-            accum.data[...] = accum.data * c["momentum"] - grad * lr
+            accum, carried = slots["momentum"], work(1)
+            np.multiply(accum, c["momentum"], out=carried)
+            np.subtract(carried, step, out=accum)  # accum = accum * momentum - g * lr
             if self.nesterov:
-                var.data[...] = var.data + (accum.data * c["momentum"] - grad * lr)
+                np.multiply(accum, c["momentum"], out=carried)
+                carried -= step
+                var += carried
             else:
-                var.data[...] = var.data + accum.data
+                var += accum
         else:
-            var.data[...] = var.data - grad * lr
+            var -= step
 
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
@@ -405,29 +484,52 @@ class RMSprop(OptimizerV2):
                  one_minus_rho=np.asarray(1.0, dtype) - rho)
         return c
 
-    def _resource_apply_dense(self, grad: np.ndarray, var: Any, c: Dict[str, Any]) -> None:
-        rms = self.get_slot(var, "rms")
+    def _apply_flat(self, grad: np.ndarray, var: np.ndarray, slots: Dict[str, np.ndarray], c: Dict[str, Any],
+                    work: Any) -> None:
+        rms, a, b = slots["rms"], work(0), work(1)
         lr, eps = c["lr_t"], c["epsilon"]
         if self._momentum:
-            mom = self.get_slot(var, "momentum")
             # ResourceApplyRMSProp / ResourceApplyCenteredRMSProp (epsilon inside the square root)
-            rms.data[...] = rms.data + (np.square(grad) - rms.data) * c["one_minus_rho"]
+            np.multiply(grad, grad, out=a)
+            a -= rms
+            a *= c["one_minus_rho"]
+            rms += a
             if self.centered:
-                mg = self.get_slot(var, "mg")
-                mg.data[...] = mg.data + (grad - mg.data) * c["one_minus_rho"]
-                denom = (rms.data - np.square(mg.data)) + eps
+                mg = slots["mg"]
+                np.subtract(grad, mg, out=a)
+                a *= c["one_minus_rho"]
+                mg += a
+                np.multiply(mg, mg, out=a)
+                np.subtract(rms, a, out=a)
+                a += eps
             else:
-                denom = rms.data + eps
-            mom.data[...] = mom.data * c["momentum"] + (grad * lr) / np.sqrt(denom)
-            var.data[...] = var.data - mom.data
+                np.add(rms, eps, out=a)
+            np.sqrt(a, out=a)
+            np.multiply(grad, lr, out=b)
+            b /= a
+            mom = slots["momentum"]
+            mom *= c["momentum"]
+            mom += b  # mom = mom * momentum + g * lr / sqrt(denominator)
+            var -= mom
             return
-        rms.data[...] = c["rho"] * rms.data + c["one_minus_rho"] * np.square(grad)
-        denom = rms.data
+        np.multiply(grad, grad, out=a)
+        a *= c["one_minus_rho"]
+        rms *= c["rho"]
+        rms += a
         if self.centered:
-            mg = self.get_slot(var, "mg")
-            mg.data[...] = c["rho"] * mg.data + c["one_minus_rho"] * grad
-            denom = rms.data - np.square(mg.data)
-        var.data[...] = var.data - lr * grad / (np.sqrt(denom) + eps)
+            mg = slots["mg"]
+            np.multiply(grad, c["one_minus_rho"], out=b)
+            mg *= c["rho"]
+            mg += b
+            np.multiply(mg, mg, out=a)
+            np.subtract(rms, a, out=a)
+            np.sqrt(a, out=a)
+        else:
+            np.sqrt(rms, out=a)
+        a += eps
+        np.multiply(grad, lr, out=b)
+        b /= a
+        var -= b  # var -= lr * g / (sqrt(denominator) + eps)
 
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
@@ -482,18 +584,26 @@ class Adam(OptimizerV2):
             weights = weights[:len(self.weights)]
         super().set_weights(weights)
 
-    def _resource_apply_dense(self, grad: np.ndarray, var: Any, c: Dict[str, Any]) -> None:
+    def _apply_flat(self, grad: np.ndarray, var: np.ndarray, slots: Dict[str, np.ndarray], c: Dict[str, Any],
+                    work: Any) -> None:
         t = var.dtype.type
-        m, v = self.get_slot(var, "m"), self.get_slot(var, "v")
+        m, v, a, b = slots["m"], slots["v"], work(0), work(1)
         alpha = c["lr_t"] * np.sqrt(t(1) - c["beta_2_power"]) / (t(1) - c["beta_1_power"])
-        m.data[...] = m.data + (grad - m.data) * (t(1) - c["beta_1_t"])
-        v.data[...] = v.data + (np.square(grad) - v.data) * (t(1) - c["beta_2_t"])
-        v_used = v.data
+        np.subtract(grad, m, out=a)
+        a *= t(1) - c["beta_1_t"]
+        m += a
+        np.multiply(grad, grad, out=a)
+        a -= v
+        a *= t(1) - c["beta_2_t"]
+        v += a
         if self.amsgrad:
-            vhat = self.get_slot(var, "vhat")
-            vhat.data[...] = np.maximum(vhat.data, v.data)
-            v_used = vhat.data
-        var.data[...] = var.data - (m.data * alpha) / (np.sqrt(v_used) + c["epsilon"])
+            np.maximum(slots["vhat"], v, out=slots["vhat"])
+            v = slots["vhat"]
+        np.sqrt(v, out=a)
+        a += c["epsilon"]
+        np.multiply(m, alpha, out=b)
+        b /= a
+        var -= b
 
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
@@ -537,10 +647,16 @@ class Adagrad(OptimizerV2):
         config.setdefault("initial_accumulator_value", 0.1)
         return super().from_config(config, custom_objects)
 
-    def _resource_apply_dense(self, grad: np.ndarray, var: Any, c: Dict[str, Any]) -> None:
-        acc = self.get_slot(var, "accumulator")
-        acc.data[...] = acc.data + np.square(grad)
-        var.data[...] = var.data - grad * c["lr_t"] / (np.sqrt(acc.data) + np.asarray(self.epsilon, var.dtype))
+    def _apply_flat(self, grad: np.ndarray, var: np.ndarray, slots: Dict[str, np.ndarray], c: Dict[str, Any],
+                    work: Any) -> None:
+        acc, a, b = slots["accumulator"], work(0), work(1)
+        np.multiply(grad, grad, out=a)
+        acc += a
+        np.sqrt(acc, out=a)
+        a += np.asarray(self.epsilon, var.dtype)
+        np.multiply(grad, c["lr_t"], out=b)
+        b /= a
+        var -= b  # var -= g * lr / (sqrt(accum) + eps)
 
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
@@ -573,14 +689,28 @@ class Adadelta(OptimizerV2):
             weights = [np.array(0)] + weights
         super().set_weights(weights)
 
-    def _resource_apply_dense(self, grad: np.ndarray, var: Any, c: Dict[str, Any]) -> None:
+    def _apply_flat(self, grad: np.ndarray, var: np.ndarray, slots: Dict[str, np.ndarray], c: Dict[str, Any],
+                    work: Any) -> None:
         t = var.dtype.type
         rho, eps = self._get_hyper("rho", var.dtype), np.asarray(self.epsilon, var.dtype)
-        accum, accum_update = self.get_slot(var, "accum_grad"), self.get_slot(var, "accum_var")
-        accum.data[...] = accum.data * rho + np.square(grad) * (t(1) - rho)
-        update = np.sqrt(accum_update.data + eps) * (t(1) / np.sqrt(accum.data + eps)) * grad
-        var.data[...] = var.data - update * c["lr_t"]
-        accum_update.data[...] = accum_update.data * rho + np.square(update) * (t(1) - rho)
+        accum, accum_update, update, b = slots["accum_grad"], slots["accum_var"], work(0), work(1)
+        np.multiply(grad, grad, out=b)
+        b *= t(1) - rho
+        accum *= rho
+        accum += b
+        np.add(accum_update, eps, out=update)
+        np.sqrt(update, out=update)
+        np.add(accum, eps, out=b)
+        np.sqrt(b, out=b)
+        np.divide(t(1), b, out=b)
+        update *= b
+        update *= grad  # update = sqrt(accum_update + eps) * (1 / sqrt(accum + eps)) * g
+        np.multiply(update, c["lr_t"], out=b)
+        var -= b
+        np.multiply(update, update, out=b)
+        b *= t(1) - rho
+        accum_update *= rho
+        accum_update += b
 
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
@@ -618,12 +748,20 @@ class Adamax(OptimizerV2):
                  epsilon=np.asarray(self.epsilon, dtype))
         return c
 
-    def _resource_apply_dense(self, grad: np.ndarray, var: Any, c: Dict[str, Any]) -> None:
+    def _apply_flat(self, grad: np.ndarray, var: np.ndarray, slots: Dict[str, np.ndarray], c: Dict[str, Any],
+                    work: Any) -> None:
         t = var.dtype.type
-        m, v = self.get_slot(var, "m"), self.get_slot(var, "v")
-        m.data[...] = m.data + (grad - m.data) * (t(1) - c["beta_1_t"])
-        v.data[...] = np.maximum(c["beta_2_t"] * v.data, np.abs(grad))
-        var.data[...] = var.data - c["lr_t"] / (t(1) - c["beta_1_power"]) * (m.data / (v.data + c["epsilon"]))
+        m, v, a, b = slots["m"], slots["v"], work(0), work(1)
+        np.subtract(grad, m, out=a)
+        a *= t(1) - c["beta_1_t"]
+        m += a
+        v *= c["beta_2_t"]
+        np.abs(grad, out=a)
+        np.maximum(v, a, out=v)
+        np.add(v, c["epsilon"], out=a)
+        np.divide(m, a, out=b)
+        b *= c["lr_t"] / (t(1) - c["beta_1_power"])
+        var -= b  # var -= lr / (1 - beta_1**t) * (m / (v + eps))
 
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
@@ -643,8 +781,8 @@ class Nadam(OptimizerV2):
         kwargs["decay"] = kwargs.pop("schedule_decay", kwargs.get("decay", 0.004))
         learning_rate = kwargs.get("lr", learning_rate)
         if isinstance(learning_rate, learning_rate_schedule.LearningRateSchedule):
-            raise ValueError("The Nadam optimizer does not support tf.keras.optimizers.LearningRateSchedules as the "
-                             "learning rate.")
+            raise ValueError("The legacy Nadam optimizer does not support a `LearningRateSchedule` as the "
+                             f"learning rate. Received: learning_rate={learning_rate!r}")
         super().__init__(name, **kwargs)
         self._set_hyper("learning_rate", learning_rate)
         self._set_hyper("decay", self._initial_decay)
@@ -684,15 +822,27 @@ class Nadam(OptimizerV2):
                     one_minus_m_schedule_next=t(1.0) - m_schedule_next,
                     v_t_prime_denominator=t(1.0) - np.power(beta_2_t, local_step))
 
-    def _resource_apply_dense(self, grad: np.ndarray, var: Any, c: Dict[str, Any]) -> None:
-        m, v = self.get_slot(var, "m"), self.get_slot(var, "v")
-        g_prime = grad / c["one_minus_m_schedule_new"]
-        m.data[...] = c["beta_1_t"] * m.data + c["one_minus_beta_1_t"] * grad
-        m_t_prime = m.data / c["one_minus_m_schedule_next"]
-        v.data[...] = c["beta_2_t"] * v.data + c["one_minus_beta_2_t"] * np.square(grad)
-        v_t_prime = v.data / c["v_t_prime_denominator"]
-        m_t_bar = c["one_minus_m_t"] * g_prime + c["m_t_1"] * m_t_prime
-        var.data[...] = var.data - c["lr_t"] * m_t_bar / (np.sqrt(v_t_prime) + c["epsilon"])
+    def _apply_flat(self, grad: np.ndarray, var: np.ndarray, slots: Dict[str, np.ndarray], c: Dict[str, Any],
+                    work: Any) -> None:
+        m, v, a, b = slots["m"], slots["v"], work(0), work(1)
+        np.multiply(grad, c["one_minus_beta_1_t"], out=a)
+        m *= c["beta_1_t"]
+        m += a
+        np.multiply(grad, grad, out=a)
+        a *= c["one_minus_beta_2_t"]
+        v *= c["beta_2_t"]
+        v += a
+        np.divide(grad, c["one_minus_m_schedule_new"], out=a)  # g_prime
+        a *= c["one_minus_m_t"]
+        np.divide(m, c["one_minus_m_schedule_next"], out=b)  # m_t_prime
+        b *= c["m_t_1"]
+        a += b  # m_t_bar
+        np.divide(v, c["v_t_prime_denominator"], out=b)
+        np.sqrt(b, out=b)
+        b += c["epsilon"]
+        a *= c["lr_t"]
+        a /= b
+        var -= a
 
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()

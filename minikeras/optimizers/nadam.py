@@ -1,7 +1,7 @@
 """Nadam (tf_keras 2.21 `keras.optimizers.Nadam`)."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Sequence
 
 import numpy as np
 
@@ -48,68 +48,68 @@ class Nadam(Optimizer):
         self._u_product = np.asarray(1.0, dtype=var_list[0].dtype)
         # NOTE: tf_keras keeps a Python counter so that u_product is multiplied once per step, not once per variable.
         self._u_product_counter = 1
-        if getattr(self, "_traced_counter_base", None) is not None:
-            # built by the (first) trace: that trace and the retrace each moved the counter once per variable
-            self._u_product_counter += 2 * len(var_list)
         for var in var_list:
             self._momentums.append(self.add_variable_from_reference(model_variable=var, variable_name="m"))
             self._velocities.append(self.add_variable_from_reference(model_variable=var, variable_name="v"))
 
-    def update_step(self, gradient: np.ndarray, variable: Any) -> None:
-        dtype = variable.dtype
-        t = dtype.type
-        lr = self._lr(dtype)
+    def _u(self, t: Any, step: int) -> Any:
+        """`u_step = beta_1 * (1 - 0.5 * 0.96**step)` in the scalar type `t`."""
+        return t(self.beta_1) * (t(1.0) - t(0.5) * np.power(t(0.96), t(step)))
+
+    def _prepare_step(self) -> None:
+        # tf_keras (eager) multiplies the cache by u_t at the first variable of a step and reuses it for the others:
+        # its guard `_u_product_counter == iterations + 2` holds for every later variable of the same step.
         iterations = int(self.iterations.data)
-        local_step, next_step = t(iterations + 1), t(iterations + 2)
-        decay = t(0.96)
-        beta_1, beta_2 = t(self.beta_1), t(self.beta_2)
-        u_t = beta_1 * (t(1.0) - t(0.5) * np.power(decay, local_step))
-        u_t_1 = beta_1 * (t(1.0) - t(0.5) * np.power(decay, next_step))
-        traced_base = getattr(self, "_traced_counter_base", None)
-        if traced_base is not None:
-            # inside tf_keras's traced train function the counter compared with `iterations + 2` is a constant
-            # frozen at trace time, one per variable: `base + position` (see `_tf_function_trace`)
-            use_cached = traced_base + self._update_position == iterations + 2
-        else:
-            use_cached = self._u_product_counter == iterations + 2
-        if use_cached:
-            u_product_t = self._u_product.astype(dtype)
-        else:
-            u_product_t = (self._u_product * u_t).astype(dtype)
-            self._u_product = u_product_t
-            if traced_base is None:
-                self._u_product_counter += 1
+        if self._u_product_counter != iterations + 2:
+            dtype = self._u_product.dtype
+            self._u_product = (self._u_product * self._u(dtype.type, iterations + 1)).astype(dtype)
+            self._u_product_counter += 1
+
+    def _coefficients(self, dtype: np.dtype) -> Dict[str, Any]:
+        t = dtype.type
+        iterations = int(self.iterations.data)
+        u_t, u_t_1 = self._u(t, iterations + 1), self._u(t, iterations + 2)
+        u_product_t = self._u_product.astype(dtype)
         u_product_t_1 = u_product_t * u_t_1
-        beta_2_power = np.power(beta_2, local_step)
-        m = self._slot(self._momentums, variable)
-        v = self._slot(self._velocities, variable)
+        beta_1, beta_2 = t(self.beta_1), t(self.beta_2)
         # NOTE: here beta_1/beta_2 are float32 already, so (1 - beta_1) is computed in float32 (unlike Adam).
-        m.data[...] = m.data + (gradient - m.data) * (t(1) - beta_1)
-        v.data[...] = v.data + (np.square(gradient) - v.data) * (t(1) - beta_2)
-        m_hat = u_t_1 * m.data / (t(1) - u_product_t_1) + (t(1) - u_t) * gradient / (t(1) - u_product_t)
-        v_hat = v.data / (t(1) - beta_2_power)
-        variable.data[...] = variable.data - (m_hat * lr) / (np.sqrt(v_hat) + t(self.epsilon))
+        return {"lr": self._lr(dtype), "u_t_1": u_t_1, "one_minus_u_product_t_1": t(1) - u_product_t_1,
+                "one_minus_u_t": t(1) - u_t, "one_minus_u_product_t": t(1) - u_product_t,
+                "one_minus_beta_1": t(1) - beta_1, "one_minus_beta_2": t(1) - beta_2,
+                "one_minus_beta_2_power": t(1) - np.power(beta_2, t(iterations + 1)), "epsilon": t(self.epsilon)}
 
-    def _tf_function_trace(self, var_list: Optional[Sequence[Any]]) -> None:
-        """Reproduce tf_keras 2.21's Nadam inside `model.fit`/`train_on_batch` (a traced `tf.function`).
+    def _update_flat(self, gradient: np.ndarray, variable: np.ndarray, slots: Dict[str, np.ndarray],
+                     c: Dict[str, Any], work: Any) -> None:
+        m, v, a, b = slots["m"], slots["v"], work(0), work(1)
+        np.subtract(gradient, m, out=a)
+        a *= c["one_minus_beta_1"]
+        m += a
+        np.multiply(gradient, gradient, out=a)
+        a -= v
+        a *= c["one_minus_beta_2"]
+        v += a
+        np.multiply(m, c["u_t_1"], out=a)
+        a /= c["one_minus_u_product_t_1"]
+        np.multiply(gradient, c["one_minus_u_t"], out=b)
+        b /= c["one_minus_u_product_t"]
+        a += b  # m_hat
+        np.divide(v, c["one_minus_beta_2_power"], out=b)  # v_hat
+        np.sqrt(b, out=b)
+        b += c["epsilon"]
+        a *= c["lr"]
+        a /= b
+        variable -= a  # var -= lr * m_hat / (sqrt(v_hat) + epsilon)
 
-        tf_keras guards the momentum cache with `tf.cond(self._u_product_counter == iterations + 2, cached, new)`
-        and increments the Python counter inside `new`. Tracing runs `new` once per variable, so the k-th variable's
-        condition is frozen to `counter_at_trace + k`; and when the slots are created during the first trace, TF
-        traces twice, so that value is `1 + n_vars + k`. In the traced graph the cache is therefore multiplied by
-        `u_t` once per variable and step, except for variable k at step `iterations == counter_at_trace + k - 2`.
-        (Checked against real `train_on_batch` and `fit`: tests/fixtures/keras2/optimizers/keras_*_nadam.)
-        """
-        if var_list is None:
-            self._traced_counter_base = None
-            return
-        n = len(list(var_list))
-        if not self._built:
-            # the slots are created by the first trace (the counter starts at 1 and moves by n); TF then retraces
-            self._traced_counter_base = 1 + n
-        else:
-            self._traced_counter_base = self._u_product_counter
-            self._u_product_counter += n
+    def _get_extra_state(self) -> Dict[str, Any]:
+        extra = super()._get_extra_state()
+        if self._built:
+            extra["u_product"] = (self._u_product.copy(), self._u_product_counter)
+        return extra
+
+    def _set_extra_state(self, extra: Dict[str, Any]) -> None:
+        super()._set_extra_state(extra)
+        if "u_product" in extra:
+            self._u_product, self._u_product_counter = extra["u_product"][0].copy(), extra["u_product"][1]
 
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()

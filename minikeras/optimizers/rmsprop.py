@@ -51,26 +51,39 @@ class RMSprop(Optimizer):
         self._average_gradients = ([self.add_variable_from_reference(var, "average_gradient") for var in var_list]
                                    if self.centered else [])
 
-    def update_step(self, gradient: np.ndarray, variable: Any) -> None:
-        dtype = variable.dtype
+    def _coefficients(self, dtype: np.dtype) -> Dict[str, Any]:
         t = dtype.type
-        lr = self._lr(dtype)
-        rho = t(self.rho)
-        velocity = self._slot(self._velocities, variable)
-        velocity.data[...] = rho * velocity.data + t(1 - self.rho) * np.square(gradient)
+        return {"lr": self._lr(dtype), "rho": t(self.rho), "one_minus_rho": t(1 - self.rho),
+                "epsilon": t(self.epsilon), "momentum": t(self.momentum)}
+
+    def _update_flat(self, gradient: np.ndarray, variable: np.ndarray, slots: Dict[str, np.ndarray],
+                     c: Dict[str, Any], work: Any) -> None:
+        velocity, a, b = slots["velocity"], work(0), work(1)
+        np.multiply(gradient, gradient, out=a)
+        a *= c["one_minus_rho"]
+        velocity *= c["rho"]
+        velocity += a  # velocity = rho * velocity + (1 - rho) * g**2
         if self.centered:
-            average_grad = self._slot(self._average_gradients, variable)
-            average_grad.data[...] = rho * average_grad.data + t(1 - self.rho) * gradient
-            denominator = velocity.data - np.square(average_grad.data) + t(self.epsilon)
+            average_grad = slots["average_gradient"]
+            np.multiply(gradient, c["one_minus_rho"], out=b)
+            average_grad *= c["rho"]
+            average_grad += b
+            np.multiply(average_grad, average_grad, out=a)
+            np.subtract(velocity, a, out=a)
+            a += c["epsilon"]  # velocity - average_grad**2 + epsilon
         else:
-            denominator = velocity.data + t(self.epsilon)
-        increment = lr * gradient * (t(1) / np.sqrt(denominator))
+            np.add(velocity, c["epsilon"], out=a)
+        np.sqrt(a, out=a)
+        np.divide(a.dtype.type(1), a, out=a)
+        np.multiply(gradient, c["lr"], out=b)
+        b *= a  # increment = lr * g * (1 / sqrt(denominator))
         if self.momentum > 0:
-            momentum = self._slot(self._momentums, variable)
-            momentum.data[...] = t(self.momentum) * momentum.data + increment
-            variable.data[...] = variable.data + (-momentum.data)
+            momentum = slots["momentum"]
+            momentum *= c["momentum"]
+            momentum += b
+            variable -= momentum
         else:
-            variable.data[...] = variable.data + (-increment)
+            variable -= b
 
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()

@@ -48,16 +48,21 @@ class SGD(Optimizer):
         self.momentums = [self.add_variable_from_reference(model_variable=var, variable_name="m") for var in var_list]
         self._built = True
 
-    def update_step(self, gradient: np.ndarray, variable: Any) -> None:
-        dtype = variable.dtype
-        lr = self._lr(dtype)
-        momentum = np.asarray(self.momentum, dtype=dtype)
-        m = self._slot(self.momentums, variable)
-        m.data[...] = -gradient * lr + m.data * momentum
+    def _coefficients(self, dtype: np.dtype) -> Dict[str, Any]:
+        return {"lr": self._lr(dtype), "momentum": np.asarray(self.momentum, dtype=dtype)}
+
+    def _update_flat(self, gradient: np.ndarray, variable: np.ndarray, slots: Dict[str, np.ndarray],
+                     c: Dict[str, Any], work: Any) -> None:
+        m, step, carried = slots["m"], work(0), work(1)
+        np.multiply(gradient, -c["lr"], out=step)  # -g * lr
+        np.multiply(m, c["momentum"], out=carried)
+        np.add(step, carried, out=m)  # m = -g * lr + m * momentum
         if self.nesterov:
-            variable.data[...] = variable.data + (-gradient * lr + m.data * momentum)
+            np.multiply(m, c["momentum"], out=carried)
+            carried += step
+            variable += carried
         else:
-            variable.data[...] = variable.data + m.data
+            variable += m
 
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()

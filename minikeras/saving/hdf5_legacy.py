@@ -11,24 +11,21 @@ import json
 import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+import h5py
 import numpy as np
 
+from minikeras.engine.base_layer import Layer
+from minikeras.saving.atomic import atomic_write
 from minikeras.saving.convert import preprocess_weights_for_loading
 from minikeras.saving.errors import ConfigError, FileFormatError, SavingError, WeightMismatchError
+from minikeras.saving.h5file import MAX_WEIGHT_BYTES, open_h5
+from minikeras.saving.keras3 import (HARD_SIGMOID_SCALE, hard_sigmoid_scales, restore_optimizer_values,
+                                     uses_hard_sigmoid)
 
 HDF5_OBJECT_HEADER_LIMIT = 64512
 #: What minikeras writes as `keras_version`: the tf.keras release whose layout and numerics it follows. The
 #: `minikeras_version` attribute beside it says which program really wrote the file.
 WRITTEN_KERAS_VERSION = "2.21.0"
-#: A single weight larger than this is refused from its declared shape, before anything is read (a hostile file can
-#: declare terabytes in a few bytes: HDF5 allocates storage lazily).
-MAX_WEIGHT_BYTES = 1 << 30
-
-
-def _h5py() -> Any:
-    import h5py
-
-    return h5py
 
 
 # ------------------------------------------------------------------------------------------ attributes
@@ -73,15 +70,8 @@ def load_attributes_from_hdf5_group(group: Any, name: str) -> List[str]:
 
 
 def sublayers(layer: Any) -> List[Tuple[str, Any]]:
-    """(attribute name, sub-layer) for every public Layer attribute, in tracking order."""
-    from minikeras.engine.base_layer import Layer
-
-    out = []
-    for sub in getattr(layer, "_layers", []):
-        attr = next((k for k, v in vars(layer).items() if v is sub and not k.startswith("_")), None)
-        if attr is not None and isinstance(sub, Layer):
-            out.append((attr, sub))
-    return out
+    """(attribute name, sub-layer) for every Layer held in a public attribute, in assignment order."""
+    return [(k, v) for k, v in vars(layer).items() if not k.startswith("_") and isinstance(v, Layer)]
 
 
 def legacy_weight_names(layer: Any) -> List[str]:
@@ -89,12 +79,14 @@ def legacy_weight_names(layer: Any) -> List[str]:
     names: Dict[int, str] = {}
 
     def walk(l: Any, scope: str) -> None:
-        for w in l._trainable_weights + l._non_trainable_weights:
-            names[id(w)] = f"{scope}{w.name}:0"
-        for attr, sub in sublayers(l):
+        subs = sublayers(l)
+        inner = {id(w) for _, sub in subs for w in sub.weights}
+        for w in l.weights:
+            if id(w) not in inner:
+                names[id(w)] = f"{scope}{w.name}:0"
+        for attr, sub in subs:
             # NOTE: tf.keras builds TimeDistributed's inner layer in the wrapper's own name scope
-            inner = scope if type(l).__name__ == "TimeDistributed" else f"{scope}{sub.name}/"
-            walk(sub, inner)
+            walk(sub, scope if type(l).__name__ == "TimeDistributed" else f"{scope}{sub.name}/")
 
     walk(layer, f"{layer.name}/")
     return [names.get(id(w), f"{layer.name}/{w.name}:0") for w in layer.weights]
@@ -103,8 +95,10 @@ def legacy_weight_names(layer: Any) -> List[str]:
 # ------------------------------------------------------------------------------------------ save
 
 
-def save_weights_to_hdf5_group(f: Any, model: Any) -> None:
-    """Write `model`'s weights in tf.keras's legacy layout into an open h5py group."""
+def save_weights_to_hdf5_group(f: Any, model: Any, scales: Optional[Dict[int, np.ndarray]] = None) -> None:
+    """Write `model`'s weights in tf.keras's legacy layout into an open h5py group; `scales` (by variable `id`)
+    multiplies the last axis of the variables it names."""
+    scales = scales or {}
     from minikeras import __version__
 
     layers = model.layers
@@ -115,7 +109,9 @@ def save_weights_to_hdf5_group(f: Any, model: Any) -> None:
     # NOTE: groups created in sorted name order, as tf.keras does against prefix clashes (keras-team/keras#12195)
     for layer in sorted(layers, key=lambda l: l.name):
         g = f.create_group(layer.name)
-        _save_subset(g, legacy_weight_names(layer), [w.data for w in layer.weights])
+        values = [w.data if id(w) not in scales else
+                  (np.asarray(w.data, np.float64) * scales[id(w)]).astype(w.data.dtype) for w in layer.weights]
+        _save_subset(g, legacy_weight_names(layer), values)
     g = f.create_group("top_level_model_weights")
     _save_subset(g, [], [])
 
@@ -142,7 +138,6 @@ def _file_versions(f: Any) -> Tuple[str, Optional[str]]:
 def _read_subset(group: Any, filepath: Any, layer_name: str) -> List[np.ndarray]:
     names = load_attributes_from_hdf5_group(group, "weight_names")
     values = []
-    h5py = _h5py()
     for n in names:
         if not isinstance(n, str):
             raise FileFormatError(f"Layer '{layer_name}': `weight_names` holds {type(n).__name__} values, expected "
@@ -196,8 +191,9 @@ def _check_and_pair(layer: Any, values: List[np.ndarray], index: int, file_name:
 
 
 def load_weights_from_hdf5_group(f: Any, model: Any, by_name: bool = False, skip_mismatch: bool = False,
-                                 filepath: Any = None) -> str:
-    """Load a legacy weights group into `model`; all-or-nothing. Returns the file's `keras_version`."""
+                                 filepath: Any = None, from_config: bool = False) -> str:
+    """Load a legacy weights group into `model`; all-or-nothing. Returns the file's `keras_version`.
+    `from_config`: the model was built from the same file's config (no activation guess to warn about)."""
     version, _ = _file_versions(f)
     if skip_mismatch and not by_name:
         raise ValueError("When calling model.load_weights, skip_mismatch can only be set to True when by_name is "
@@ -234,12 +230,15 @@ def load_weights_from_hdf5_group(f: Any, model: Any, by_name: bool = False, skip
         if v.dtype.kind == "f" and not np.all(np.isfinite(v)):
             warnings.warn(f"Weight {p.path} loaded from {filepath} contains NaN or infinite values.", stacklevel=3)
         p.assign(v)
-    _warn_recurrent_activation(model, version)
+    if not from_config:
+        _warn_recurrent_activation(model, version)
     return version
 
 
 def _warn_recurrent_activation(model: Any, version: str) -> None:
-    """Keras >= 2.3 and Keras 3 defaulted LSTM/GRU to `recurrent_activation='sigmoid'`; minikeras follows Keras 2.0."""
+    """Keras >= 2.3 and Keras 3 default LSTM/GRU to `recurrent_activation='sigmoid'`; minikeras follows Keras 2.0's
+    'hard_sigmoid'. Weights from such a file loaded into a layer built in code with 'hard_sigmoid' were most likely
+    trained with 'sigmoid' (a full-model file says which, so `load_model` never warns)."""
     try:
         newer = version != "1" and tuple(int(p) for p in version.split(".")[:2]) >= (2, 3)
     except ValueError:
@@ -248,12 +247,11 @@ def _warn_recurrent_activation(model: Any, version: str) -> None:
         return
     for layer in _all_layers(model):
         act = getattr(layer, "recurrent_activation", None)
-        if type(layer).__name__ in ("LSTM", "GRU") and getattr(act, "__name__", None) == "hard_sigmoid" \
-                and not getattr(layer, "_recurrent_activation_explicit", False):
-            warnings.warn(f"Layer '{layer.name}' uses minikeras's Keras 2.0 default recurrent_activation="
-                          f"'hard_sigmoid', but these weights come from Keras {version}, whose default is 'sigmoid'. "
-                          "If the model was trained with the default, rebuild the layer with "
-                          "recurrent_activation='sigmoid'.", stacklevel=4)
+        if type(layer).__name__ in ("LSTM", "GRU") and getattr(act, "__name__", None) == "hard_sigmoid":
+            warnings.warn(f"Layer '{layer.name}' uses recurrent_activation='hard_sigmoid' (minikeras's default, as in "
+                          f"Keras 2.0), but these weights come from Keras {version}, whose default is 'sigmoid'. If "
+                          "that model used the default, build the layer with recurrent_activation='sigmoid'.",
+                          stacklevel=4)
 
 
 def _all_layers(model: Any) -> List[Any]:
@@ -267,17 +265,6 @@ def _all_layers(model: Any) -> List[Any]:
 
 
 # ------------------------------------------------------------------------------------------ files
-
-
-def open_h5(filepath: Any, mode: str = "r") -> Any:
-    """Open an HDF5 file, turning h5py's errors into `FileFormatError` naming the file."""
-    h5py = _h5py()
-    try:
-        return h5py.File(filepath, mode)
-    except FileNotFoundError:
-        raise FileFormatError("No such file", filepath) from None
-    except (OSError, ValueError) as e:
-        raise FileFormatError(f"Not a readable HDF5 file ({e.__class__.__name__}: {e})", filepath) from None
 
 
 def load_weights(model: Any, filepath: Any, by_name: bool = False, skip_mismatch: bool = False) -> str:
@@ -301,10 +288,9 @@ def load_weights(model: Any, filepath: Any, by_name: bool = False, skip_mismatch
 
 def save_weights(model: Any, filepath: Any) -> None:
     """`model.save_weights('w.h5')` in tf.keras's legacy layout (written atomically)."""
-    from minikeras.saving.atomic import atomic_write
 
     with atomic_write(filepath) as tmp:
-        with _h5py().File(tmp, "w") as f:
+        with h5py.File(tmp, "w") as f:
             save_weights_to_hdf5_group(f, model)
 
 
@@ -314,17 +300,27 @@ def save_weights(model: Any, filepath: Any) -> None:
 def save_model(model: Any, filepath: Any, include_optimizer: bool = True) -> None:
     """`model.save('m.h5')`: model_config, training_config, model_weights, optimizer_weights (tf.keras layout)."""
     from minikeras import __version__
-    from minikeras.saving.atomic import atomic_write
     from minikeras.saving.serialization import training_config
 
-    config = {"class_name": "Sequential", "config": model.get_config()}
+    config = {"class_name": "Sequential", "config": _shared_config(model.get_config())}
+    scales = hard_sigmoid_scales(model, era=3)
+    if scales:
+        warnings.warn("This model uses Keras 3's hard_sigmoid (clip(x / 6 + 0.5)), which tf_keras's `.h5` format "
+                      "calls 'hard_sigmoid' with another formula (clip(0.2 x + 0.5)): the file stores the weights "
+                      f"feeding it divided by {HARD_SIGMOID_SCALE}, so it computes exactly this model's outputs.",
+                      stacklevel=4)
+    elif uses_hard_sigmoid(model, era=2):
+        warnings.warn("This `.h5` file is tf_keras's: it uses Keras 2's hard_sigmoid (clip(0.2 x + 0.5)), which "
+                      "Keras 3 reads as clip(x / 6 + 0.5) from a `.h5` file, so Keras 3 would compute other outputs. "
+                      "For Keras 3, save the model as `.keras` (its weights are rescaled there to stay exact).",
+                      stacklevel=4)
     with atomic_write(filepath) as tmp:
-        with _h5py().File(tmp, "w") as f:
+        with h5py.File(tmp, "w") as f:
             f.attrs["keras_version"] = WRITTEN_KERAS_VERSION
             f.attrs["backend"] = "tensorflow"
             f.attrs["minikeras_version"] = __version__
             f.attrs["model_config"] = json.dumps(config).encode("utf8")
-            save_weights_to_hdf5_group(f.create_group("model_weights"), model)
+            save_weights_to_hdf5_group(f.create_group("model_weights"), model, scales)
             optimizer = getattr(model, "optimizer", None)
             if include_optimizer and optimizer is not None:
                 tc = training_config(model)
@@ -334,6 +330,51 @@ def save_model(model: Any, filepath: Any, include_optimizer: bool = True) -> Non
                 if names:
                     g = f.create_group("optimizer_weights")
                     _save_subset(g, names, values)
+
+
+#: Keys tf_keras writes that Keras 3 refuses ("Unrecognized keyword arguments"), left out when they hold the value
+#: tf_keras reads when the key is absent, so one `.h5` loads in both eras.
+_KERAS3_REFUSED_DEFAULTS = {"time_major": False}
+
+
+def _shared_config(obj: Any) -> Any:
+    """A Sequential config as both tf_keras and Keras 3 read it from a `.h5`: defaults Keras 3 refuses left out,
+    layers nested in wrappers written with their `module` (Keras 3 cannot find a nested bare class name)."""
+    if isinstance(obj, list):
+        return [_shared_config(v) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    out = {k: _shared_config(v) for k, v in obj.items()
+           if not (k in _KERAS3_REFUSED_DEFAULTS and v == _KERAS3_REFUSED_DEFAULTS[k])}
+    for key in ("layer", "backward_layer"):
+        nested = out.get(key)
+        if isinstance(nested, dict) and "class_name" in nested and "module" not in nested:
+            out[key] = {"module": "keras.layers", "class_name": nested["class_name"], "config": nested.get("config"),
+                        "registered_name": None}
+    return out
+
+
+def _compile_from_file(model: Any, f: Any, version: str, filepath: Any) -> None:
+    """Compile as the file's `training_config` says. A config minikeras cannot honour (an optimizer it does not have,
+    malformed JSON) costs only the compilation: one warning, and the model is returned uncompiled, as tf_keras does
+    when it cannot compile a loaded model."""
+    from minikeras.saving.serialization import compile_from_training_config, era_of
+
+    try:
+        try:
+            tc = json.loads(_decode(f.attrs["training_config"]))
+        except (TypeError, ValueError, RecursionError) as e:
+            raise ConfigError(f"Malformed `training_config` JSON: {e}", filepath) from None
+        opt_values = None
+        if "optimizer_weights" in f:
+            opt_values = _read_subset(f["optimizer_weights"], filepath, "optimizer_weights")
+        era = era_of(version)
+        compile_from_training_config(model, tc, None if era == 3 else opt_values, filepath=filepath, era=era)
+        if era == 3 and opt_values:
+            restore_optimizer_values(model, opt_values, filepath)
+    except (ConfigError, WeightMismatchError) as e:
+        warnings.warn(f"The model's weights were loaded, but the model was not compiled: {e}. Compile it with "
+                      "`model.compile(...)` before training.", stacklevel=4)
 
 
 def _optimizer_state(model: Any) -> Tuple[List[str], List[np.ndarray]]:
@@ -356,7 +397,7 @@ def _optimizer_state(model: Any) -> Tuple[List[str], List[np.ndarray]]:
 
 def load_model(filepath: Any, custom_objects: Optional[Dict[str, Any]] = None, compile: bool = True) -> Any:
     """`load_model('m.h5')`: rebuild from `model_config`, load weights, re-compile with the optimizer state."""
-    from minikeras.saving.serialization import compile_from_training_config, model_from_file_config
+    from minikeras.saving.serialization import model_from_file_config
 
     with open_h5(filepath) as f:
         try:
@@ -370,17 +411,9 @@ def load_model(filepath: Any, custom_objects: Optional[Dict[str, Any]] = None, c
                 raise ConfigError(f"Malformed `model_config` JSON: {e}", filepath) from None
             model = model_from_file_config(config, version, custom_objects=custom_objects, filepath=filepath)
             g = f["model_weights"] if "model_weights" in f else f
-            load_weights_from_hdf5_group(g, model, filepath=filepath)
+            load_weights_from_hdf5_group(g, model, filepath=filepath, from_config=True)
             if compile and "training_config" in f.attrs:
-                try:
-                    tc = json.loads(_decode(f.attrs["training_config"]))
-                except (TypeError, ValueError, RecursionError) as e:
-                    raise ConfigError(f"Malformed `training_config` JSON: {e}", filepath) from None
-                opt_values = None
-                if "optimizer_weights" in f:
-                    og = f["optimizer_weights"]
-                    opt_values = _read_subset(og, filepath, "optimizer_weights")
-                compile_from_training_config(model, tc, opt_values, filepath=filepath)
+                _compile_from_file(model, f, version, filepath)
         except SavingError:
             raise
         except (KeyError, OSError, RuntimeError, TypeError, UnicodeDecodeError) as e:

@@ -28,8 +28,12 @@ import warnings
 import zipfile
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+import h5py
 import numpy as np
 
+from minikeras.engine.base_layer import Layer
+from minikeras.saving.atomic import atomic_write
+from minikeras.saving.h5file import open_h5
 from minikeras.saving.errors import (ConfigError, FileFormatError, SavingError, UnsupportedConfigError,
                                      WeightMismatchError)
 
@@ -50,7 +54,7 @@ def _snake(name: str) -> str:
 
 
 def _class_name(obj: Any) -> str:
-    return getattr(obj, "_keras_class_name", None) or type(obj).__name__
+    return type(obj).__name__
 
 
 def _name_key(name: str) -> str:
@@ -58,13 +62,15 @@ def _name_key(name: str) -> str:
 
 
 def _own_variables(layer: Any) -> List[Any]:
-    return list(getattr(layer, "_trainable_weights", [])) + list(getattr(layer, "_non_trainable_weights", []))
+    """The layer's own variables (trainable, then non-trainable): `layer.weights` less its sub-layers' (a model's
+    `layers` included)."""
+    subs = [child for _, child in _children(layer)] + list(getattr(layer, "layers", None) or [])
+    inner = {id(w) for child in subs for w in child.weights}
+    return [w for w in layer.weights if id(w) not in inner]
 
 
 def _children(layer: Any) -> List[Tuple[str, Any]]:
     """Sub-layers held in public instance attributes, in `_walk_saveable`'s order (sorted attribute names)."""
-    from minikeras.engine.base_layer import Layer
-
     out = [(k, v) for k, v in vars(layer).items() if not k.startswith("_") and isinstance(v, Layer)]
     return sorted(out, key=lambda kv: _name_key(kv[0]))
 
@@ -166,12 +172,17 @@ def _build_optimizer(model: Any) -> Any:
 # ------------------------------------------------------------------------------------------------ weights: save
 
 
-def _write_weights(model: Any, h5file: Any) -> None:
+def _write_weights(model: Any, h5file: Any, scales: Optional[Dict[int, np.ndarray]] = None) -> None:
+    """Write every variable; `scales` (from `hard_sigmoid_scales`) multiplies the last axis of the ones it names."""
+    scales = scales or {}
     for path, obj, _ in _walk(model):
         group = h5file.create_group(_vars_path(path))
         group.attrs["name"] = str(obj.name)
         for i, var in enumerate(_own_variables(obj)):
-            group.create_dataset(str(i), data=_data(var))
+            value = _data(var)
+            if id(var) in scales:  # in float64, rounded once to the variable's dtype
+                value = (value.astype(np.float64) * scales[id(var)]).astype(value.dtype)
+            group.create_dataset(str(i), data=value)
     opt = _optimizer(model)
     if opt is not None:
         group = h5file.create_group("optimizer/vars")
@@ -182,9 +193,6 @@ def _write_weights(model: Any, h5file: Any) -> None:
 
 def save_weights_keras3(model: Any, filepath: Any) -> None:
     """Write `model`'s weights (and optimizer state when compiled) as Keras 3's `.weights.h5`, atomically."""
-    import h5py
-
-    from minikeras.saving.atomic import atomic_write
 
     if not getattr(model, "built", False):
         raise ValueError("You are calling `save_weights` on a model that has not been built yet: call "
@@ -199,8 +207,6 @@ def save_weights_keras3(model: Any, filepath: Any) -> None:
 
 def _get_local(h5file: Any, path: str, filepath: Any = None) -> Any:
     """`h5file[path]` following hard links only: external links (another file) and soft links are refused."""
-    import h5py
-
     node = h5file
     for part in path.split("/"):
         if not isinstance(node, h5py.Group) or part not in node:
@@ -214,8 +220,6 @@ def _get_local(h5file: Any, path: str, filepath: Any = None) -> Any:
 
 def _lookup(h5file: Any, path: str, filepath: Any = None) -> Any:
     """The `vars` group at `path`, with Keras 2.13–2.15's `_layer_checkpoint_dependencies` fallback; None if absent."""
-    import h5py
-
     candidates = [_vars_path(path)]
     if path.startswith("layers"):
         candidates.append(_vars_path("_layer_checkpoint_dependencies" + path[len("layers"):]))
@@ -228,8 +232,6 @@ def _lookup(h5file: Any, path: str, filepath: Any = None) -> Any:
 
 def _datasets(group: Any, where: str, filepath: Any) -> List[Any]:
     """The datasets "0".."n-1" of a `vars` group, checked (names, numeric dtype, stored in this file) but not read."""
-    import h5py
-
     if group is None:
         return []
     keys = list(group.keys())
@@ -261,17 +263,17 @@ def _read(ds: Any, filepath: Any) -> np.ndarray:
 
 def _has_weights(group: Any) -> bool:
     """True if any dataset lives under `group` (empty `vars` groups of weightless layers do not count)."""
-    import h5py
-
     found = []
     group.visititems(lambda name, obj: found.append(1) if isinstance(obj, h5py.Dataset) else None)
     return bool(found)
 
 
-def _load_from_h5(model: Any, h5file: Any, filepath: Any, skip_mismatch: bool) -> None:
-    """Check every count and shape, read everything, then assign. Optimizer mismatches only warn (as Keras)."""
-    import h5py
-
+def _load_from_h5(model: Any, h5file: Any, filepath: Any, skip_mismatch: bool,
+                  scales: Optional[Dict[int, np.ndarray]] = None) -> None:
+    """Check every count and shape, read everything, then assign. Optimizer mismatches only warn (as Keras).
+    `scales` (from `hard_sigmoid_scales`) divides the last axis of the variables it names (Keras 3 -> Keras 2
+    hard_sigmoid)."""
+    scales = scales or {}
     pending: List[Tuple[Any, Any]] = []
     errors: List[str] = []
     for path, obj, top in _walk(model):
@@ -320,6 +322,8 @@ def _load_from_h5(model: Any, h5file: Any, filepath: Any, skip_mismatch: bool) -
         if np.asarray(val).dtype.kind == "f" and not np.all(np.isfinite(val)):
             warnings.warn(f"Weight '{getattr(var, 'path', var.name)}' loaded from {filepath} contains NaN or "
                           "infinite values.", stacklevel=3)
+        if id(var) in scales:
+            val = np.asarray(val, np.float64) / scales[id(var)]
         var.assign(np.asarray(val, dtype=var.dtype))
 
     if opt_found is not None:
@@ -329,18 +333,31 @@ def _load_from_h5(model: Any, h5file: Any, filepath: Any, skip_mismatch: bool) -
 def _restore_optimizer(model: Any, found: List[Any], filepath: Any) -> None:
     opt = _build_optimizer(model)
     current = _optimizer_values(opt)
-    name = _optimizer_name(opt)
     if len(found) != len(current) or any(tuple(d.shape) != np.shape(c) for d, c in zip(found, current)):
-        warnings.warn(f"Skipping variable loading for optimizer '{name}', because it has {len(current)} variables "
-                      f"whereas the saved optimizer has {len(found)} variables (file: {filepath}).", stacklevel=4)
+        _warn_optimizer_skipped(opt, len(current), len(found), filepath)
         return
-    values = [_read(d, filepath) for d in found]
+    restore_optimizer_values(model, [_read(d, filepath) for d in found], filepath)
+
+
+def _warn_optimizer_skipped(opt: Any, n_current: int, n_found: int, filepath: Any) -> None:
+    warnings.warn(f"Skipping variable loading for optimizer '{_optimizer_name(opt)}', because it has {n_current} "
+                  f"variables whereas the saved optimizer has {n_found} variables (file: {filepath}).", stacklevel=5)
+
+
+def restore_optimizer_values(model: Any, values: List[Any], filepath: Any = None) -> None:
+    """Set the model's optimizer state from Keras 3's `optimizer.variables` order: iteration, learning rate (absent
+    with a schedule), then the slots. A count or shape mismatch warns and leaves the optimizer fresh, as Keras does."""
+    opt = _build_optimizer(model)
+    if opt is None:
+        return
+    current = _optimizer_values(opt)
+    if len(values) != len(current) or any(np.shape(v) != np.shape(c) for v, c in zip(values, current)):
+        _warn_optimizer_skipped(opt, len(current), len(values), filepath)
+        return
     has_lr = _learning_rate(opt) is not None
     slots = values[2:] if has_lr else values[1:]
-    if not hasattr(opt, "set_weights"):
-        raise NotImplementedError("The optimizer cannot restore its state: it has no `set_weights`")
     tf_current = opt.get_weights()
-    iteration = np.asarray(int(np.asarray(values[0])), dtype=np.asarray(tf_current[0]).dtype) if tf_current else None
+    iteration = np.asarray(int(np.asarray(values[0])), dtype=np.asarray(tf_current[0]).dtype)
     opt.set_weights([iteration] + [np.asarray(v, dtype=np.asarray(c).dtype) for v, c in zip(slots, tf_current[1:])])
     if has_lr:
         lr = float(np.asarray(values[1]))
@@ -348,20 +365,12 @@ def _restore_optimizer(model: Any, found: List[Any], filepath: Any) -> None:
         if hasattr(target, "assign"):
             target.assign(np.asarray(lr, dtype=np.asarray(target.data).dtype))
         else:
-            try:
-                opt.learning_rate = lr
-            except AttributeError:
-                pass
+            opt.learning_rate = lr
 
 
 def load_weights_keras3(model: Any, filepath: Any, skip_mismatch: bool = False) -> None:
     """Load a Keras 3 `.weights.h5` (or a file-like object holding one) into `model`; all-or-nothing."""
-    import h5py
-
-    try:
-        f = h5py.File(filepath, "r")
-    except (OSError, ValueError) as e:
-        raise FileFormatError(f"Not a readable HDF5 weights file ({e})", filepath) from None
+    f = open_h5(filepath)
     with f:
         try:
             _load_from_h5(model, f, filepath, skip_mismatch)
@@ -397,22 +406,84 @@ _DROP = {"batch_input_shape", "time_major", "implementation", "input_length", "i
 _RNN = {"LSTM", "GRU", "SimpleRNN"}
 
 
-def _check_activation(layer: Any) -> None:
-    """Keras 3 reads 'hard_sigmoid' with its own formula: refuse to write Keras 2's under that name."""
-    try:
-        from minikeras import activations
-    except ImportError:  # pragma: no cover
-        return
-    for obj in (layer, getattr(layer, "cell", None)):
-        for attr in ("activation", "recurrent_activation"):
-            fn = getattr(obj, attr, None) if obj is not None else None
-            if fn is not None and activations.era_of(fn) == 2:
-                raise UnsupportedConfigError(
-                    f"Layer '{layer.name}' uses Keras 2's hard_sigmoid (clip(0.2 x + 0.5), also the Keras 2.0 "
-                    "default `recurrent_activation` of minikeras's LSTM/GRU); Keras 3 reads 'hard_sigmoid' in a "
-                    "`.keras` file as relu6(x + 3) / 6, so the file would compute something else. Save the model as "
-                    "`.h5` (tf.keras format), or build it with `recurrent_activation='sigmoid'` (the Keras 2.3+ and "
-                    "Keras 3 default).")
+#: Keras 2's hard_sigmoid is `clip(0.2 z + 0.5)`; Keras 3's is `clip(z / 6 + 0.5)`, so Keras 2's of `z` is Keras 3's
+#: of `1.2 z`: a `.keras` file stores the weights feeding it multiplied by this factor.
+HARD_SIGMOID_SCALE = 1.2
+
+
+def _is_era(fn: Any, era: int) -> bool:
+    from minikeras import activations
+
+    return activations.era_of(fn) == era
+
+
+def _no_exact_export(layer_name: str, why: str, era: int) -> UnsupportedConfigError:
+    if era == 2:
+        return UnsupportedConfigError(
+            f"Layer '{layer_name}' uses Keras 2's hard_sigmoid (clip(0.2 x + 0.5)) {why}; Keras 3 reads "
+            "'hard_sigmoid' in a `.keras` file as clip(x / 6 + 0.5), and no rescaling of the stored weights makes "
+            "the file compute the same. Save the model as `.h5` (the tf_keras format), or use another activation "
+            "there.")
+    return UnsupportedConfigError(
+        f"Layer '{layer_name}' uses Keras 3's hard_sigmoid (clip(x / 6 + 0.5)) {why}; tf_keras reads "
+        "'hard_sigmoid' in a `.h5` file as clip(0.2 x + 0.5), and no rescaling of the stored weights makes the file "
+        "compute the same. Save the model as `.keras`, or use another activation there.")
+
+
+def uses_hard_sigmoid(model: Any, era: int) -> bool:
+    """True if a layer or cell of `model` uses the hard_sigmoid of Keras `era` (2 or 3)."""
+    return any(_is_era(getattr(obj, attr, None), era) for _, obj, _ in _walk(model)
+               for attr in ("activation", "recurrent_activation"))
+
+
+def hard_sigmoid_scales(model: Any, era: int = 2) -> Dict[int, np.ndarray]:
+    """Per variable (by `id`), the multipliers of its last axis that make the other era's hard_sigmoid compute the
+    one of `era` the model uses: 1.2 for Keras 2's in a `.keras` file, 1 / 1.2 for Keras 3's in a `.h5` file.
+
+    Exact exports: LSTM gates i, f, o (`recurrent_activation`); GRU gates z, r (`recurrent_activation`) and its
+    candidate h (`activation`), in both `reset_after` modes (both bias rows); SimpleRNN; Dense-like layers (a
+    `kernel` and `bias` whose last axis is the output). Anything else using Keras 2's hard_sigmoid has no exact
+    export and raises `UnsupportedConfigError` (e.g. an `Activation('hard_sigmoid')` layer, or an LSTM's `activation`,
+    which is also applied to the cell state).
+    """
+    from minikeras.layers.recurrent import GRUCell, LSTMCell, SimpleRNNCell
+
+    factor = HARD_SIGMOID_SCALE if era == 2 else 1 / HARD_SIGMOID_SCALE
+    scales: Dict[int, np.ndarray] = {}
+    for _, obj, top in _walk(model):
+        if obj is model:
+            continue
+        own = _own_variables(obj)
+        act = getattr(obj, "activation", None)
+        rec = getattr(obj, "recurrent_activation", None)
+        if not (_is_era(act, era) or _is_era(rec, era)):
+            continue
+        if hasattr(obj, "cell") and not own:
+            continue  # an RNN layer: its cell, visited next, holds the weights and the activations
+        name = top.name if top is not obj else obj.name
+        if isinstance(obj, (LSTMCell, GRUCell, SimpleRNNCell)):
+            units = obj.units
+            if isinstance(obj, LSTMCell):
+                if _is_era(act, era):
+                    raise _no_exact_export(name, "as the LSTM's `activation`, which is also applied to the cell "
+                                                 "state", era)
+                blocks = [_is_era(rec, era), _is_era(rec, era), False, _is_era(rec, era)]  # i, f, c, o
+            elif isinstance(obj, GRUCell):
+                blocks = [_is_era(rec, era), _is_era(rec, era), _is_era(act, era)]  # z, r, h
+            else:
+                blocks = [_is_era(act, era)]
+            column = np.concatenate([np.full(units, factor if b else 1.0) for b in blocks])
+        elif own and _is_era(act, era) and not _is_era(rec, era):
+            shapes = [tuple(v.shape) for v in own]
+            out = shapes[0][-1] if shapes[0] else None
+            if len(own) > 2 or any(not sh or sh[-1] != out for sh in shapes):
+                raise _no_exact_export(name, f"as the activation of a layer of class {type(obj).__name__}", era)
+            column = np.full(out, factor)
+        else:
+            raise _no_exact_export(name, f"in a layer of class {type(obj).__name__}", era)
+        for var in own:
+            scales[id(var)] = column
+    return scales
 
 
 def _k3_layer_config(class_name: str, cfg: Dict[str, Any], layer: Any) -> Dict[str, Any]:
@@ -434,6 +505,8 @@ def _k3_layer_config(class_name: str, cfg: Dict[str, Any], layer: Any) -> Dict[s
         del out["activity_regularizer"]  # Keras 3's Dense config has no such key
     if class_name in ("Dense", "Embedding"):
         out.setdefault("quantization_config", None)
+    if class_name == "SpatialDropout1D":  # Keras 3's own config: these four keys, dtype a plain string
+        out = {"rate": out["rate"], "seed": out.get("seed"), "name": out["name"], "dtype": cfg.get("dtype")}
     if class_name == "Bidirectional":
         out = {k: v for k, v in out.items() if k not in ("layer", "backward_layer")}
         out["layer"] = _k3_layer_entry(layer.forward_layer)
@@ -444,9 +517,10 @@ def _k3_layer_config(class_name: str, cfg: Dict[str, Any], layer: Any) -> Dict[s
 
 
 def _build_shape(layer: Any) -> Any:
-    shape = getattr(layer, "_build_input_shape", None)
-    if shape is None:
+    build_config = layer.get_build_config()
+    if build_config is None:
         return None
+    shape = build_config["input_shape"]
     if isinstance(shape, list):
         shape = shape[0]
     return [None if d is None else int(d) for d in shape]
@@ -460,7 +534,6 @@ _NO_BUILD_CONFIG = {"Masking", "Dropout", "Activation", "Flatten", "RepeatVector
 
 def _k3_layer_entry(layer: Any) -> Dict[str, Any]:
     class_name = _class_name(layer)
-    _check_activation(layer)
     entry: Dict[str, Any] = {"module": "keras.layers", "class_name": class_name,
                              "config": _k3_layer_config(class_name, layer.get_config(), layer),
                              "registered_name": None}
@@ -505,14 +578,14 @@ def model_config_keras3(model: Any) -> Dict[str, Any]:
 
     if _class_name(model) != "Sequential":
         raise UnsupportedConfigError(f"Only Sequential models can be saved as .keras. Received: {_class_name(model)}")
-    input_layer = getattr(model, "_input_layer", None)
-    batch_shape = list(model.input_shape)
-    batch_shape = [None if d is None else int(d) for d in batch_shape]
-    input_dtype = getattr(input_layer, "dtype", None) or "float32"
+    batch_shape = [None if d is None else int(d) for d in model.input_shape]
+    # the Sequential's own config names its InputLayer (name, dtype) when it has one
+    first = (model.get_config().get("layers") or [{}])[0]
+    input_cfg = first.get("config", {}) if first.get("class_name") == "InputLayer" else {}
     layers: List[Dict[str, Any]] = [{
         "module": "keras.layers", "class_name": "InputLayer",
-        "config": {"batch_shape": batch_shape, "dtype": input_dtype, "sparse": False, "ragged": False,
-                   "name": getattr(input_layer, "name", None) or "input_layer", "optional": False},
+        "config": {"batch_shape": batch_shape, "dtype": input_cfg.get("dtype") or "float32", "sparse": False,
+                   "ragged": False, "name": input_cfg.get("name") or "input_layer", "optional": False},
         "registered_name": None}]
     layers.extend(_k3_layer_entry(layer) for layer in model.layers)
     config = {"module": "keras", "class_name": "Sequential",
@@ -529,21 +602,25 @@ def model_config_keras3(model: Any) -> Dict[str, Any]:
 
 def save_model_keras3(model: Any, filepath: Any) -> None:
     """Write a Keras 3 `.keras` zip (metadata.json, config.json, model.weights.h5; ZIP_STORED), atomically."""
-    import h5py
-
     from minikeras import __version__
-    from minikeras.saving.atomic import atomic_write
 
     if not getattr(model, "built", False):
         raise ValueError("You are calling `save` on a model that has not been built yet: call "
                          "`model.build(input_shape)` or call the model on data first.")
     config = model_config_keras3(model)
+    scales = hard_sigmoid_scales(model)
+    if scales:
+        warnings.warn("This model uses Keras 2's hard_sigmoid (clip(0.2 x + 0.5)), which Keras 3 calls "
+                      "'hard_sigmoid' with another formula (clip(x / 6 + 0.5)): the `.keras` file stores the weights "
+                      f"feeding it multiplied by {HARD_SIGMOID_SCALE}, so Keras 3 (and minikeras) compute exactly "
+                      "this model's outputs from it; `get_weights()` of the loaded model shows the rescaled values.",
+                      stacklevel=4)
     metadata = {"keras_version": KERAS_VERSION,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
                 "minikeras_version": __version__}
     buf = io.BytesIO()
     with h5py.File(buf, "w") as f:
-        _write_weights(model, f)
+        _write_weights(model, f, scales)
     with atomic_write(filepath) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
             zf.writestr("metadata.json", json.dumps(metadata))
@@ -601,24 +678,6 @@ def read_keras_zip(filepath: Any, need_config: bool = True) -> Tuple[Dict[str, A
     if not isinstance(config, dict):
         raise ConfigError("config.json must hold a JSON object", filepath)
     return config, metadata if isinstance(metadata, dict) else {}, weights
-
-
-def _strip_optimizer_config(cfg: Dict[str, Any]) -> Dict[str, Any]:
-    out = dict(cfg)
-    for k, default in (("loss_scale_factor", None), ("gradient_accumulation_steps", None)):
-        if k in out and out[k] == default:
-            del out[k]
-    return out
-
-
-def _loss_identifier(loss: Any) -> Any:
-    if isinstance(loss, dict) and loss.get("module") == "builtins" and isinstance(loss.get("config"), str):
-        return loss["config"]
-    if isinstance(loss, dict):
-        from minikeras import losses  # type: ignore[attr-defined]
-
-        return losses.deserialize({"class_name": loss.get("class_name"), "config": loss.get("config") or {}})
-    return loss
 
 
 def _history(tensor: Any) -> Optional[str]:
@@ -780,24 +839,17 @@ def keras3_model_config(config: Dict[str, Any], filepath: Any = None) -> Dict[st
 
 def compile_from_config(model: Any, compile_config: Dict[str, Any], filepath: Any = None) -> None:
     """`model.compile(...)` as a Keras 3 `compile_config` says (optimizer, loss, metrics by name)."""
-    from minikeras.saving.serialization import _metric_names
+    from minikeras import optimizers
+    from minikeras.saving.serialization import _metric_names, loss_from_file, optimizer_config_from_file
 
-    try:
-        from minikeras import optimizers  # type: ignore[attr-defined]
-    except ImportError:
-        raise NotImplementedError("minikeras.optimizers is not available: cannot re-compile the model from the "
-                                  "file (load with compile=False)") from None
     opt_cfg = compile_config.get("optimizer")
-    if isinstance(opt_cfg, dict):
-        if isinstance(opt_cfg.get("module"), str) and not opt_cfg["module"].startswith("keras"):
-            raise UnsupportedConfigError(f"Optimizer from module {opt_cfg['module']!r} is not supported", filepath)
-        # Keras 3 configs carry no `is_legacy_optimizer`; minikeras (as tf_keras) would read them as legacy ones.
-        opt_cfg = {"class_name": opt_cfg.get("class_name"),
-                   "config": {**_strip_optimizer_config(opt_cfg.get("config") or {}), "is_legacy_optimizer": False}}
     try:
-        optimizer = optimizers.deserialize(opt_cfg) if isinstance(opt_cfg, dict) else optimizers.get(opt_cfg)
+        if isinstance(opt_cfg, dict):
+            optimizer = optimizers.deserialize(optimizer_config_from_file(opt_cfg, 3, filepath))
+        else:
+            optimizer = optimizers.get(opt_cfg)
         metrics = _metric_names(compile_config.get("metrics")) or None
-        model.compile(optimizer=optimizer, loss=_loss_identifier(compile_config.get("loss")), metrics=metrics,
+        model.compile(optimizer=optimizer, loss=loss_from_file(compile_config.get("loss")), metrics=metrics,
                       loss_weights=compile_config.get("loss_weights"))
     except SavingError:
         raise
@@ -808,19 +860,24 @@ def compile_from_config(model: Any, compile_config: Dict[str, Any], filepath: An
 def load_weights_from_keras_zip(model: Any, filepath: Any, skip_mismatch: bool = False) -> None:
     """`model.load_weights('m.keras')`: the zip's `model.weights.h5` (member names checked), read in memory."""
     _, _, weights = read_keras_zip(filepath, need_config=False)
-    _load_weights_bytes(model, weights, filepath, skip_mismatch)
-
-
-def _load_weights_bytes(model: Any, weights: bytes, filepath: Any, skip_mismatch: bool) -> None:
-    import h5py
-
     try:
-        f = h5py.File(io.BytesIO(weights), "r")
-    except (OSError, ValueError) as e:
-        raise FileFormatError(f"The .keras file's model.weights.h5 is not readable HDF5 ({e})", filepath) from None
+        # the file's weights are Keras 3's: where this model uses Keras 2's hard_sigmoid they are divided by 1.2
+        scales = hard_sigmoid_scales(model)
+    except UnsupportedConfigError:
+        scales = {}
+    _load_weights_bytes(model, weights, filepath, skip_mismatch, scales)
+
+
+def _load_weights_bytes(model: Any, weights: bytes, filepath: Any, skip_mismatch: bool,
+                        scales: Optional[Dict[int, np.ndarray]] = None) -> None:
+    try:
+        f = open_h5(weights, filepath)
+    except FileFormatError as e:
+        raise FileFormatError(f"The .keras file's model.weights.h5: {str(e).replace(f' (file: {filepath})', '')}",
+                              filepath) from None
     with f:
         try:
-            _load_from_h5(model, f, filepath, skip_mismatch)
+            _load_from_h5(model, f, filepath, skip_mismatch, scales)
         except (KeyError, OSError, RuntimeError) as e:
             if isinstance(e, SavingError):
                 raise
@@ -842,7 +899,12 @@ def load_model_keras3(filepath: Any, custom_objects: Optional[Dict[str, Any]] = 
             model.build(tuple(shape))
     compile_config = config.get("compile_config")
     if compile and isinstance(compile_config, dict) and compile_config:
-        compile_from_config(model, compile_config, filepath)
+        try:
+            compile_from_config(model, compile_config, filepath)
+        except ConfigError as e:
+            # as Keras 3: a compile_config that cannot be honoured costs the compilation, never the weights
+            warnings.warn(f"The model was loaded without compiling it: {e}. Compile it with `model.compile(...)` "
+                          "before training.", stacklevel=3)
     _load_weights_bytes(model, weights, filepath, skip_mismatch=False)
     return model
 

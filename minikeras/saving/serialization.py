@@ -10,9 +10,9 @@ import contextlib
 from typing import Any, Dict, List, Optional
 
 from minikeras.saving.errors import ConfigError, SavingError, UnsupportedConfigError
+from minikeras.saving.h5file import MAX_WEIGHT_BYTES
 
 MAX_CONFIG_DEPTH = 64
-MAX_WEIGHT_BYTES = 1 << 30
 # Keras 3 layer keys that carry no behaviour when they hold their default (dropped when loading).
 _NO_OP_DEFAULTS = {"quantization_config": None, "lora_rank": None, "lora_alpha": None, "optional": False}
 
@@ -162,10 +162,10 @@ def training_config(model: Any) -> Optional[Dict[str, Any]]:
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
         return None
-    compile_args = getattr(model, "_compile_args", None) or {}
-    metrics = compile_args.get("metrics", getattr(model, "_compile_metrics", None))
+    compile_args = model.get_compile_config() or {}
+    metrics = compile_args.get("metrics")
     return {
-        "loss": _serialize_loss(compile_args.get("loss", getattr(model, "loss", None))),
+        "loss": _serialize_loss(compile_args.get("loss")),
         "metrics": [m if isinstance(m, str) else getattr(m, "name", str(m)) for m in (metrics or [])] or None,
         "weighted_metrics": None,
         "loss_weights": compile_args.get("loss_weights"),
@@ -198,14 +198,12 @@ def _metric_names(metrics: Any) -> List[Any]:
     return out
 
 
-def compile_from_training_config(model: Any, tc: Any, optimizer_values: Optional[List[Any]] = None,
-                                 filepath: Any = None) -> None:
-    """Re-compile `model` as the file's `training_config` says and restore the optimizer state."""
-    from minikeras import optimizers
+def optimizer_config_from_file(opt_cfg: Dict[str, Any], era: int, filepath: Any = None) -> Dict[str, Any]:
+    """A file's optimizer config -> the `{"class_name", "config"}` `optimizers.deserialize` builds as that era did.
 
-    if not isinstance(tc, dict) or not isinstance(tc.get("optimizer_config"), dict):
-        raise ConfigError("Invalid training_config: expected a dict with 'optimizer_config'", filepath)
-    opt_cfg = dict(tc["optimizer_config"])
+    Keras 3 configs carry no `is_legacy_optimizer` (tf_keras would read them as pre-2.11 optimizers) and add
+    `loss_scale_factor` / `gradient_accumulation_steps`, accepted here only at their no-op defaults.
+    """
     module = opt_cfg.get("module")
     if isinstance(module, str) and module and not module.startswith("keras"):
         raise UnsupportedConfigError(f"Optimizer from module {module!r} is not supported; minikeras builds only "
@@ -213,12 +211,43 @@ def compile_from_training_config(model: Any, tc: Any, optimizer_values: Optional
                                      filepath)
     class_name = opt_cfg.get("class_name")
     if isinstance(class_name, str) and ">" in class_name:  # tf.keras writes "Custom>Adam"
-        opt_cfg["class_name"] = class_name.split(">")[-1]
+        class_name = class_name.split(">")[-1]
+    inner = opt_cfg.get("config") or {}
+    if era == 3 and isinstance(inner, dict):
+        inner = {k: v for k, v in inner.items()
+                 if not (k in ("loss_scale_factor", "gradient_accumulation_steps") and v is None)}
+        inner["is_legacy_optimizer"] = False
+    return {"class_name": class_name, "config": inner}
+
+
+def loss_from_file(loss: Any) -> Any:
+    """Keras 3 serializes a loss function as `{"module": "builtins", "config": "mse", ...}`; names pass through."""
+    if isinstance(loss, dict) and loss.get("module") == "builtins" and isinstance(loss.get("config"), str):
+        return loss["config"]
+    if isinstance(loss, dict):
+        from minikeras import losses
+
+        return losses.deserialize({"class_name": loss.get("class_name"), "config": loss.get("config") or {}})
+    return loss
+
+
+def compile_from_training_config(model: Any, tc: Any, optimizer_values: Optional[List[Any]] = None,
+                                 filepath: Any = None, era: int = 2) -> None:
+    """Re-compile `model` as the file's `training_config` says and restore the optimizer state.
+
+    `era` 3 (a Keras 3 `.h5`) builds the optimizer with Keras 3's semantics; its state, in Keras 3's order, is for
+    `keras3.restore_optimizer_values` (pass `optimizer_values` only for tf_keras's order). Raises `ConfigError` when the config cannot be honoured; the model is then
+    left uncompiled.
+    """
+    from minikeras import optimizers
+
+    if not isinstance(tc, dict) or not isinstance(tc.get("optimizer_config"), dict):
+        raise ConfigError("Invalid training_config: expected a dict with 'optimizer_config'", filepath)
+    opt_cfg = optimizer_config_from_file(tc["optimizer_config"], era, filepath)
     try:
         optimizer = optimizers.deserialize(opt_cfg)
-        loss = tc.get("loss")
-        model.compile(optimizer=optimizer, loss=loss, metrics=_metric_names(tc.get("metrics")) or None,
-                      loss_weights=tc.get("loss_weights"))
+        model.compile(optimizer=optimizer, loss=loss_from_file(tc.get("loss")),
+                      metrics=_metric_names(tc.get("metrics")) or None, loss_weights=tc.get("loss_weights"))
     except SavingError:
         raise
     except (TypeError, ValueError, KeyError) as e:

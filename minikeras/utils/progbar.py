@@ -47,7 +47,7 @@ class Progbar:
     >>> bar = Progbar(target=2, verbose=2)
     >>> bar.update(1, [("loss", 0.5)])
     >>> bar.update(2, [("loss", 0.3)])  # doctest: +ELLIPSIS
-    2/2 - 0s - loss: 0.4000 - ...ms/epoch - ...ms/step
+    2/2 - 0s - loss: 0.4000 - ...s/epoch - ...s/step
     """
 
     def __init__(self, target: Optional[int], width: int = 30, verbose: int = 1, interval: float = 0.05,

@@ -1,0 +1,1 @@
+"""Keras 1 compatibility (Keras 2's `keras.legacy`): the argument converters of `interfaces`."""

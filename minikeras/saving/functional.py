@@ -1,0 +1,492 @@
+"""Functional models in files: Keras 3 <-> Keras 2 functional configs, and Keras 3's layer order.
+
+tf_keras 2.x writes a functional model's graph as `inbound_nodes` lists, one per call of a layer:
+
+    "inbound_nodes": [[["lstm", 0, 1, {}], ["lstm", 0, 2, {}]]]        # [layer, node index, tensor index, kwargs]
+
+Keras 3 writes each call as its positional and keyword arguments, tensors as `__keras_tensor__` records:
+
+    "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__",
+                                 "config": {"shape": [null, 4], "dtype": "float32",
+                                            "keras_history": ["input_layer", 0, 0]}}],
+                       "kwargs": {"initial_state": [...], "mask": ..., "training": false}}]
+
+and may hold *operation* nodes (`keras.src.ops.*`) next to layers: `Embedding(mask_zero=True)` makes Keras 3 record
+`NotEqual(tokens, 0)` and pass its result to the next layer as `mask=`. minikeras builds functional models from
+the Keras 2 form, so Keras 3 configs are converted here (`keras3_to_keras2`), and minikeras's models are written in
+Keras 3's form (`keras2_to_keras3`). Both are pure transforms of JSON data: nothing in a config is imported or
+executed, and operation nodes are accepted only from an allow-list (`MASK_OPS`), when they are the masks that
+minikeras's own mask propagation computes anyway.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from minikeras.saving.errors import ConfigError, UnsupportedConfigError
+
+# Operations Keras 3 records for the masks of Embedding(mask_zero=True) (`NotEqual(x, 0)`) and Masking
+# (`Any(NotEqual(x, mask_value), axis=-1)`). They are dropped: minikeras propagates the same masks itself.
+MASK_OPS = ("NotEqual", "Any")
+# Layers whose call takes `initial_state`: tf_keras writes the states as extra inbound tensors after the input.
+_STATEFUL_CALL = ("LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional", "CuDNNLSTM", "CuDNNGRU")
+# Layers that hand their input's mask on unchanged (Keras's `supports_masking` layers among minikeras's); a
+# recorded mask may travel through them from the Embedding/Masking that made it.
+_MASK_PASSTHROUGH = ("Dropout", "SpatialDropout1D", "Activation", "Dense", "GaussianNoise", "GaussianDropout",
+                     "ActivityRegularization", "TimeDistributed")
+_RETURN_SEQUENCE_MASK = ("LSTM", "GRU", "SimpleRNN", "Bidirectional")
+
+Ref = Tuple[str, int, int]
+
+
+def is_keras_tensor(obj: Any) -> bool:
+    return isinstance(obj, dict) and obj.get("class_name") == "__keras_tensor__"
+
+
+def _history(obj: Any, where: str, filepath: Any = None) -> Ref:
+    hist = (obj.get("config") or {}).get("keras_history") if isinstance(obj.get("config"), dict) else None
+    if (not isinstance(hist, list) or len(hist) != 3 or not isinstance(hist[0], str)
+            or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in hist[1:])):
+        raise ConfigError(f"Invalid tensor record in {where}: expected keras_history [layer_name, node_index, "
+                          f"tensor_index]. Received: {str(obj)[:200]}", filepath)
+    return hist[0], hist[1], hist[2]
+
+
+def _is_ref(obj: Any) -> bool:
+    return (isinstance(obj, list) and len(obj) in (3, 4) and isinstance(obj[0], str)
+            and all(isinstance(i, int) and not isinstance(i, bool) for i in obj[1:3]))
+
+
+def _is_op_entry(entry: Dict[str, Any]) -> bool:
+    module = entry.get("module")
+    return (isinstance(module, str) and module.startswith("keras.src.ops")) or entry.get("class_name") in MASK_OPS
+
+
+def node_format(inner: Dict[str, Any]) -> int:
+    """2 if the layers' `inbound_nodes` are Keras 2 lists, 3 if Keras 3 `{"args", "kwargs"}` dicts."""
+    for entry in inner.get("layers") or []:
+        for node in (entry.get("inbound_nodes") or []) if isinstance(entry, dict) else []:
+            return 3 if isinstance(node, dict) else 2
+    return 2
+
+
+def _io_refs(value: Any, what: str, filepath: Any) -> Any:
+    """`input_layers`/`output_layers`: a single `[name, node, tensor]`, a list of them, or a dict of them."""
+    if _is_ref(value):
+        return [list(value[:3])]
+    if isinstance(value, list) and value and all(_is_ref(v) for v in value):
+        return [list(v[:3]) for v in value]
+    if isinstance(value, dict) and value and all(_is_ref(v) for v in value.values()):
+        return {k: list(v[:3]) for k, v in value.items()}
+    raise ConfigError(f"Invalid functional config: `{what}` must be [layer_name, node_index, tensor_index] "
+                      f"entries. Received: {what}={str(value)[:200]}", filepath)
+
+
+# ------------------------------------------------------------------------------------------ Keras 3 -> Keras 2
+
+
+class _Graph:
+    """Name -> entry index of a Keras 3 functional config, with the helpers the conversion needs."""
+
+    def __init__(self, inner: Dict[str, Any], filepath: Any):
+        self.filepath = filepath
+        self.by_name: Dict[str, Dict[str, Any]] = {}
+        for entry in inner["layers"]:
+            name = entry.get("name") if isinstance(entry, dict) else None
+            if not isinstance(name, str):
+                raise ConfigError("Invalid functional config: every layer entry needs a 'name'. "
+                                  f"Received: {str(entry)[:200]}", filepath)
+            if name in self.by_name:
+                raise ConfigError(f"Invalid functional config: the layer name {name!r} is used twice", filepath)
+            self.by_name[name] = entry
+
+    def entry(self, name: str, where: str) -> Dict[str, Any]:
+        if name not in self.by_name:
+            raise ConfigError(f"Invalid functional config: {where} refers to the unknown layer {name!r}",
+                              self.filepath)
+        return self.by_name[name]
+
+    def node(self, ref: Ref, where: str) -> Dict[str, Any]:
+        entry = self.entry(ref[0], where)
+        nodes = entry.get("inbound_nodes") or []
+        if entry.get("class_name") == "InputLayer":
+            return {"args": [], "kwargs": {}}
+        if not isinstance(nodes, list) or ref[1] >= len(nodes) or not isinstance(nodes[ref[1]], dict):
+            raise ConfigError(f"Invalid functional config: {where} refers to node {ref[1]} of {ref[0]!r}, which "
+                              f"has {len(nodes) if isinstance(nodes, list) else 0} node(s)", self.filepath)
+        return nodes[ref[1]]
+
+    def is_op(self, name: str) -> bool:
+        return _is_op_entry(self.by_name.get(name, {}))
+
+    def data_inputs(self, ref: Ref) -> List[Ref]:
+        node = self.node(ref, f"the tensor of {ref[0]!r}")
+        return [_history(t, ref[0], self.filepath) for t in _flatten(node.get("args") or []) if is_keras_tensor(t)]
+
+    def mask_chain_root(self, ref: Ref, where: str) -> Tuple[Ref, List[Tuple[str, Dict[str, Any]]]]:
+        """Follow allow-listed mask operations back to the layer tensor they start from."""
+        chain: List[Tuple[str, Dict[str, Any]]] = []
+        while self.is_op(ref[0]):
+            entry = self.by_name[ref[0]]
+            class_name = entry.get("class_name")
+            if class_name not in MASK_OPS:
+                raise _refuse_op(ref[0], class_name, where, self.filepath)
+            node = self.node(ref, where)
+            tensors = [t for t in _flatten(node.get("args") or []) if is_keras_tensor(t)]
+            if len(tensors) != 1 or len(chain) > len(self.by_name):
+                raise UnsupportedConfigError(f"The mask passed to {where} is computed by operations minikeras does "
+                                             "not rebuild (only Keras's own Embedding/Masking masks are supported)",
+                                             self.filepath)
+            chain.append((class_name, node))
+            ref = _history(tensors[0], where, self.filepath)
+        return ref, chain[::-1]
+
+    def check_implicit_mask(self, consumer: str, data: Optional[Ref], mask: Any) -> None:
+        """A recorded `mask=` is dropped only if it is the mask minikeras's propagation gives `data` anyway."""
+        where = f"layer {consumer!r}"
+        mask_ref = _history(mask, where, self.filepath)
+        root, chain = self.mask_chain_root(mask_ref, where)
+        ref = data
+        for _ in range(len(self.by_name) + 1):
+            if ref is None:
+                break
+            entry = self.entry(ref[0], where)
+            class_name, cfg = entry.get("class_name"), entry.get("config") or {}
+            inputs = self.data_inputs(ref) if class_name != "InputLayer" else []
+            if class_name == "Embedding" and cfg.get("mask_zero") is True and inputs == [root]:
+                if _ops_are(chain, [("NotEqual", 0)]):
+                    return
+                break
+            if class_name == "Masking" and inputs == [root]:
+                if _ops_are(chain, [("NotEqual", cfg.get("mask_value", 0.0)), ("Any", -1)]):
+                    return
+                break
+            passes = class_name in _MASK_PASSTHROUGH or (class_name in _RETURN_SEQUENCE_MASK
+                                                          and cfg.get("return_sequences") is True and ref[2] == 0)
+            if not passes or len(inputs) != 1:
+                break
+            ref = inputs[0]
+        raise UnsupportedConfigError(f"Layer {consumer!r} is called with an explicit `mask=` that is not the mask "
+                                     "of an Embedding(mask_zero=True) or Masking layer upstream; minikeras cannot "
+                                     "rebuild such a graph from a file", self.filepath)
+
+
+def _ops_are(chain: List[Tuple[str, Dict[str, Any]]], expected: List[Tuple[str, Any]]) -> bool:
+    if [c for c, _ in chain] != [c for c, _ in expected]:
+        return False
+    for (class_name, node), (_, value) in zip(chain, expected):
+        args, kwargs = list(node.get("args") or []), dict(node.get("kwargs") or {})
+        if class_name == "NotEqual":
+            consts = [a for a in args if not is_keras_tensor(a)]
+            if kwargs or len(consts) != 1 or isinstance(consts[0], bool) or consts[0] != value:
+                return False
+        elif class_name == "Any":
+            axis = kwargs.get("axis", args[1] if len(args) > 1 else None)
+            if axis != value or kwargs.get("keepdims", False):
+                return False
+    return True
+
+
+def _refuse_op(name: str, class_name: Any, where: str, filepath: Any) -> UnsupportedConfigError:
+    return UnsupportedConfigError(
+        f"The functional config holds the Keras 3 operation {class_name!r} (node {name!r}, used by {where}). "
+        f"minikeras rebuilds only layers, and the operations Keras 3 records for masks ({', '.join(MASK_OPS)}) "
+        "where they are the mask of an Embedding(mask_zero=True) or Masking layer. Received: "
+        f"class_name={class_name!r}", filepath)
+
+
+def _flatten(obj: Any) -> List[Any]:
+    """Leaves of nested lists/dicts, dict keys sorted as Keras's `tree.flatten` orders them."""
+    if isinstance(obj, (list, tuple)):
+        return [x for o in obj for x in _flatten(o)]
+    if isinstance(obj, dict) and not is_keras_tensor(obj):
+        return [x for k in sorted(obj) for x in _flatten(obj[k])]
+    return [obj]
+
+
+def _convert_node(graph: _Graph, name: str, class_name: str, node: Any, filepath: Any) -> List[List[Any]]:
+    where = f"layer {name!r}"
+    if not isinstance(node, dict):
+        raise ConfigError(f"Invalid node of {where}: expected {{'args': [...], 'kwargs': {{...}}}}. "
+                          f"Received: {str(node)[:200]}", filepath)
+    args, kwargs = node.get("args") or [], dict(node.get("kwargs") or {})
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        raise ConfigError(f"Invalid node of {where}: 'args' must be a list and 'kwargs' a dict", filepath)
+    if not args:
+        raise ConfigError(f"Invalid node of {where}: no input tensor", filepath)
+    first = args[0]
+    if is_keras_tensor(first):
+        tensors = [first]
+    elif isinstance(first, list) and first and all(is_keras_tensor(t) for t in first):
+        tensors = list(first)
+    else:
+        raise UnsupportedConfigError(f"{where.capitalize()} is called on {str(first)[:120]}; minikeras rebuilds "
+                                     "layers called on a tensor or a list of tensors", filepath)
+    if any(_flatten(a) for a in args[1:]):
+        raise UnsupportedConfigError(f"{where.capitalize()} is called with extra positional arguments "
+                                     f"{str(args[1:])[:120]}", filepath)
+    refs = [_history(t, where, filepath) for t in tensors]
+    for ref in refs:
+        if graph.is_op(ref[0]):
+            raise _refuse_op(ref[0], graph.by_name[ref[0]].get("class_name"), where, filepath)
+    # `training` is the call mode Keras saw while tracing; the outer call's `training` governs at run time.
+    kwargs.pop("training", None)
+    mask = kwargs.pop("mask", None)
+    if mask is not None:
+        if isinstance(mask, list):
+            raise UnsupportedConfigError(f"{where.capitalize()} is called with a list of masks", filepath)
+        graph.check_implicit_mask(name, refs[0] if len(refs) == 1 else None, mask)
+    states = kwargs.pop("initial_state", None)
+    if states is not None:
+        if class_name not in _STATEFUL_CALL:
+            raise UnsupportedConfigError(f"{where.capitalize()} ({class_name}) is called with `initial_state`",
+                                         filepath)
+        states = states if isinstance(states, list) else [states]
+        if not states or not all(is_keras_tensor(s) for s in states):
+            raise ConfigError(f"Invalid `initial_state` of {where}: expected tensors", filepath)
+        if len(refs) != 1:
+            raise UnsupportedConfigError(f"{where.capitalize()} is called on several inputs and `initial_state`",
+                                         filepath)
+        state_refs = [_history(s, where, filepath) for s in states]
+        for ref in state_refs:
+            if graph.is_op(ref[0]):
+                raise _refuse_op(ref[0], graph.by_name[ref[0]].get("class_name"), where, filepath)
+        refs = refs + state_refs  # tf_keras's RNN form: [inputs, *initial_state] in one node
+    for k, v in kwargs.items():
+        if _flatten(v) and any(is_keras_tensor(x) for x in _flatten(v)):
+            raise UnsupportedConfigError(f"{where.capitalize()} is called with the tensor argument {k!r}; "
+                                         "minikeras rebuilds only `initial_state` and Keras's own masks", filepath)
+    extra = {k: v for k, v in kwargs.items() if v is not None}
+    return [[r[0], r[1], r[2], dict(extra)] for r in refs]
+
+
+def keras3_to_keras2(config: Dict[str, Any], filepath: Any = None) -> Dict[str, Any]:
+    """A Keras 3 functional model config (`.keras` config.json or Keras 3's legacy `.h5` model_config) -> the
+    tf_keras 2.x form: `{"class_name": "Functional", "config": {"name", "trainable", "layers", "input_layers",
+    "output_layers"}}`, layer entries `{"class_name", "config", "name", "inbound_nodes"}`. Allow-listed mask
+    operations are dropped, node indices of the remaining layers are unchanged (operations are never layers).
+    Configs already in the Keras 2 form pass through with their layer entries checked."""
+    from minikeras.saving.serialization import normalize_layer_entry
+
+    inner = config.get("config") if isinstance(config, dict) else None
+    if not isinstance(inner, dict) or not isinstance(inner.get("layers"), list):
+        raise ConfigError("Invalid functional config: expected {'class_name': 'Functional', 'config': {'layers': "
+                          f"[...], 'input_layers': ..., 'output_layers': ...}}}}. Received: {str(config)[:200]}",
+                          filepath)
+    fmt = node_format(inner)
+    graph = _Graph(inner, filepath)
+    layers: List[Dict[str, Any]] = []
+    for entry in inner["layers"]:
+        name, class_name = entry["name"], entry.get("class_name")
+        if _is_op_entry(entry):
+            if class_name not in MASK_OPS:
+                raise _refuse_op(name, class_name, "the model", filepath)
+            continue  # checked where a layer uses it as its mask
+        nodes = entry.get("inbound_nodes") or []
+        if not isinstance(nodes, list):
+            raise ConfigError(f"Invalid inbound_nodes of layer {name!r}: expected a list", filepath)
+        if fmt == 3:
+            nodes = [_convert_node(graph, name, class_name, n, filepath) for n in nodes]
+        else:
+            nodes = [_keras2_node(name, n, filepath) for n in nodes]
+        if class_name == "Bidirectional" or class_name == "TimeDistributed":
+            from minikeras.saving.keras3 import _fix_bidirectional
+
+            if fmt == 3:
+                entry = _fix_bidirectional(entry)
+        norm = normalize_layer_entry(entry)
+        layers.append({"class_name": norm["class_name"], "config": norm["config"], "name": name,
+                       "inbound_nodes": nodes})
+    out_inner = {"name": inner.get("name"), "trainable": inner.get("trainable", True), "layers": layers,
+                 "input_layers": _io_refs(inner.get("input_layers"), "input_layers", filepath),
+                 "output_layers": _io_refs(inner.get("output_layers"), "output_layers", filepath)}
+    for key in ("input_layers", "output_layers"):
+        refs = out_inner[key].values() if isinstance(out_inner[key], dict) else out_inner[key]
+        for ref in refs:
+            if graph.is_op(ref[0]):
+                raise _refuse_op(ref[0], graph.by_name[ref[0]].get("class_name"), f"`{key}`", filepath)
+    _check_refs(out_inner, filepath)
+    return {"class_name": "Functional", "config": out_inner}
+
+
+def _check_refs(inner: Dict[str, Any], filepath: Any) -> None:
+    """Every `[layer, node_index, tensor_index]` names a layer of the config and one of its nodes."""
+    nodes = {e["name"]: (1 if e["class_name"] == "InputLayer" else len(e["inbound_nodes"])) for e in inner["layers"]}
+
+    def check(ref: Sequence[Any], where: str) -> None:
+        if ref[0] not in nodes:
+            raise ConfigError(f"Invalid functional config: {where} refers to the unknown layer {ref[0]!r}", filepath)
+        if not 0 <= ref[1] < nodes[ref[0]] or ref[2] < 0:
+            raise ConfigError(f"Invalid functional config: {where} refers to node {ref[1]} of {ref[0]!r}, which "
+                              f"has {nodes[ref[0]]} node(s)", filepath)
+
+    for e in inner["layers"]:
+        for node in e["inbound_nodes"]:
+            for ref in node:
+                check(ref, f"layer {e['name']!r}")
+    for key in ("input_layers", "output_layers"):
+        refs = inner[key].values() if isinstance(inner[key], dict) else inner[key]
+        for ref in refs:
+            check(ref, f"`{key}`")
+            if key == "input_layers" and [e["class_name"] for e in inner["layers"] if e["name"] == ref[0]] != [
+                    "InputLayer"]:
+                raise UnsupportedConfigError(f"Model input {ref[0]!r} is not an InputLayer; minikeras builds "
+                                             "functional models from Input tensors", filepath)
+
+
+def _keras2_node(name: str, node: Any, filepath: Any) -> List[List[Any]]:
+    """A Keras 2 node: `[[layer, node, tensor, {kwargs}], ...]`; Keras <= 2.1 wrote 3-element entries."""
+    if not isinstance(node, list) or not node:
+        raise ConfigError(f"Invalid inbound node of layer {name!r}: expected a list of [layer_name, node_index, "
+                          f"tensor_index, kwargs]. Received: {str(node)[:200]}", filepath)
+    out = []
+    for ref in node:
+        if not _is_ref(ref) or (len(ref) == 4 and not isinstance(ref[3], dict)):
+            raise ConfigError(f"Invalid inbound node of layer {name!r}: expected [layer_name, node_index, "
+                              f"tensor_index, kwargs]. Received: {str(ref)[:200]}", filepath)
+        kwargs = dict(ref[3]) if len(ref) == 4 else {}  # may hold [layer, node, tensor] refs (tf_keras)
+        out.append([ref[0], ref[1], ref[2], kwargs])
+    return out
+
+
+# ------------------------------------------------------------------------------------------ Keras 2 -> Keras 3
+
+TensorSpec = Callable[[str, int, int], Tuple[List[Optional[int]], str]]
+
+
+def _k3_tensor(ref: Sequence[Any], spec: TensorSpec) -> Dict[str, Any]:
+    shape, dtype = spec(ref[0], ref[1], ref[2])
+    return {"class_name": "__keras_tensor__",
+            "config": {"shape": list(shape), "dtype": dtype, "keras_history": [ref[0], ref[1], ref[2]]}}
+
+
+def keras2_node_to_keras3(class_name: str, node: List[List[Any]], spec: TensorSpec) -> Dict[str, Any]:
+    """One tf_keras node -> Keras 3's `{"args", "kwargs"}`: RNN states go to `initial_state`, several tensors of
+    any other layer are one list argument (merge layers)."""
+    kwargs = dict(node[0][3]) if len(node[0]) > 3 and isinstance(node[0][3], dict) else {}
+    tensors = [_k3_tensor(r, spec) for r in node]
+    if class_name in _STATEFUL_CALL and len(tensors) > 1:
+        return {"args": [tensors[0]], "kwargs": {**kwargs, "initial_state": tensors[1:]}}
+    if len(tensors) == 1:
+        return {"args": [tensors[0]], "kwargs": kwargs}
+    return {"args": [tensors], "kwargs": kwargs}
+
+
+def _k3_io(refs: Any, single: bool) -> Any:
+    if isinstance(refs, dict):
+        return {k: list(v[:3]) for k, v in refs.items()}
+    refs = [list(r[:3]) for r in refs]
+    return refs[0] if single and len(refs) == 1 else refs
+
+
+def keras2_to_keras3(config: Dict[str, Any], layer_entry: Callable[[Dict[str, Any]], Dict[str, Any]],
+                     spec: TensorSpec, single_input: bool = True, single_output: bool = True) -> Dict[str, Any]:
+    """The inner config of a tf_keras-form functional model -> Keras 3's `Functional` `config` dict.
+
+    `layer_entry(layer_config_entry)` gives Keras 3's `{"module", "class_name", "config", "registered_name"
+    [, "build_config"]}` for one layer; `spec(layer, node, tensor)` gives a tensor's `(shape, dtype)`. Keras 3
+    writes `input_layers`/`output_layers` as one `[name, 0, 0]` when the model was given a single tensor."""
+    layers = []
+    for entry in config["layers"]:
+        out = dict(layer_entry(entry))
+        out["name"] = entry["name"]
+        out["inbound_nodes"] = [keras2_node_to_keras3(entry["class_name"], n, spec)
+                                for n in entry.get("inbound_nodes") or []]
+        layers.append(out)
+    return {"name": config.get("name"), "trainable": config.get("trainable", True), "layers": layers,
+            "input_layers": _k3_io(config["input_layers"], single_input),
+            "output_layers": _k3_io(config["output_layers"], single_output)}
+
+
+# ------------------------------------------------------------------------------------------ layer order
+
+
+def _kwarg_refs(obj: Any) -> List[List[Any]]:
+    """Tensor refs `[layer, node, tensor]` inside tf_keras call kwargs, in `tree.flatten` order."""
+    if _is_ref(obj) and len(obj) == 3:
+        return [obj]
+    if isinstance(obj, dict):
+        return [r for k in sorted(obj) for r in _kwarg_refs(obj[k])]
+    if isinstance(obj, list):
+        return [r for v in obj for r in _kwarg_refs(v)]
+    return []
+
+
+def layer_order(config: Dict[str, Any]) -> List[str]:
+    """Names of the layers (operations left out) in Keras's `model.layers` order, from a functional config in
+    either form: layers by decreasing depth in the graph, ties in the order a depth-first walk from the outputs
+    first meets them (`keras/src/ops/function.py` `map_graph`, the same rule as tf_keras's `_map_graph_network`).
+
+    Keras 3 names a functional model's weight groups by class in this order (`layers/dense`, `layers/dense_1`),
+    so this order, not the layer names, decides which weights a `.weights.h5` group holds."""
+    inner = config.get("config", config)
+    by_name = {e["name"]: e for e in inner["layers"]}
+
+    def parents(name: str, index: int) -> List[Tuple[str, int]]:
+        entry = by_name[name]
+        nodes = entry.get("inbound_nodes") or []
+        if entry.get("class_name") == "InputLayer" or index >= len(nodes):
+            return []
+        node = nodes[index]
+        if isinstance(node, dict):
+            refs = [(t["config"]["keras_history"][0], t["config"]["keras_history"][1])
+                    for t in _flatten([node.get("args") or [], node.get("kwargs") or {}]) if is_keras_tensor(t)]
+        else:
+            refs = []
+            for r in node:
+                refs.append((r[0], r[1]))
+                refs.extend((k[0], k[1]) for k in _kwarg_refs(r[3] if len(r) > 3 else {}))
+        return refs
+
+    outputs = inner["output_layers"]
+    outputs = list(outputs.values()) if isinstance(outputs, dict) else ([outputs] if _is_ref(outputs) else outputs)
+    inputs = inner["input_layers"]
+    inputs = list(inputs.values()) if isinstance(inputs, dict) else ([inputs] if _is_ref(inputs) else inputs)
+    input_nodes = {(r[0], r[1]) for r in inputs}
+    order: Dict[str, int] = {}
+    finished: List[Tuple[str, int]] = []
+    done = set()
+    in_progress = set()
+
+    def visit(node: Tuple[str, int]) -> None:
+        # iterative DFS keeping Keras's pre-order numbering and post-order node list
+        stack: List[Tuple[Tuple[str, int], int]] = [(node, 0)]
+        while stack:
+            current, child = stack.pop()
+            if child == 0:
+                if current in done:
+                    continue
+                if current in in_progress:
+                    raise ConfigError(f"Invalid functional config: layer {current[0]!r} is part of a cycle")
+                if current[0] not in by_name:
+                    raise ConfigError(f"Invalid functional config: unknown layer {current[0]!r}")
+                in_progress.add(current)
+                order.setdefault(current[0], len(order))
+            kids = [] if current in input_nodes else parents(*current)
+            while child < len(kids) and kids[child] in done:
+                child += 1
+            if child < len(kids):
+                stack.append((current, child + 1))
+                stack.append((kids[child], 0))
+            elif current not in done:
+                in_progress.discard(current)
+                done.add(current)
+                finished.append(current)
+
+    for ref in outputs:
+        visit((ref[0], ref[1]))
+    node_depth: Dict[Tuple[str, int], int] = {}
+    layer_depth: Dict[str, int] = {}
+    for node in reversed(finished):
+        depth = node_depth.setdefault(node, 0)
+        layer_depth[node[0]] = max(depth, layer_depth.get(node[0], 0))
+        node_depth[node] = layer_depth[node[0]]
+        if node in input_nodes:
+            continue
+        for parent in parents(*node):
+            node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
+    names = sorted(layer_depth, key=lambda n: (-layer_depth[n], order[n]))
+    return [n for n in names if not _is_op_entry(by_name[n])]
+
+
+__all__ = ["MASK_OPS", "keras3_to_keras2", "keras2_to_keras3", "keras2_node_to_keras3", "layer_order",
+           "node_format", "is_keras_tensor"]

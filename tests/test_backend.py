@@ -1,0 +1,83 @@
+"""`minikeras.backend` as Keras 2 scripts use it: get/set_value on weights and optimizer hyperparameters, shapes,
+epsilon, floatx, clear_session, learning_phase."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from minikeras import Sequential, backend as K, layers, optimizers
+from minikeras.autograd import Tensor, Variable
+
+
+def test_get_value_on_every_kind_of_object():
+    np.testing.assert_array_equal(K.get_value(Variable(np.arange(3.0))), [0.0, 1.0, 2.0])
+    np.testing.assert_array_equal(K.get_value(Tensor(np.ones((2, 2)))), np.ones((2, 2)))
+    assert K.get_value(0.25) == 0.25 and K.get_value(np.float32(2)).dtype == np.float32
+    assert K.batch_get_value([1.0, Variable(np.ones(1))])[1].tolist() == [1.0]
+
+
+def test_set_value_keeps_dtype_and_rejects_plain_numbers():
+    v = Variable(np.zeros(3, "float32"))
+    K.set_value(v, np.array([1, 2, 3]))
+    assert v.dtype == np.float32 and v.numpy().tolist() == [1.0, 2.0, 3.0]
+    a, b = Variable(np.zeros(1)), Variable(np.zeros((2, 2)))
+    K.batch_set_value([(a, [7.0]), (b, np.eye(2))])
+    assert a.numpy().tolist() == [7.0] and b.numpy().tolist() == [[1.0, 0.0], [0.0, 1.0]]
+    with pytest.raises(TypeError, match="`set_value` expected a variable .* Received: x=0.1"):
+        K.set_value(0.1, 0.2)
+
+
+def _model():
+    K.set_random_seed(3)
+    model = Sequential([layers.Dense(2, input_shape=(3,)), layers.Dense(1)])
+    model.compile(optimizers.SGD(learning_rate=0.1), "mse")
+    return model
+
+
+def test_set_value_on_the_learning_rate_changes_training():
+    x = np.random.default_rng(0).standard_normal((8, 3)).astype("float32")
+    y = np.ones((8, 1), "float32")
+    model = _model()
+    assert K.get_value(model.optimizer.learning_rate) == pytest.approx(0.1)
+    K.set_value(model.optimizer.learning_rate, 0.0)
+    before = model.get_weights()
+    model.train_on_batch(x, y)
+    for w0, w1 in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(w0, w1)  # lr 0: no change
+    K.set_value(model.optimizer.learning_rate, 0.05)
+    model.train_on_batch(x, y)
+    reference = _model()
+    reference.optimizer.learning_rate.assign(np.float32(0.05))
+    reference.train_on_batch(x, y)
+    for w, r in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(w, r, rtol=1e-6, atol=1e-7)
+    layer = model.layers[0]
+    K.set_value(layer.kernel, np.zeros((3, 2)))
+    assert not K.get_value(layer.kernel).any()
+
+
+def test_shapes_and_counts():
+    layer = layers.Conv1D(4, 3)
+    layer(np.zeros((1, 5, 2), "float32"))
+    assert K.int_shape(layer.kernel) == (3, 2, 4) and K.count_params(layer.kernel) == 24
+    assert K.int_shape(np.zeros((2, 0))) == (2, 0) and K.count_params(np.zeros(())) == 1
+    with pytest.raises(TypeError, match="`int_shape` expected a tensor"):
+        K.int_shape(3.0)
+
+
+def test_settings_and_session():
+    assert K.epsilon() == 1e-7 and K.floatx() == "float32" and K.image_data_format() == "channels_last"
+    try:
+        K.set_epsilon(1e-5)
+        assert K.epsilon() == 1e-5
+        K.set_floatx("float64")
+        assert layers.Dense(1)(np.zeros((1, 2))).dtype == np.float64
+    finally:
+        K.set_epsilon(1e-7)
+        K.set_floatx("float32")
+    with pytest.raises(ValueError, match="Unknown `floatx` value"):
+        K.set_floatx("int8")
+    layers.Dense(1)
+    K.clear_session()
+    assert layers.Dense(1).name == "dense"
+    assert K.learning_phase() == 0
