@@ -634,6 +634,26 @@ def test_a_copied_optimizer_keeps_its_own_flat_buffers(make):
         np.testing.assert_array_equal(twin["opt"].get_weights()[-1], opt.get_weights()[-1])
 
 
+def test_one_flat_buffer_per_dtype():
+    rng = np.random.default_rng(7)
+    vs = [Variable(rng.standard_normal(s).astype(d), name=f"v{i}")
+          for i, (s, d) in enumerate([((3, 2), "float32"), ((4,), "float64"), ((2,), "float32"), ((), "float64")])]
+    twins = [Variable(v.data, name=v.name) for v in vs]
+    opt, ref = optimizers.Adam(0.1, clipnorm=0.5), optimizers.Adam(0.1, clipnorm=0.5)
+    opt.build(vs)
+    ref.build(twins + [Variable(np.zeros(1, "float32"), name="never")])
+    assert sorted(str(b.dtype) for b, _ in opt._flat_weight_buffers()) == ["float32", "float64"]
+    for _ in range(3):
+        grads = [rng.standard_normal(v.shape).astype(v.dtype) for v in vs]
+        opt.apply_gradients(zip(grads, vs))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref.apply_gradients(list(zip(grads, twins)) + [(None, ref._built_variables[-1])])
+    for a, b in zip(vs, twins):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a.data, b.data)
+
+
 def _checkpoint(model):
     """Everything a training batch can change, copied."""
     rnn = [layer for layer in model.layers if getattr(layer, "stateful", False)]
