@@ -656,7 +656,9 @@ def test_one_flat_buffer_per_dtype():
 
 def _checkpoint(model):
     """Everything a training batch can change, copied."""
-    rnn = [layer for layer in model.layers if getattr(layer, "stateful", False)]
+    rnn = [layer for layer in model.layers if getattr(layer, "stateful", False) and hasattr(layer, "states")]
+    rnn += [inner for layer in model.layers for inner in (getattr(layer, "forward_layer", None),
+                                                          getattr(layer, "backward_layer", None)) if inner is not None]
     return {"weights": [w.copy() for w in model.get_weights()],
             "optimizer": [w.copy() for w in model.optimizer.get_weights()],
             "optimizer_variables": [v.name for v in _state(model.optimizer)],
@@ -671,11 +673,14 @@ def _assert_identical(a, b):
             np.testing.assert_array_equal(x, y, err_msg=key)
 
 
-def _stateful_model(optimizer):
-    from minikeras.layers import LSTM, Dense
+def _stateful_model(optimizer, bidirectional=False):
+    from minikeras.layers import LSTM, Bidirectional, Dense
     from minikeras.models import Sequential
 
-    model = Sequential([LSTM(4, stateful=True, batch_input_shape=(2, 3, 2)), Dense(1)])
+    if bidirectional:
+        model = Sequential([Bidirectional(LSTM(4, stateful=True), batch_input_shape=(2, 3, 2)), Dense(1)])
+    else:
+        model = Sequential([LSTM(4, stateful=True, batch_input_shape=(2, 3, 2)), Dense(1)])
     model.compile(optimizer=optimizer, loss="mse")
     return model
 
@@ -691,13 +696,14 @@ class _FailAfterUpdate:
         raise RuntimeError("injected failure after the update")
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "nadam", "rmsprop",
-                                       lambda: optimizers.SGD(0.1, momentum=0.9, clipnorm=1.0, use_ema=True),
-                                       lambda: legacy.Nadam(), lambda: legacy.RMSprop(momentum=0.5, centered=True)])
-def test_failed_batch_rolls_back_weights_slots_iterations_and_rnn_states(optimizer):
+@pytest.mark.parametrize("optimizer, bidirectional", [
+    ("adam", False), ("nadam", False), ("rmsprop", True),
+    (lambda: optimizers.SGD(0.1, momentum=0.9, clipnorm=1.0, use_ema=True), False),
+    (lambda: legacy.Nadam(), True), (lambda: legacy.RMSprop(momentum=0.5, centered=True), False)])
+def test_failed_batch_rolls_back_weights_slots_iterations_and_rnn_states(optimizer, bidirectional):
     rng = np.random.default_rng(3)
     x, y = rng.standard_normal((2, 3, 2)).astype("float32"), rng.standard_normal((2, 1)).astype("float32")
-    model = _stateful_model(optimizer() if callable(optimizer) else optimizer)
+    model = _stateful_model(optimizer() if callable(optimizer) else optimizer, bidirectional)
     model.train_on_batch(x, y)  # built, one step taken, states non-zero
     model.train_on_batch(x, y)
     before = _checkpoint(model)
@@ -707,6 +713,7 @@ def test_failed_batch_rolls_back_weights_slots_iterations_and_rnn_states(optimiz
         model.train_on_batch(x, y)
     del model.optimizer.apply_gradients
     _assert_identical(_checkpoint(model), before)
+    assert len(before["states"]) == (4 if bidirectional else 2)
     assert getattr(model.optimizer, "_u_product", None) == u_product
     # the same through fit, failing in a callback after the update of the second batch
     xs, ys = np.concatenate([x, x]), np.concatenate([y, y])
