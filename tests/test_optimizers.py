@@ -547,6 +547,43 @@ def test_variables_become_views_of_one_flat_buffer_and_stay_so():
     np.testing.assert_array_equal(vs[1].data, 2.0)
 
 
+def test_model_weights_stay_in_the_flat_buffer_through_set_weights_and_loading(tmp_path):
+    """`set_weights`, `load_weights` and `load_model`'s weight loading write in place: after each, the layer
+    variables are still the optimizer's views, and training continues as from a fresh model given those weights."""
+    from minikeras.layers import LSTM, Dense
+    from minikeras.models import Sequential
+
+    rng = np.random.default_rng(8)
+    x, y = rng.standard_normal((4, 3, 2)).astype("float32"), rng.standard_normal((4, 1)).astype("float32")
+
+    def make():
+        model = Sequential([LSTM(3, input_shape=(3, 2), recurrent_activation="sigmoid"), Dense(1)])
+        model.compile(optimizer=optimizers.SGD(0.1), loss="mse")
+        return model
+
+    model = make()
+    model.train_on_batch(x, y)
+
+    def bound():
+        (buffer, pairs), = model.optimizer._flat_weight_buffers()
+        return all(v.data is view and np.shares_memory(v.data, buffer) for v, view in pairs)
+
+    assert bound()
+    other = [rng.standard_normal(w.shape).astype("float32") for w in model.get_weights()]
+    model.set_weights(other)
+    assert bound()
+    reference = make()
+    reference.set_weights(other)
+    model.save_weights(tmp_path / "w.h5")
+    model.set_weights([np.zeros_like(w) for w in other])
+    model.load_weights(tmp_path / "w.h5")
+    assert bound()
+    model.train_on_batch(x, y)
+    reference.train_on_batch(x, y)
+    for a, b in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("clip", [{"clipnorm": 0.5}, {"global_clipnorm": 0.7}, {"clipvalue": 0.3}])
 def test_clipping_and_constraints_per_variable_on_the_flat_buffer(clip):
     """tf_keras's rules per variable (tf.clip_by_norm of each gradient, tf.clip_by_global_norm, clip by value, each
