@@ -743,6 +743,9 @@ def test_failed_batch_rolls_back_weights_slots_iterations_and_rnn_states(optimiz
     model = _stateful_model(optimizer() if callable(optimizer) else optimizer, bidirectional)
     model.train_on_batch(x, y)  # built, one step taken, states non-zero
     model.train_on_batch(x, y)
+    captured = model._capture_state()  # the weights: one copy of the one flat buffer, none weight by weight
+    assert len(captured.flats) == 1 and captured.weights == []
+    assert len(captured.optimizer.flats) == len(model.optimizer._layouts[0].slots)
     before = _checkpoint(model)
     u_product = getattr(model.optimizer, "_u_product", None)
     model.optimizer.apply_gradients = _FailAfterUpdate(model.optimizer)
