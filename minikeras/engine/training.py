@@ -67,8 +67,8 @@ def _stateful_layers(model: Any) -> List[Any]:
 class Model(Layer):
     """Base class of models: a layer made of layers, with `compile`, `fit`, `evaluate` and `predict`.
 
-    minikeras implements the `Sequential` model (`minikeras.models.Sequential`); the functional
-    `Model(inputs, outputs)` form is not implemented yet.
+    `Model(inputs, outputs)` returns a functional model (`minikeras.engine.functional.Functional`);
+    `Sequential` is one whose graph is a chain.
 
     Training follows tf.keras 2.21: the loss minimized is the compiled loss plus the sum of `model.losses`
     (regularization penalties); the logged `loss` includes them too. `train_on_batch` returns the loss (and metrics)
@@ -78,10 +78,20 @@ class Model(Layer):
     half-updated model.
     """
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Model":
+        # NOTE: as tf.keras: `Model(inputs, outputs)` builds a functional model (engine/functional.py)
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from minikeras.engine.functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
     def __init__(self, *args: Any, **kwargs: Any):
         if args or "inputs" in kwargs or "outputs" in kwargs:
-            raise NotImplementedError("The functional API `Model(inputs, outputs)` is not implemented in minikeras; "
-                                      "use `Sequential`. Received: positional or inputs/outputs arguments")
+            raise NotImplementedError("A subclass of `Model` whose constructor passes `inputs`/`outputs` to "
+                                      "`Model.__init__` is not supported by minikeras: subclass "
+                                      "`minikeras.engine.functional.Functional`, or build `Model(inputs, outputs)`. "
+                                      f"Received: {type(self).__name__} with inputs/outputs")
         super().__init__(**kwargs)
         self.optimizer: Any = None
         self.compiled_loss: Optional[LossesContainer] = None
@@ -99,6 +109,15 @@ class Model(Layer):
     @property
     def layers(self) -> List[Layer]:
         return list(self._layers)
+
+    @classmethod
+    def from_config(cls, config: Dict[str, Any], custom_objects: Optional[Dict[str, Any]] = None) -> "Model":
+        """`Model.from_config` of a functional config builds the functional model (tf.keras)."""
+        from minikeras.engine.functional import Functional
+
+        if cls is Model and isinstance(config, dict) and "input_layers" in config:
+            return Functional.from_config(config, custom_objects=custom_objects)
+        return super().from_config(config)
 
     @property
     def output_names(self) -> Optional[List[str]]:
