@@ -2,8 +2,8 @@
 `fit`/`evaluate`/`train_on_batch` with lists/dicts of targets and sample weights; History names as tf_keras 2.21's.
 
 Numbers against real tf_keras: tests/fixtures/keras2/multioutput_* (tests/fixtures/keras2_multioutput_cases.py),
-built there with Keras's functional API. Here a `Model` subclass computes the same graph and reports the functional
-model's output names (`dense`, `dense_1`).
+built there with Keras's functional API. The same model is built here with `Model(inputs, outputs)`, and also as a
+`Model` subclass reporting the functional model's output names (`dense`, `dense_1`), or none (`output_1`, ...).
 """
 import numpy as np
 import pytest
@@ -145,3 +145,42 @@ def test_an_output_without_targets_adds_no_loss():
     assert hist.history["dense_1_loss"] == [0.0] and hist.history["loss"] == hist.history["dense_loss"]
     for a, b in zip(model.value.get_weights(), value_before):
         np.testing.assert_array_equal(a, b)
+
+
+def functional_model(data):
+    from minikeras import Input
+
+    backend.clear_session()  # layer names restart at dense, dense_1
+    inputs = Input((4, 3))
+    h = LSTM(5, recurrent_activation="sigmoid")(inputs)
+    model = Model(inputs, [Dense(3, activation="softmax")(h), Dense(1)(h)])
+    model.set_weights([data[f"w_before_{i}"] for i in range(7)])
+    return model
+
+
+def test_functional_two_output_model_matches_tf_keras():
+    """The same model built as Keras builds it, `Model(inputs, [out_1, out_2])`."""
+    for name in ("multioutput_lists", "multioutput_dicts"):
+        case = keras_case(2, name)
+        d, meta = load_io(case), load_json(case / "meta.json")
+        model = functional_model(d)
+        assert model.output_names == meta["output_names"]
+        if name == "multioutput_lists":
+            model.compile(optimizers.Adam(learning_rate=0.01), loss=["categorical_crossentropy", "mse"],
+                          loss_weights=[1.0, 0.5], metrics={"dense": ["accuracy"], "dense_1": ["mae"]},
+                          weighted_metrics=["mae"])
+            hist = model.fit(d["x"], [d["y0"], d["y1"]], sample_weight=[d["sw0"], d["sw1"]], batch_size=4, epochs=2,
+                             shuffle=False, validation_data=(d["x_val"], [d["y_val0"], d["y_val1"]]), verbose=0)
+        else:
+            model.compile(optimizers.Adam(learning_rate=0.01),
+                          loss={"dense": "categorical_crossentropy", "dense_1": "mse"},
+                          loss_weights={"dense": 0.3, "dense_1": 2.0}, metrics=["mae"])
+            hist = model.fit(d["x"], {"dense": d["y0"], "dense_1": d["y1"]}, batch_size=4, epochs=2, shuffle=False,
+                             verbose=0)
+        check_against_keras(model, d, meta, hist)
+        targets = [d["y_val0"], d["y_val1"]]
+        ev = model.evaluate(d["x_val"], targets, return_dict=True, verbose=0)
+        assert list(ev) == meta["eval_keys"]
+        np.testing.assert_allclose([ev[k] for k in ev], [d[f"eval_{k}"] for k in ev], rtol=0, atol=2e-5)
+        pred = model.predict(d["x_val"], verbose=0)
+        assert [p.shape for p in pred] == [(6, 3), (6, 1)]
