@@ -11,20 +11,20 @@ import itertools
 import math
 import numbers
 import warnings
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from minikeras import callbacks as callbacks_module
-from minikeras import optimizers
 from minikeras.autograd import Tensor, no_grad
 from minikeras.engine import compile_utils, data_adapter
 from minikeras.engine.base_layer import Layer
-from minikeras.legacy import interfaces as legacy_interfaces
 from minikeras.engine.compile_utils import LossesContainer, MetricsContainer
 from minikeras.engine.data_adapter import (check_data_cardinality, check_positive_int, class_weight_to_sample_weight,
                                            flatten_data, get_verbosity, train_validation_split, unflatten,
                                            unpack_x_y_sample_weight)
+from minikeras.legacy import interfaces as legacy_interfaces
+
 
 def flatten_metrics_in_order(logs: Dict[str, Any], metrics_names: Sequence[str]) -> Any:
     """The `logs` dict as a list in `metrics_names` order (a scalar if there is one entry), as tf.keras returns."""
