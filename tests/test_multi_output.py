@@ -184,3 +184,34 @@ def test_functional_two_output_model_matches_tf_keras():
         np.testing.assert_allclose([ev[k] for k in ev], [d[f"eval_{k}"] for k in ev], rtol=0, atol=2e-5)
         pred = model.predict(d["x_val"], verbose=0)
         assert [p.shape for p in pred] == [(6, 3), (6, 1)]
+
+
+def test_named_inputs_as_dicts_through_fit_evaluate_predict_and_generators():
+    from minikeras import Input
+    from minikeras.layers import Concatenate
+
+    rng = np.random.default_rng(0)
+    xa, xb = rng.standard_normal((10, 4, 3)).astype("float32"), rng.standard_normal((10, 2)).astype("float32")
+    y = rng.standard_normal((10, 1)).astype("float32")
+
+    def build():
+        backend.set_random_seed(0)
+        a, b = Input((4, 3), name="seq"), Input((2,), name="num")
+        model = Model([a, b], Dense(1)(Concatenate()([LSTM(5)(a), b])))
+        model.compile("adam", "mse")
+        return model
+
+    by_name, by_position = build(), build()
+    h1 = by_name.fit({"num": xb, "seq": xa}, y, epochs=2, batch_size=4, validation_split=0.2, verbose=0)
+    h2 = by_position.fit([xa, xb], y, epochs=2, batch_size=4, validation_split=0.2, verbose=0)
+    assert h1.history == h2.history
+    np.testing.assert_array_equal(by_name.predict({"seq": xa, "num": xb}, verbose=0),
+                                  by_position.predict([xa, xb], verbose=0))
+    assert by_name.evaluate({"seq": xa, "num": xb}, y, verbose=0) == by_position.evaluate([xa, xb], y, verbose=0)
+
+    def batches():
+        while True:
+            yield {"seq": xa[:5], "num": xb[:5]}, y[:5]
+
+    h3 = by_name.fit(batches(), steps_per_epoch=2, verbose=0)
+    assert np.isfinite(h3.history["loss"][0])
