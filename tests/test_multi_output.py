@@ -202,8 +202,9 @@ def test_named_inputs_as_dicts_through_fit_evaluate_predict_and_generators():
         return model
 
     by_name, by_position = build(), build()
-    h1 = by_name.fit({"num": xb, "seq": xa}, y, epochs=2, batch_size=4, validation_split=0.2, verbose=0)
-    h2 = by_position.fit([xa, xb], y, epochs=2, batch_size=4, validation_split=0.2, verbose=0)
+    h1 = by_name.fit({"num": xb, "seq": xa}, y, epochs=2, batch_size=4, validation_split=0.2, shuffle=False,
+                     verbose=0)
+    h2 = by_position.fit([xa, xb], y, epochs=2, batch_size=4, validation_split=0.2, shuffle=False, verbose=0)
     assert h1.history == h2.history
     np.testing.assert_array_equal(by_name.predict({"seq": xa, "num": xb}, verbose=0),
                                   by_position.predict([xa, xb], verbose=0))
