@@ -365,3 +365,32 @@ def test_to_json_and_model_from_json_of_functional():
     text = model.to_json()
     payload = json.loads(text)
     assert payload["class_name"] == "Functional" and payload["config"] == model.get_config()
+
+
+def test_keras_2_lstm_seq2seq_example_runs(tmp_path, monkeypatch, capsys):
+    """examples/lstm_seq2seq.py (Keras 2's example, imports changed) with its sizes cut down for CI: the script's
+    text is run with smaller `epochs`, `latent_dim` and number of decoded sentences, nothing else changed."""
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parent.parent / "examples" / "lstm_seq2seq.py"
+    source = path.read_text(encoding="utf-8")
+    for old, new in [("epochs = 100", "epochs = 2"), ("latent_dim = 256", "latent_dim = 16"),
+                     ("for seq_index in range(100):", "for seq_index in range(3):")]:
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
+    monkeypatch.chdir(tmp_path)
+    backend.clear_session()
+    namespace = {"__file__": str(path), "__name__": "lstm_seq2seq"}
+    exec(compile(source, str(path), "exec"), namespace)
+    out = capsys.readouterr().out
+    assert "Number of samples: 105" in out and out.count("Decoded sentence:") == 3
+    assert (tmp_path / "s2s.h5").exists()
+    # the step-by-step inference models reproduce the teacher-forced training model
+    model, encoder_model, decoder_model = namespace["model"], namespace["encoder_model"], namespace["decoder_model"]
+    enc, dec = namespace["encoder_input_data"][:2], namespace["decoder_input_data"][:2]
+    full = model.predict([enc, dec], verbose=0)
+    states = encoder_model.predict(enc, verbose=0)
+    for t in range(5):
+        step, h, c = decoder_model.predict([dec[:, t:t + 1]] + states, verbose=0)
+        np.testing.assert_allclose(step[:, 0], full[:, t], atol=1e-5)
+        states = [h, c]
