@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional
 import numpy as np
 
 from minikeras.utils.progbar import Progbar, print_msg
+from minikeras import saving
 
 __all__ = ["Callback", "CallbackList", "BaseLogger", "History", "ProgbarLogger", "TerminateOnNaN", "EarlyStopping",
            "ModelCheckpoint", "ReduceLROnPlateau", "CSVLogger", "LambdaCallback", "LearningRateScheduler",
@@ -628,6 +629,11 @@ class ModelCheckpoint(Callback):
 
     def _implements_train_batch_hooks(self) -> bool:
         return self.save_freq != "epoch"
+
+    def on_train_begin(self, logs: Optional[Dict[str, Any]] = None) -> None:
+        """Check now that the file format can hold the model, so that no epoch of training is lost to a save error
+        at its end (the error is the one the save would raise)."""
+        saving.check_savable(self.model, self.filepath, weights_only=self.save_weights_only)
 
     def on_train_batch_end(self, batch: int, logs: Optional[Dict[str, Any]] = None) -> None:
         if self._should_save_on_batch(batch):

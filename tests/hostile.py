@@ -5,7 +5,7 @@ each, a family of hostile variants: truncations at many offsets, seeded bit flip
 suffix, structural damage (missing groups/attributes, wrong layer/weight counts), wrong shapes and dtypes (int,
 float16, complex, strings), NaN/inf weights, declared shapes needing terabytes, hostile JSON configs (malformed,
 10^4-deep, unknown classes, `Lambda`, custom objects, foreign `module` paths, keys of the wrong type) and hostile
-zips (missing/extra members, path traversal). Each `Case` says which calls to try and what must happen:
+zips (missing/extra members, path traversal), and global heaps that would hang the HDF5 library. Each `Case` says which calls to try and what must happen:
 
 - ``"error"``: the call raises a `minikeras.saving.SavingError` subclass naming the file;
 - ``"warn"``: the call succeeds and warns (NaN/inf weights);
@@ -99,6 +99,44 @@ def _byte_cases(src: Source, data: bytes, out: str, rng: np.random.Generator, n_
         with zipfile.ZipFile(buf, "w") as zf:
             zf.writestr("config.json", "{}")
         emit("zip_bytes", buf.getvalue(), "error", "foreign bytes")
+    return cases
+
+
+# ------------------------------------------------------------------------------------------ HDF5 global heaps
+
+
+def _heap_damage(blob: bytes) -> Dict[str, bytes]:
+    """Damaged copies of an HDF5 file's first global heap collection ("GCOL", where variable-length strings such
+    as the `backend` attribute live): a zeroed 4 KB block after its header (an empty object: the HDF5 library spins
+    on it forever) and an object whose size runs past the collection."""
+    pos = blob.find(b"GCOL\x01\x00\x00\x00")
+    if pos < 0:
+        return {}
+    size = int.from_bytes(blob[pos + 8:pos + 16], "little")
+    zeroed = bytearray(blob)
+    end = min(pos + 16 + 4096, pos + size, len(blob))
+    zeroed[pos + 16:end] = bytes(end - pos - 16)
+    overrun = bytearray(blob)
+    overrun[pos + 24:pos + 32] = (size * 4).to_bytes(8, "little")
+    return {"gheap_zeroed": bytes(zeroed), "gheap_overrun": bytes(overrun)}
+
+
+def _heap_cases(src: Source, data: bytes, out: str) -> List[Case]:
+    cases = []
+    if src.kind == "keras":
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            members = {n: zf.read(n) for n in zf.namelist()}
+        for tag, blob in _heap_damage(members["model.weights.h5"]).items():
+            p = os.path.join(out, f"{src.name}__inner_{tag}.keras")
+            _zip(p, {**members, "model.weights.h5": blob})
+            cases.append(Case(f"{src.name}/inner_{tag}", p, src.name, _ops(src.kind, "error"),
+                              family="global heap"))
+        return cases
+    for tag, blob in _heap_damage(data).items():
+        p = os.path.join(out, f"{src.name}__{tag}{SUFFIX[src.kind]}")
+        with open(p, "wb") as fh:
+            fh.write(blob)
+        cases.append(Case(f"{src.name}/{tag}", p, src.name, _ops(src.kind, "error"), family="global heap"))
     return cases
 
 
@@ -493,6 +531,7 @@ def generate(sources: List[Source], out_dir: str, seed: int = 0, n_trunc: int = 
         with open(src.path, "rb") as fh:
             data = fh.read()
         cases += _byte_cases(src, data, out_dir, rng, n_trunc, n_flips)
+        cases += _heap_cases(src, data, out_dir)
         if src.kind == "keras":
             cases += _keras_cases(src, out_dir)
         else:

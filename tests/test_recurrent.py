@@ -64,8 +64,6 @@ def test_keras2_defaults():
     assert gru.recurrent_activation is activations.hard_sigmoid and gru.reset_after is False
     assert gru.implementation == 1
     assert SimpleRNN(4).activation is activations.tanh
-    assert LSTM(4, recurrent_activation="hard_sigmoid")._recurrent_activation_explicit is True
-    assert LSTM(4)._recurrent_activation_explicit is False
 
 
 def test_cell_names_and_weight_order():

@@ -314,6 +314,11 @@ class Layer:
     def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         return inputs
 
+    def get_build_config(self) -> Optional[Dict[str, Any]]:
+        """`{"input_shape": ...}`, the shape the layer was built with (tf_keras 2.13+ and Keras 3), or None."""
+        shape = getattr(self, "_build_input_shape", None)
+        return {"input_shape": shape} if self.built and shape is not None else None
+
     def _maybe_build(self, input_shape: Any) -> None:
         if not self.built:
             self.build(input_shape)

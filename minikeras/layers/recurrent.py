@@ -1,6 +1,6 @@
 """Recurrent layers: `RNN`, `SimpleRNN`, `GRU`, `LSTM` and their cells (Keras 2's `keras.layers.recurrent`).
 
-Semantics and config keys are tf-keras 2.21's (`tf_keras/src/layers/rnn/`), defaults are Keras 2.0's (the seed's
+Semantics and config keys are tf-keras 2.21's (`tf_keras/src/layers/rnn/`), defaults are Keras 2.0's (
 `LSTM(units, activation='tanh', recurrent_activation='hard_sigmoid', ..., implementation=1)`; GRU
 `reset_after=False`).
 
@@ -59,11 +59,6 @@ def use_fused_kernels(enabled: bool = True) -> Iterator[None]:
         _STATE.fused = prev
 
 
-class _DefaultActivation(str):
-    """A default activation name, told apart from the same name passed explicitly (see `hdf5_legacy`)."""
-
-
-_DEFAULT_HARD_SIGMOID = _DefaultActivation("hard_sigmoid")
 
 
 def _check_units(units: Any) -> int:
@@ -368,7 +363,7 @@ class GRUCell(_BuiltinCell):
 
     _gates = 3
 
-    def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = _DEFAULT_HARD_SIGMOID,
+    def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = "hard_sigmoid",
                  use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
                  recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, recurrent_regularizer: Any = None, bias_regularizer: Any = None,
@@ -491,7 +486,7 @@ class LSTMCell(_BuiltinCell):
 
     _gates = 4
 
-    def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = _DEFAULT_HARD_SIGMOID,
+    def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = "hard_sigmoid",
                  use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
                  recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
                  unit_forget_bias: bool = True, kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
@@ -1113,12 +1108,9 @@ class _CellLayer(RNN):
 
     def _make(self, cell_cls: type, cell_name: str, cell_args: Dict[str, Any], rnn_args: Dict[str, Any],
               kwargs: Dict[str, Any]) -> None:
-        explicit = cell_args.get("recurrent_activation") is not None and \
-            not isinstance(cell_args.get("recurrent_activation"), _DefaultActivation)
         cell = cell_cls(name=cell_name, dtype=kwargs.get("dtype"), trainable=kwargs.get("trainable", True),
                         **cell_args)
         RNN.__init__(self, cell, **rnn_args, **kwargs)
-        self._recurrent_activation_explicit = explicit
         self.input_spec = [InputSpec(ndim=3)]
 
     def get_config(self) -> Dict[str, Any]:
@@ -1236,7 +1228,7 @@ class GRU(_CellLayer):
                                                                   "reset_after")
 
     @interfaces.legacy_recurrent_support
-    def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = _DEFAULT_HARD_SIGMOID,
+    def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = "hard_sigmoid",
                  use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
                  recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, recurrent_regularizer: Any = None, bias_regularizer: Any = None,
@@ -1318,7 +1310,7 @@ class LSTM(_CellLayer):
         "dropout", "recurrent_dropout", "implementation")
 
     @interfaces.legacy_recurrent_support
-    def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = _DEFAULT_HARD_SIGMOID,
+    def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = "hard_sigmoid",
                  use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
                  recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
                  unit_forget_bias: bool = True, kernel_regularizer: Any = None, recurrent_regularizer: Any = None,

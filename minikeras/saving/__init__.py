@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, Optional
 
+from minikeras.saving.atomic import remove_stale_temp_files
 from minikeras.saving.errors import (ConfigError, FileFormatError, SavingError, UnsupportedConfigError,
                                      WeightMismatchError)
 
@@ -55,6 +56,7 @@ def load_model(filepath: Any, custom_objects: Optional[Dict[str, Any]] = None, c
     if not os.path.exists(filepath):
         raise FileFormatError("No such file", filepath)
     kind = _kind(filepath)
+    remove_stale_temp_files(filepath)
     if kind == "keras":
         from minikeras.saving.keras3 import load_model_keras3
 
@@ -90,6 +92,7 @@ def load_weights(model: Any, filepath: Any, by_name: bool = False, skip_mismatch
     if not os.path.exists(filepath):
         raise FileFormatError("No such file", filepath)
     kind = _kind(filepath)
+    remove_stale_temp_files(filepath)
     if kind in ("weights.h5", "keras"):
         if by_name:
             raise ValueError("`by_name` only supports loading legacy '.h5' or '.hdf5' files. "
@@ -106,5 +109,30 @@ def load_weights(model: Any, filepath: Any, by_name: bool = False, skip_mismatch
     load_h5(model, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
 
 
-__all__ = ["save_model", "load_model", "save_weights", "load_weights", "SavingError", "FileFormatError",
+def check_savable(model: Any, filepath: Any, weights_only: bool = False, save_format: Optional[str] = None) -> None:
+    """Raise the error that saving `model` to `filepath` would raise, without writing anything.
+
+    `ModelCheckpoint` calls it at the start of training, so a file format that cannot hold the model (a `.keras`
+    file for a layer using Keras 2's hard_sigmoid where no exact export exists, a `.weights.h5` path given to
+    `model.save`, an unknown extension) fails before the first epoch instead of after it.
+    """
+    from minikeras.saving import keras3
+
+    kind = _kind(filepath, save_format)
+    if weights_only and kind == "keras":
+        raise ValueError("`save_weights` writes `.weights.h5` or `.h5` files; use `model.save(path)` for `.keras`. "
+                         f"Received: filepath={filepath}")
+    if not weights_only and kind == "weights.h5":
+        raise ValueError("A `.weights.h5` file holds weights only; use `model.save_weights(path)` for it, or save "
+                         f"the whole model as `.keras` or `.h5`. Received: filepath={filepath}")
+    if weights_only or not getattr(model, "built", False):
+        return
+    if kind == "keras":
+        keras3.model_config_keras3(model)
+        keras3.hard_sigmoid_scales(model, era=2)
+    else:
+        keras3.hard_sigmoid_scales(model, era=3)
+
+
+__all__ = ["save_model", "load_model", "save_weights", "load_weights", "check_savable", "SavingError", "FileFormatError",
            "WeightMismatchError", "ConfigError", "UnsupportedConfigError"]

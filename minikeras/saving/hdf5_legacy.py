@@ -14,9 +14,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import h5py
 import numpy as np
 
+from minikeras.engine.base_layer import Layer
 from minikeras.saving.atomic import atomic_write
 from minikeras.saving.convert import preprocess_weights_for_loading
 from minikeras.saving.errors import ConfigError, FileFormatError, SavingError, WeightMismatchError
+from minikeras.saving.h5file import MAX_WEIGHT_BYTES, open_h5
 from minikeras.saving.keras3 import (HARD_SIGMOID_SCALE, hard_sigmoid_scales, restore_optimizer_values,
                                      uses_hard_sigmoid)
 
@@ -24,9 +26,6 @@ HDF5_OBJECT_HEADER_LIMIT = 64512
 #: What minikeras writes as `keras_version`: the tf.keras release whose layout and numerics it follows. The
 #: `minikeras_version` attribute beside it says which program really wrote the file.
 WRITTEN_KERAS_VERSION = "2.21.0"
-#: A single weight larger than this is refused from its declared shape, before anything is read (a hostile file can
-#: declare terabytes in a few bytes: HDF5 allocates storage lazily).
-MAX_WEIGHT_BYTES = 1 << 30
 
 
 # ------------------------------------------------------------------------------------------ attributes
@@ -71,15 +70,8 @@ def load_attributes_from_hdf5_group(group: Any, name: str) -> List[str]:
 
 
 def sublayers(layer: Any) -> List[Tuple[str, Any]]:
-    """(attribute name, sub-layer) for every public Layer attribute, in tracking order."""
-    from minikeras.engine.base_layer import Layer
-
-    out = []
-    for sub in getattr(layer, "_layers", []):
-        attr = next((k for k, v in vars(layer).items() if v is sub and not k.startswith("_")), None)
-        if attr is not None and isinstance(sub, Layer):
-            out.append((attr, sub))
-    return out
+    """(attribute name, sub-layer) for every Layer held in a public attribute, in assignment order."""
+    return [(k, v) for k, v in vars(layer).items() if not k.startswith("_") and isinstance(v, Layer)]
 
 
 def legacy_weight_names(layer: Any) -> List[str]:
@@ -87,12 +79,14 @@ def legacy_weight_names(layer: Any) -> List[str]:
     names: Dict[int, str] = {}
 
     def walk(l: Any, scope: str) -> None:
-        for w in l._trainable_weights + l._non_trainable_weights:
-            names[id(w)] = f"{scope}{w.name}:0"
-        for attr, sub in sublayers(l):
+        subs = sublayers(l)
+        inner = {id(w) for _, sub in subs for w in sub.weights}
+        for w in l.weights:
+            if id(w) not in inner:
+                names[id(w)] = f"{scope}{w.name}:0"
+        for attr, sub in subs:
             # NOTE: tf.keras builds TimeDistributed's inner layer in the wrapper's own name scope
-            inner = scope if type(l).__name__ == "TimeDistributed" else f"{scope}{sub.name}/"
-            walk(sub, inner)
+            walk(sub, scope if type(l).__name__ == "TimeDistributed" else f"{scope}{sub.name}/")
 
     walk(layer, f"{layer.name}/")
     return [names.get(id(w), f"{layer.name}/{w.name}:0") for w in layer.weights]
@@ -197,8 +191,9 @@ def _check_and_pair(layer: Any, values: List[np.ndarray], index: int, file_name:
 
 
 def load_weights_from_hdf5_group(f: Any, model: Any, by_name: bool = False, skip_mismatch: bool = False,
-                                 filepath: Any = None) -> str:
-    """Load a legacy weights group into `model`; all-or-nothing. Returns the file's `keras_version`."""
+                                 filepath: Any = None, from_config: bool = False) -> str:
+    """Load a legacy weights group into `model`; all-or-nothing. Returns the file's `keras_version`.
+    `from_config`: the model was built from the same file's config (no activation guess to warn about)."""
     version, _ = _file_versions(f)
     if skip_mismatch and not by_name:
         raise ValueError("When calling model.load_weights, skip_mismatch can only be set to True when by_name is "
@@ -235,12 +230,15 @@ def load_weights_from_hdf5_group(f: Any, model: Any, by_name: bool = False, skip
         if v.dtype.kind == "f" and not np.all(np.isfinite(v)):
             warnings.warn(f"Weight {p.path} loaded from {filepath} contains NaN or infinite values.", stacklevel=3)
         p.assign(v)
-    _warn_recurrent_activation(model, version)
+    if not from_config:
+        _warn_recurrent_activation(model, version)
     return version
 
 
 def _warn_recurrent_activation(model: Any, version: str) -> None:
-    """Keras >= 2.3 and Keras 3 defaulted LSTM/GRU to `recurrent_activation='sigmoid'`; minikeras follows Keras 2.0."""
+    """Keras >= 2.3 and Keras 3 default LSTM/GRU to `recurrent_activation='sigmoid'`; minikeras follows Keras 2.0's
+    'hard_sigmoid'. Weights from such a file loaded into a layer built in code with 'hard_sigmoid' were most likely
+    trained with 'sigmoid' (a full-model file says which, so `load_model` never warns)."""
     try:
         newer = version != "1" and tuple(int(p) for p in version.split(".")[:2]) >= (2, 3)
     except ValueError:
@@ -249,12 +247,11 @@ def _warn_recurrent_activation(model: Any, version: str) -> None:
         return
     for layer in _all_layers(model):
         act = getattr(layer, "recurrent_activation", None)
-        if type(layer).__name__ in ("LSTM", "GRU") and getattr(act, "__name__", None) == "hard_sigmoid" \
-                and not getattr(layer, "_recurrent_activation_explicit", False):
-            warnings.warn(f"Layer '{layer.name}' uses minikeras's Keras 2.0 default recurrent_activation="
-                          f"'hard_sigmoid', but these weights come from Keras {version}, whose default is 'sigmoid'. "
-                          "If the model was trained with the default, rebuild the layer with "
-                          "recurrent_activation='sigmoid'.", stacklevel=4)
+        if type(layer).__name__ in ("LSTM", "GRU") and getattr(act, "__name__", None) == "hard_sigmoid":
+            warnings.warn(f"Layer '{layer.name}' uses recurrent_activation='hard_sigmoid' (minikeras's default, as in "
+                          f"Keras 2.0), but these weights come from Keras {version}, whose default is 'sigmoid'. If "
+                          "that model used the default, build the layer with recurrent_activation='sigmoid'.",
+                          stacklevel=4)
 
 
 def _all_layers(model: Any) -> List[Any]:
@@ -268,16 +265,6 @@ def _all_layers(model: Any) -> List[Any]:
 
 
 # ------------------------------------------------------------------------------------------ files
-
-
-def open_h5(filepath: Any, mode: str = "r") -> Any:
-    """Open an HDF5 file, turning h5py's errors into `FileFormatError` naming the file."""
-    try:
-        return h5py.File(filepath, mode)
-    except FileNotFoundError:
-        raise FileFormatError("No such file", filepath) from None
-    except (OSError, ValueError) as e:
-        raise FileFormatError(f"Not a readable HDF5 file ({e.__class__.__name__}: {e})", filepath) from None
 
 
 def load_weights(model: Any, filepath: Any, by_name: bool = False, skip_mismatch: bool = False) -> str:
@@ -424,7 +411,7 @@ def load_model(filepath: Any, custom_objects: Optional[Dict[str, Any]] = None, c
                 raise ConfigError(f"Malformed `model_config` JSON: {e}", filepath) from None
             model = model_from_file_config(config, version, custom_objects=custom_objects, filepath=filepath)
             g = f["model_weights"] if "model_weights" in f else f
-            load_weights_from_hdf5_group(g, model, filepath=filepath)
+            load_weights_from_hdf5_group(g, model, filepath=filepath, from_config=True)
             if compile and "training_config" in f.attrs:
                 _compile_from_file(model, f, version, filepath)
         except SavingError:

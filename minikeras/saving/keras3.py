@@ -31,7 +31,9 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import h5py
 import numpy as np
 
+from minikeras.engine.base_layer import Layer
 from minikeras.saving.atomic import atomic_write
+from minikeras.saving.h5file import open_h5
 from minikeras.saving.errors import (ConfigError, FileFormatError, SavingError, UnsupportedConfigError,
                                      WeightMismatchError)
 
@@ -52,7 +54,7 @@ def _snake(name: str) -> str:
 
 
 def _class_name(obj: Any) -> str:
-    return getattr(obj, "_keras_class_name", None) or type(obj).__name__
+    return type(obj).__name__
 
 
 def _name_key(name: str) -> str:
@@ -60,13 +62,15 @@ def _name_key(name: str) -> str:
 
 
 def _own_variables(layer: Any) -> List[Any]:
-    return list(getattr(layer, "_trainable_weights", [])) + list(getattr(layer, "_non_trainable_weights", []))
+    """The layer's own variables (trainable, then non-trainable): `layer.weights` less its sub-layers' (a model's
+    `layers` included)."""
+    subs = [child for _, child in _children(layer)] + list(getattr(layer, "layers", None) or [])
+    inner = {id(w) for child in subs for w in child.weights}
+    return [w for w in layer.weights if id(w) not in inner]
 
 
 def _children(layer: Any) -> List[Tuple[str, Any]]:
     """Sub-layers held in public instance attributes, in `_walk_saveable`'s order (sorted attribute names)."""
-    from minikeras.engine.base_layer import Layer
-
     out = [(k, v) for k, v in vars(layer).items() if not k.startswith("_") and isinstance(v, Layer)]
     return sorted(out, key=lambda kv: _name_key(kv[0]))
 
@@ -366,10 +370,7 @@ def restore_optimizer_values(model: Any, values: List[Any], filepath: Any = None
 
 def load_weights_keras3(model: Any, filepath: Any, skip_mismatch: bool = False) -> None:
     """Load a Keras 3 `.weights.h5` (or a file-like object holding one) into `model`; all-or-nothing."""
-    try:
-        f = h5py.File(filepath, "r")
-    except (OSError, ValueError) as e:
-        raise FileFormatError(f"Not a readable HDF5 weights file ({e})", filepath) from None
+    f = open_h5(filepath)
     with f:
         try:
             _load_from_h5(model, f, filepath, skip_mismatch)
@@ -516,9 +517,10 @@ def _k3_layer_config(class_name: str, cfg: Dict[str, Any], layer: Any) -> Dict[s
 
 
 def _build_shape(layer: Any) -> Any:
-    shape = getattr(layer, "_build_input_shape", None)
-    if shape is None:
+    build_config = layer.get_build_config()
+    if build_config is None:
         return None
+    shape = build_config["input_shape"]
     if isinstance(shape, list):
         shape = shape[0]
     return [None if d is None else int(d) for d in shape]
@@ -576,14 +578,14 @@ def model_config_keras3(model: Any) -> Dict[str, Any]:
 
     if _class_name(model) != "Sequential":
         raise UnsupportedConfigError(f"Only Sequential models can be saved as .keras. Received: {_class_name(model)}")
-    input_layer = getattr(model, "_input_layer", None)
-    batch_shape = list(model.input_shape)
-    batch_shape = [None if d is None else int(d) for d in batch_shape]
-    input_dtype = getattr(input_layer, "dtype", None) or "float32"
+    batch_shape = [None if d is None else int(d) for d in model.input_shape]
+    # the Sequential's own config names its InputLayer (name, dtype) when it has one
+    first = (model.get_config().get("layers") or [{}])[0]
+    input_cfg = first.get("config", {}) if first.get("class_name") == "InputLayer" else {}
     layers: List[Dict[str, Any]] = [{
         "module": "keras.layers", "class_name": "InputLayer",
-        "config": {"batch_shape": batch_shape, "dtype": input_dtype, "sparse": False, "ragged": False,
-                   "name": getattr(input_layer, "name", None) or "input_layer", "optional": False},
+        "config": {"batch_shape": batch_shape, "dtype": input_cfg.get("dtype") or "float32", "sparse": False,
+                   "ragged": False, "name": input_cfg.get("name") or "input_layer", "optional": False},
         "registered_name": None}]
     layers.extend(_k3_layer_entry(layer) for layer in model.layers)
     config = {"module": "keras", "class_name": "Sequential",
@@ -869,9 +871,10 @@ def load_weights_from_keras_zip(model: Any, filepath: Any, skip_mismatch: bool =
 def _load_weights_bytes(model: Any, weights: bytes, filepath: Any, skip_mismatch: bool,
                         scales: Optional[Dict[int, np.ndarray]] = None) -> None:
     try:
-        f = h5py.File(io.BytesIO(weights), "r")
-    except (OSError, ValueError) as e:
-        raise FileFormatError(f"The .keras file's model.weights.h5 is not readable HDF5 ({e})", filepath) from None
+        f = open_h5(weights, filepath)
+    except FileFormatError as e:
+        raise FileFormatError(f"The .keras file's model.weights.h5: {str(e).replace(f' (file: {filepath})', '')}",
+                              filepath) from None
     with f:
         try:
             _load_from_h5(model, f, filepath, skip_mismatch, scales)

@@ -10,9 +10,9 @@ import contextlib
 from typing import Any, Dict, List, Optional
 
 from minikeras.saving.errors import ConfigError, SavingError, UnsupportedConfigError
+from minikeras.saving.h5file import MAX_WEIGHT_BYTES
 
 MAX_CONFIG_DEPTH = 64
-MAX_WEIGHT_BYTES = 1 << 30
 # Keras 3 layer keys that carry no behaviour when they hold their default (dropped when loading).
 _NO_OP_DEFAULTS = {"quantization_config": None, "lora_rank": None, "lora_alpha": None, "optional": False}
 
@@ -162,10 +162,10 @@ def training_config(model: Any) -> Optional[Dict[str, Any]]:
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
         return None
-    compile_args = getattr(model, "_compile_args", None) or {}
-    metrics = compile_args.get("metrics", getattr(model, "_compile_metrics", None))
+    compile_args = model.get_compile_config() or {}
+    metrics = compile_args.get("metrics")
     return {
-        "loss": _serialize_loss(compile_args.get("loss", getattr(model, "loss", None))),
+        "loss": _serialize_loss(compile_args.get("loss")),
         "metrics": [m if isinstance(m, str) else getattr(m, "name", str(m)) for m in (metrics or [])] or None,
         "weighted_metrics": None,
         "loss_weights": compile_args.get("loss_weights"),
