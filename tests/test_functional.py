@@ -394,3 +394,28 @@ def test_keras_2_lstm_seq2seq_example_runs(tmp_path, monkeypatch, capsys):
         step, h, c = decoder_model.predict([dec[:, t:t + 1]] + states, verbose=0)
         np.testing.assert_allclose(step[:, 0], full[:, t], atol=1e-5)
         states = [h, c]
+
+
+def test_clone_model_rebuilds_the_graph_with_fresh_layers():
+    from minikeras.models import Sequential, clone_model
+
+    model, _ = seq2seq()
+    clone = clone_model(model)
+    assert [l.name for l in clone.layers] == [l.name for l in model.layers]
+    assert all(a is not b for a, b in zip(clone.layers, model.layers))
+    assert clone.get_config() == model.get_config()
+    clone.set_weights(model.get_weights())
+    x1, x2 = rng.random((2, 4, 3)).astype("float32"), rng.random((2, 5, 5)).astype("float32")
+    np.testing.assert_array_equal(clone([x1, x2]).numpy(), model([x1, x2]).numpy())
+    # on given inputs, sharing the layers with clone_function
+    a, b = Input((None, 3)), Input((None, 5))
+    shared = clone_model(model, input_tensors=[a, b], clone_function=lambda layer: layer)
+    assert shared.inputs == [a, b] and shared.layers[2] is model.layers[2]
+    # Lambda layers are cloned from their function (never through a config)
+    x = Input((2,))
+    doubled = clone_model(Model(x, Lambda(lambda t: t * 2.0)(x)))
+    np.testing.assert_array_equal(doubled(np.ones((1, 2))).numpy(), [[2.0, 2.0]])
+    stack = Sequential([LSTM(3, input_shape=(4, 2)), Dense(1)])
+    assert clone_model(stack).get_config() == stack.get_config()
+    with pytest.raises(ValueError, match="must be tensors from `keras.Input`"):
+        clone_model(model, input_tensors=[np.ones((1, 3)), b])
