@@ -419,3 +419,71 @@ def test_clone_model_rebuilds_the_graph_with_fresh_layers():
     assert clone_model(stack).get_config() == stack.get_config()
     with pytest.raises(ValueError, match="must be tensors from `keras.Input`"):
         clone_model(model, input_tensors=[np.ones((1, 3)), b])
+
+
+# ************************************************************ parity with tf_keras 2.21 (fixtures fn_*)
+# tests/fixtures/keras2_functional_cases.py built these models in tf_keras 2.21; the same code here must give the
+# same config (tf_keras's defaults `implementation=2`, `recurrent_activation='sigmoid'` passed explicitly, since
+# minikeras's are Keras 2.0's) and, with tf_keras's weights, the same outputs (2e-5).
+
+
+def _lstm(units, **kwargs):
+    return LSTM(units, recurrent_activation="sigmoid", implementation=2, **kwargs)
+
+
+def _fn_seq2seq_models():
+    enc_tokens, dec_tokens, latent = 5, 6, 4
+    encoder_inputs = Input(shape=(None, enc_tokens))
+    _, state_h, state_c = _lstm(latent, return_state=True)(encoder_inputs)
+    decoder_inputs = Input(shape=(None, dec_tokens))
+    decoder_lstm = _lstm(latent, return_sequences=True, return_state=True)
+    decoder_outputs, _, _ = decoder_lstm(decoder_inputs, initial_state=[state_h, state_c])
+    decoder_dense = Dense(dec_tokens, activation="softmax")
+    model = Model([encoder_inputs, decoder_inputs], decoder_dense(decoder_outputs))
+    encoder_model = Model(encoder_inputs, [state_h, state_c])
+    h_in, c_in = Input(shape=(latent,)), Input(shape=(latent,))
+    out, h, c = decoder_lstm(decoder_inputs, initial_state=[h_in, c_in])
+    decoder_model = Model([decoder_inputs, h_in, c_in], [decoder_dense(out), h, c])
+    return {"fn_seq2seq": model, "fn_seq2seq_encoder": encoder_model, "fn_seq2seq_decoder": decoder_model}
+
+
+def _fn_concat_two_input():
+    text = Input(shape=(6,), dtype="int32", name="text")
+    feats = Input(shape=(3,), name="features")
+    h = _lstm(5)(Embedding(12, 4, mask_zero=True)(text))
+    g = Dense(4, activation="relu")(feats)
+    return {"fn_concat_two_input": Model([text, feats], Dense(2, activation="softmax")(concatenate([h, g])))}
+
+
+def _fn_shared_lstm():
+    a, b = Input(shape=(4, 3)), Input(shape=(4, 3))
+    lstm = _lstm(5)
+    merged = concatenate([lstm(a), lstm(b)], axis=-1)
+    return {"fn_shared_lstm": Model(inputs=[a, b], outputs=Dense(1, activation="sigmoid")(merged))}
+
+
+def _fn_two_output():
+    inp = Input(shape=(4, 3))
+    h = _lstm(5)(inp)
+    return {"fn_two_output": Model(inp, [Dense(3, activation="softmax")(h), Dense(1)(h)])}
+
+
+@pytest.mark.parametrize("build", [_fn_seq2seq_models, _fn_concat_two_input, _fn_shared_lstm, _fn_two_output],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_same_code_same_graph_config_and_outputs_as_tf_keras(build):
+    from helpers import keras_case, load_io, load_json
+
+    backend.clear_session()
+    for name, model in build().items():
+        case = keras_case(2, name)
+        expected = load_json(case / "config.json")
+        assert expected["class_name"] == "Functional"
+        assert model.get_config() == expected["config"], name
+        io = load_io(case)
+        model.set_weights([io[f"model_w_{i}"] for i in range(len(model.weights))])
+        xs = [io[f"x{i}"] for i in range(len(model.inputs))]
+        outputs = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
+        outputs = outputs if isinstance(outputs, list) else [outputs]
+        assert len(outputs) == len(model.outputs)
+        for i, y in enumerate(outputs):
+            np.testing.assert_allclose(y, io[f"y_pred_{i}"], atol=2e-5, err_msg=f"{name} output {i}")
