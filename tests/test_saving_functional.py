@@ -9,7 +9,7 @@ import h5py
 import pytest
 
 from minikeras.saving import functional as F
-from minikeras.saving.errors import ConfigError, UnsupportedConfigError
+from minikeras.saving.errors import ConfigError, UnsupportedConfigError, WeightMismatchError
 from helpers import keras_case, load_json
 
 CASES = ["fn_seq2seq", "fn_seq2seq_encoder", "fn_seq2seq_decoder", "fn_concat_two_input", "fn_shared_lstm",
@@ -367,3 +367,59 @@ def test_keras2_h5_round_trip_keeps_tf_keras_config(tmp_path):
         for name in names:
             assert strings(f["model_weights"][name].attrs["weight_names"]) == \
                 strings(g["model_weights"][name].attrs["weight_names"])
+
+
+# ------------------------------------------------------------------------------------------ refusals, all-or-nothing
+
+
+def _rewrite_h5(src, dst, edit):
+    import shutil
+
+    shutil.copy(src, dst)
+    with h5py.File(dst, "r+") as f:
+        cfg = json.loads(f.attrs["model_config"])
+        edit(cfg)
+        f.attrs["model_config"] = json.dumps(cfg).encode()
+
+
+def test_standalone_keras2_model_class_name_loads(tmp_path):
+    """Keras 2.0-2.3 named functional models `Model` in model_config."""
+    _rewrite_h5(keras_case(2, "fn_shared_lstm") / "model.h5", tmp_path / "m.h5",
+                lambda c: c.update(class_name="Model"))
+    model = saving.load_model(tmp_path / "m.h5")
+    xs, ys = inputs_outputs(load_io(keras_case(2, "fn_shared_lstm")))
+    np.testing.assert_allclose(model.predict(xs, verbose=0), ys[0], atol=2e-5, rtol=0)
+
+
+def test_lambda_in_a_functional_file_is_refused(tmp_path):
+    def to_lambda(c):
+        dense = _layer(c, "dense")
+        dense["class_name"] = "Lambda"
+        dense["config"] = {"name": "dense", "function": ["4wEAAAAAAAAAAAAAAAEAAAACAAAAQwAAAHMIAAAAfABkARQAUwApAk4p",
+                                                           None, None], "function_type": "lambda"}
+
+    _rewrite_h5(keras_case(2, "fn_shared_lstm") / "model.h5", tmp_path / "m.h5", to_lambda)
+    with pytest.raises(UnsupportedConfigError, match="Lambda"):
+        saving.load_model(tmp_path / "m.h5")
+
+
+def test_lambda_built_in_code_runs_but_is_not_saved(tmp_path):
+    from minikeras import Input, Model, layers
+
+    x = Input(shape=(3,))
+    model = Model(x, layers.Dense(2)(layers.Lambda(lambda t: t * 2.0)(x)))
+    assert model.predict(np.ones((1, 3), "float32"), verbose=0).shape == (1, 2)
+    for fname in ("m.h5", "m.keras"):
+        with pytest.raises(NotImplementedError, match="Lambda"):
+            model.save(tmp_path / fname)
+        assert not (tmp_path / fname).exists()
+
+
+def test_failed_weight_load_leaves_functional_model_unchanged():
+    model = load(2, "fn_concat_two_input", "model.h5", compile=False)
+    before = [w.copy() for w in model.get_weights()]
+    for era, fname in ((2, "weights.h5"), (3, "model.weights.h5")):
+        with pytest.raises(WeightMismatchError, match="Layer count mismatch|could not be loaded"):
+            model.load_weights(keras_case(era, "fn_shared_lstm") / fname)
+        for a, b in zip(model.get_weights(), before):
+            np.testing.assert_array_equal(a, b)
