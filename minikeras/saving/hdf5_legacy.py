@@ -302,7 +302,10 @@ def save_model(model: Any, filepath: Any, include_optimizer: bool = True) -> Non
     from minikeras import __version__
     from minikeras.saving.serialization import training_config
 
-    config = {"class_name": "Sequential", "config": _shared_config(model.get_config())}
+    from minikeras.saving.functional import is_functional
+
+    config = {"class_name": "Functional" if is_functional(model) else "Sequential",
+              "config": _shared_config(model.get_config())}
     scales = hard_sigmoid_scales(model, era=3)
     if scales:
         warnings.warn("This model uses Keras 3's hard_sigmoid (clip(x / 6 + 0.5)), which tf_keras's `.h5` format "
