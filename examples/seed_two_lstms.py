@@ -7,7 +7,9 @@ What it shows: the shapes that flow through stacked LSTMs, and what `return_sequ
     model.add(LSTM(256, return_sequences=False))
 
 - The input is a 3-D array (samples, timesteps, input_dim) = (samples, 5, 64): each sample is a sequence of
-  `input_length=5` timesteps, each timestep a vector of `input_dim=64` features.
+  `input_length=5` timesteps, each timestep a vector of `input_dim=64` features. `input_dim`/`input_length` are
+  Keras 1 arguments: as Keras 2 does, minikeras accepts them with two warnings that give the Keras 2 spelling,
+  `input_shape=(5, 64)`.
 - The first LSTM has 128 units: at each timestep it updates a hidden state H_t of 128 numbers (and a cell C_t of
   128 numbers) from x_t and H_{t-1}. With `return_sequences=True` it returns every H_t: (samples, 5, 128), a
   sequence again, which is exactly what the second LSTM needs as its input.

@@ -6,7 +6,7 @@ What it shows: the whole Keras 2 workflow on numpy alone. Tokenizer -> pad_seque
 `load_model` and checked to predict exactly what the trained model predicts. The data (examples/data/questions.tsv, 440 sentences written for this
 project) can only be solved from word order: "is the cat asleep" is a question, "the cat is asleep" is not.
 
-Run:  python examples/sentence_classifier.py             (about 15 s on 2 cores; the saved files go to a
+Run:  python examples/sentence_classifier.py             (about 5 s of CPU time; the saved files go to a
                                                            temporary folder that is removed at the end)
       python examples/sentence_classifier.py my_folder   (keeps question_model.h5 and .keras in my_folder)
       MINIKERAS_QUICK=1 python examples/sentence_classifier.py   (3 epochs; what the tests run)

@@ -159,6 +159,22 @@ def test_spatial_dropout_drops_whole_channels_and_round_trips():
         SpatialDropout1D(0.1)(np.ones((2, 3), "float32"))
 
 
+def test_masks_as_tf_keras():
+    # tf_keras 2.21, checked by hand: after Embedding(mask_zero=True), Conv1D drops the mask, SpatialDropout1D keeps it
+    h = layers.Embedding(10, 3, mask_zero=True)(np.array([[1, 2, 0, 0, 3, 4]]))
+    assert getattr(layers.Conv1D(2, 2, padding="same")(h), "_keras_mask", None) is None
+    assert SpatialDropout1D(0.5)(h)._keras_mask.tolist() == [[True, True, False, False, True, True]]
+
+
+def test_batch_of_zero_samples():
+    from minikeras.autograd import Tensor
+
+    x = Tensor(np.zeros((0, 6, 4), "float32"), requires_grad=True)
+    y = Conv1D(2, 3, padding="causal")(x)
+    y.sum().backward()
+    assert y.shape == (0, 6, 2) and x.grad.shape == (0, 6, 4)
+
+
 def test_conv1d_trains_in_a_sequential_model(rng):
     model = Sequential([layers.Embedding(30, 8, input_length=12), layers.Conv1D(6, 3, activation="relu"),
                         layers.GlobalMaxPooling1D(), layers.Dense(1, activation="sigmoid")])

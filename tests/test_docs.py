@@ -27,6 +27,23 @@ def test_api_reference_is_current():
     assert (DOCS / "api.md").read_text() == gen.render(), "docs/api.md is stale: run python docs/gen_api.py"
 
 
+def test_every_module_is_in_the_api_reference_or_said_to_be_internal():
+    import pkgutil
+
+    import minikeras
+
+    spec = importlib.util.spec_from_file_location("gen_api", DOCS / "gen_api.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    documented = {name for name, _ in gen.MODULES}
+    assert not documented & set(gen.INTERNAL)
+    modules = {m.name for m in pkgutil.walk_packages(minikeras.__path__, "minikeras.")
+               if not m.ispkg and not m.name.rsplit(".", 1)[1].startswith("_")}
+    missing = sorted(modules - documented - set(gen.INTERNAL))
+    assert not missing, f"add these modules to docs/gen_api.py's MODULES or INTERNAL: {missing}"
+    assert not (set(gen.INTERNAL) - modules), "INTERNAL names a module that no longer exists"
+
+
 def test_docs_links_and_images_exist():
     nav = re.findall(r":\s*([\w-]+\.md)", (DOCS.parent / "mkdocs.yml").read_text())
     assert nav and all((DOCS / page).exists() for page in nav)
@@ -49,7 +66,7 @@ def test_every_page_is_in_the_nav_and_the_generator_is_not_in_the_site():
 def test_install_commands_work_from_a_clone():
     """minikeras is not on PyPI: `pip install minikeras[...]` would fail; every extra named exists."""
     extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    texts = USER_TEXTS + sorted(EXAMPLES.glob("*.py"))
+    texts = USER_TEXTS + sorted(EXAMPLES.glob("*.py")) + sorted((REPO / "minikeras").rglob("*.py"))
     named = set()
     for path in texts:
         text = path.read_text()
@@ -79,3 +96,30 @@ def test_every_example_is_listed_and_says_what_it_shows():
         text = example.read_text()
         assert text.startswith('"""') and "What it shows" in text, example.name
         assert f"`{example.name}`" in readme and f"`{example.name}`" in index, f"{example.name} is not listed"
+
+
+def test_the_life_of_a_fit_step_names_real_files_and_functions():
+    """DEVELOPERS.md's call chain stays true: every file it names exists, every `Class.method` / `module.function`
+    it names is defined there."""
+    import minikeras  # noqa: F401 - the package the names below live in
+
+    text = (REPO / "DEVELOPERS.md").read_text()
+    section = text.split("## The life of a `fit` step", 1)[1].split("\n## ", 1)[0]
+    files = set(re.findall(r"`((?:[a-z_]+/)*[a-z_]+\.py)`", section))
+    assert len(files) >= 8, files
+    for name in files:
+        assert (REPO / "minikeras" / name).exists(), f"DEVELOPERS.md names minikeras/{name}, which does not exist"
+    source = "\n".join(p.read_text() for p in (REPO / "minikeras").rglob("*.py"))
+    names = set(re.findall(r"`(?:[\w.]+\.)?([A-Za-z_]\w*)\.([a-z_]\w*)(?:\([^`]*\))?`", section))
+    checked = 0
+    for owner, attr in names:
+        if owner in {"self", "loss", "optimizer", "model", "backend", "ops", "data_adapter", "compile_utils"} \
+                or attr == "py":
+            if owner in {"data_adapter", "ops", "backend"}:
+                assert re.search(rf"^def {attr}\b", source, re.M), f"DEVELOPERS.md names {owner}.{attr}"
+                checked += 1
+            continue
+        assert re.search(rf"^class {owner}\b", source, re.M), f"DEVELOPERS.md names class {owner}"
+        assert re.search(rf"^    def {attr}\b", source, re.M), f"DEVELOPERS.md names {owner}.{attr}"
+        checked += 1
+    assert checked >= 10, checked

@@ -58,3 +58,20 @@ def test_readme_first_command_prints_what_was_asked_and_cleans_up(tmp_path):
     assert len(re.findall(r"^\d+/\d+ ", out, flags=re.M)) == 3
     assert run.stderr == ""
     assert list(work.iterdir()) == [] and list(tmp.iterdir()) == []  # the temporary folder is removed
+
+
+@pytest.mark.parametrize("name", ["seed_two_lstms", "text_generation", "load_keras_model", "gates",
+                                  "pytorch_weights"])
+def test_examples_print_no_progress_bars_and_leave_no_files(name, tmp_path):
+    """Each example as a user runs it (quick mode): it succeeds, prints no progress bar and leaves nothing behind
+    but what it was asked to write (gates.py writes its PNGs to the folder it is given)."""
+    work, tmp, out = tmp_path / "cwd", tmp_path / "tmp", tmp_path / "out"
+    for d in (work, tmp, out):
+        d.mkdir()
+    env = dict(os.environ, MINIKERAS_QUICK="1", TMPDIR=str(tmp), PYTHONPATH=str(REPO))
+    args = [str(out)] if name == "gates" else []
+    run = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), *args], cwd=work, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert "[====" not in run.stdout
+    assert list(work.iterdir()) == [] and list(tmp.iterdir()) == []

@@ -64,6 +64,33 @@ def test_gates(tmp_path, capsys):
     assert gates["hidden"].shape == (64, 10, 8)
     assert "forget_gate" in out
     if importlib.util.find_spec("matplotlib") is None:
-        assert "pip install minikeras[plot]" in out
+        assert "pip install matplotlib" in out
     else:
         assert (tmp_path / "gates.png").exists() and (tmp_path / "history.png").exists()
+
+
+def test_imdb_cnn_lstm_on_questions(tmp_path, capsys):
+    text = (EXAMPLES / "imdb_cnn_lstm.py").read_text()
+    assert text.startswith('"""') and "What it shows" in text and "MINIKERAS_QUICK=1" in text
+    acc = load_example("imdb_cnn_lstm").main(str(tmp_path))
+    out = capsys.readouterr().out
+    assert 0.0 <= acc <= 1.0 and "questions.tsv: 352 train / 88 test sequences of 12 tokens" in out
+    assert out.count("predictions identical") == 2
+    assert (tmp_path / "imdb_cnn_lstm.h5").exists() and (tmp_path / "imdb_cnn_lstm.keras").exists()
+
+
+@pytest.mark.filterwarnings("ignore:imdb.load_data")  # the small file is not Keras's imdb.npz
+def test_imdb_cnn_lstm_reads_keras_cached_imdb(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    home = tmp_path / "home"
+    (home / ".keras" / "datasets").mkdir(parents=True)
+    small = pathlib.Path(__file__).parent / "fixtures" / "keras2" / "datasets" / "imdb.npz"
+    shutil.copy(small, home / ".keras" / "datasets" / "imdb.npz")
+    monkeypatch.setenv("HOME", str(home))
+    module = load_example("imdb_cnn_lstm")
+    module.QUICK = False
+    module.IMDB_FILE = home / ".keras" / "datasets" / "imdb.npz"
+    module.main(str(tmp_path))
+    out = capsys.readouterr().out
+    assert "IMDB: 12 train / 10 test sequences of 100 tokens" in out and "Epoch 2/2" in out

@@ -31,13 +31,15 @@ def test_exploding_gradients_stay_finite_with_clipnorm(rng):
     assert not all(np.all(np.isfinite(w)) for w in weights) or max(np.abs(w).max() for w in weights) > 1e3
 
 
-@pytest.mark.parametrize("shape, fragment", [((4, 3), "expected ndim=3"), ((4, 6, 5), "expected shape"),
-                                             ((4, 6, 3, 1), "expected ndim=3")])
-def test_wrong_input_shapes_name_the_layer(shape, fragment):
+@pytest.mark.parametrize("shape", [(4, 3), (4, 6, 5), (4, 6, 3, 2)])
+def test_wrong_input_shapes_name_the_layer(shape):
+    # tf_keras 2.21's message for the same model: the model's input is what does not fit
     m = lstm_model()
-    with pytest.raises(ValueError, match=fragment) as err:
+    with pytest.raises(ValueError, match=r'Input 0 of layer "sequential(_\d+)?" is incompatible with the layer: '
+                                         rf"expected shape=\(None, 6, 3\), found shape=\({shape[0]}, "):
         m.predict(np.zeros(shape, "float32"), verbose=0)
-    assert "lstm" in str(err.value)
+    # a trailing axis of size 1 is squeezed, as tf_keras does
+    assert m.predict(np.zeros((4, 6, 3, 1), "float32"), verbose=0).shape == (4, 1)
 
 
 def test_nan_inputs_give_nan_outputs_not_crashes():

@@ -180,9 +180,9 @@ def _block_matplotlib(monkeypatch):
 def test_plotting_without_matplotlib_says_what_to_do(monkeypatch, tmp_path):
     _block_matplotlib(monkeypatch)
     gates = lstm_gates(LSTM(2, return_sequences=True), _data(2, 3, 2))
-    with pytest.raises(ImportError, match=r"pip install minikeras\[plot\]"):
+    with pytest.raises(ImportError, match=r"pip install matplotlib`, or the `plot` extra"):
         plotting.plot_gates(gates, str(tmp_path / "g.png"))
-    with pytest.raises(ImportError, match=r"pip install minikeras\[plot\]"):
+    with pytest.raises(ImportError, match=r"pip install matplotlib`, or the `plot` extra"):
         plotting.plot_history({"loss": [1.0, 0.5]}, str(tmp_path / "h.png"))
     assert not (tmp_path / "g.png").exists()
 

@@ -52,7 +52,7 @@ def _model():
     (lambda: layers.Bidirectional("lstm"), ValueError, "`minikeras.layers.Layer` instance"),
     (lambda: layers.Bidirectional(layers.LSTM(2), backward_layer=3), ValueError, "`minikeras.layers.Layer`"),
     (lambda: optimizers.Adam(foo=1), TypeError, "`minikeras.optimizers.Adam`"),
-    (lambda: optimizers.Adam(decay=0.1), ValueError, "minikeras.optimizers.legacy.Adam"),
+    (lambda: optimizers.Adam(gradient_aggregator=len), ValueError, "minikeras.optimizers.legacy.Adam"),
     (lambda: callbacks.ModelCheckpoint("m.h5", options=1), NotImplementedError, "minikeras's .h5/.keras files"),
 ])
 def test_tensorflow_only_arguments_are_refused_in_our_terms(call, error, says):

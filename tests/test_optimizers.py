@@ -276,16 +276,45 @@ def test_decay_argument_validation():
 
 
 def test_set_value_on_lr_changes_the_next_step():
-    """`K.set_value(model.optimizer.lr, x)` is `lr.assign(x)` (the backend contract); the next step uses it."""
+    """`K.set_value(model.optimizer.lr, x)` (the backend calls `lr.assign(x)`): the next step uses it."""
+    from minikeras import backend as K
+
     v = Variable(np.ones(2, "float32"), name="v")
     for opt in (optimizers.SGD(0.1), legacy.SGD(0.1)):
         v.assign([1.0, 1.0])
         opt.apply_gradients([(np.ones(2, "float32"), v)])
         np.testing.assert_allclose(v.data, 0.9)
-        opt.lr.assign(0.5)
-        assert np.asarray(opt.lr) == np.float32(0.5)
+        K.set_value(opt.lr, 0.5)
+        assert K.get_value(opt.lr) == np.float32(0.5) and K.get_value(opt.learning_rate) == np.float32(0.5)
         opt.apply_gradients([(np.ones(2, "float32"), v)])
         np.testing.assert_allclose(v.data, 0.4, rtol=1e-6)
+
+
+def test_set_value_on_a_compiled_model_changes_training():
+    from minikeras import backend as K
+    from minikeras.layers import Dense
+    from minikeras.models import Sequential
+
+    x, y = np.ones((4, 3), "float32"), np.zeros((4, 1), "float32")
+    models = []
+    for lr in (0.1, 0.02):
+        model = Sequential([Dense(1, kernel_initializer="ones", input_shape=(3,))])
+        with pytest.warns(DeprecationWarning):
+            model.compile(optimizer=optimizers.SGD(lr=0.1), loss="mse")
+        model.train_on_batch(x, y)
+        K.set_value(model.optimizer.lr, lr)
+        model.train_on_batch(x, y)
+        models.append(model)
+    reference = Sequential([Dense(1, kernel_initializer="ones", input_shape=(3,))])
+    reference.compile(optimizer=optimizers.SGD(0.1), loss="mse")
+    reference.train_on_batch(x, y)
+    reference.optimizer.learning_rate.assign(0.02)
+    reference.train_on_batch(x, y)
+    np.testing.assert_array_equal(models[1].get_weights()[0], reference.get_weights()[0])
+    assert not np.array_equal(models[0].get_weights()[0], models[1].get_weights()[0])
+    with pytest.warns(DeprecationWarning):
+        decayed = optimizers.Adam(decay=0.5)
+    assert K.get_value(decayed.decay) == np.float32(0.5)
 
 
 @pytest.mark.parametrize("kwarg", ["foo", "momentum_decay", "beta1"])
@@ -575,6 +604,34 @@ def test_flat_update_equals_the_per_variable_update(cls):
             single_opt.apply_gradients(list(zip(grads, single_vars)) + [(None, extra)])
     for a, b in zip(flat_vars, single_vars):
         np.testing.assert_array_equal(a.data, b.data)
+
+
+@pytest.mark.parametrize("make", [lambda: optimizers.Adam(use_ema=True), lambda: legacy.RMSprop(momentum=0.5)])
+def test_a_copied_optimizer_keeps_its_own_flat_buffers(make):
+    """copy.deepcopy / pickle copy each view as a separate array: the copy re-links its variables into its own
+    buffers, trains exactly like the original, and never touches the original's arrays."""
+    import pickle
+
+    rng = np.random.default_rng(6)
+    vs = _several_variables(rng)
+    opt = make()
+    opt.apply_gradients([(np.ones(v.shape, "float32"), v) for v in vs])
+    holder = {"vars": vs, "opt": opt}
+    for duplicate in (copy.deepcopy, lambda h: pickle.loads(pickle.dumps(h))):
+        twin = duplicate(holder)
+        before = [v.data.copy() for v in vs] + opt.get_weights()
+        grads = [rng.standard_normal(v.shape).astype("float32") for v in vs]
+        twin["opt"].apply_gradients(zip(grads, twin["vars"]))
+        for a, b in zip(before, [v.data for v in vs] + opt.get_weights()):
+            np.testing.assert_array_equal(a, b)  # the original is untouched
+        opt.apply_gradients(zip(grads, vs))
+        for a, b in zip([v.data for v in vs] + opt.get_weights(),
+                        [v.data for v in twin["vars"]] + twin["opt"].get_weights()):
+            np.testing.assert_array_equal(a, b)
+        state = twin["opt"].get_state()
+        twin["opt"].apply_gradients(zip(grads, twin["vars"]))
+        twin["opt"].set_state(state)
+        np.testing.assert_array_equal(twin["opt"].get_weights()[-1], opt.get_weights()[-1])
 
 
 def _checkpoint(model):

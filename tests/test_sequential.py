@@ -481,3 +481,95 @@ def test_mask_reaches_the_lstm():
     short = Sequential([Embedding(10, 3, input_length=3), LSTM(4)])
     short.set_weights(model.get_weights())
     np.testing.assert_allclose(padded, short.predict(np.array([[1, 2, 3]]), verbose=0), atol=1e-6)
+
+
+# ************************************************************ Sequential on the functional graph
+
+
+def test_sequential_is_a_functional_graph():
+    from minikeras import Model
+    from minikeras.engine.functional import Functional
+    from minikeras.layers import LSTM
+
+    model = Sequential([Input((5, 3)), LSTM(4, name="enc"), Dense(2, name="out")])
+    assert isinstance(model, Functional)
+    enc = model.get_layer("enc")
+    assert enc.input is model.input and model.output is model.layers[-1].output
+    assert enc.output.shape == (None, 4) and len(enc.inbound_nodes) == 1
+    # a sub-model from an intermediate output shares the weights
+    features = Model(model.input, enc.output)
+    x = np.random.default_rng(0).random((2, 5, 3)).astype("float32")
+    w, b = model.layers[-1].get_weights()
+    np.testing.assert_allclose(model.predict(x, verbose=0), features.predict(x, verbose=0) @ w + b, atol=1e-6)
+
+
+def test_sequential_nests_inside_functional_models():
+    from minikeras import Model
+    from minikeras.layers import Add
+
+    inner = Sequential([Dense(3, input_shape=(4,), name="d1"), Dense(2, name="d2")], name="inner")
+    a, b = Input((4,), name="a"), Input((4,), name="b")
+    outer = Model([a, b], Add()([inner(a), inner(b)]))
+    config = outer.get_config()
+    assert config["layers"][2]["class_name"] == "Sequential"
+    # tf_keras numbers a nested model's calls from 1 when it was built from an input
+    assert config["layers"][3]["inbound_nodes"] == [[["inner", 1, 0, {}], ["inner", 2, 0, {}]]]
+    again = Model.from_config(json.loads(json.dumps(config)))
+    again.set_weights(outer.get_weights())
+    xa, xb = np.ones((1, 4)), np.full((1, 4), 2.0)
+    np.testing.assert_allclose(again([xa, xb]).numpy(), outer([xa, xb]).numpy(), rtol=1e-6)
+
+
+def test_deferred_sequential_relaxes_its_inferred_input_shape():
+    from minikeras.layers import LSTM
+
+    model = Sequential([LSTM(4), Dense(1)])
+    assert model(np.ones((2, 5, 3), "float32")).shape == (2, 1)
+    assert model.input_shape == (None, 5, 3)
+    assert model(np.ones((2, 7, 3), "float32")).shape == (2, 1)
+    assert model.input_shape == (None, None, 3) and model.input.name == "lstm_input"
+    assert [entry["class_name"] for entry in model.get_config()["layers"]] == ["LSTM", "Dense"]
+
+
+def test_multi_output_layers_are_refused_with_keras_message():
+    from minikeras.layers import LSTM
+
+    with pytest.raises(ValueError, match="should have a single output tensor. For multi-output layers, use the "
+                                         "functional API"):
+        Sequential([Input((5, 3)), LSTM(4, return_state=True)])
+
+
+def test_pop_and_add_keep_the_graph_consistent():
+    model = Sequential([Input((3,)), Dense(4, name="a"), Dense(2, name="b")])
+    model.pop()
+    assert model.output_shape == (None, 4) and [l.name for l in model.layers] == ["a"]
+    model.add(Dense(5, name="c"))
+    assert model.output_shape == (None, 5) and model(np.ones((1, 3))).shape == (1, 5)
+
+
+def test_stacked_lstm_without_return_sequences_says_so():
+    from minikeras.layers import LSTM
+
+    with pytest.raises(ValueError, match=r"expected ndim=3, found ndim=2.*The previous layer 'first' \(LSTM\) returns "
+                                         r"only its last output.*pass `return_sequences=True` to 'first'"):
+        Sequential([LSTM(8, input_shape=(5, 3), name="first"), LSTM(4)])
+
+
+def test_predict_classes_and_predict_proba_keras_2_3():
+    from minikeras.layers import LSTM
+
+    multi = Sequential([LSTM(4, input_shape=(5, 3)), Dense(3, activation="softmax")])
+    x = np.random.default_rng(1).random((6, 5, 3)).astype("float32")
+    with pytest.warns(UserWarning, match=r"`model.predict_classes\(\)` is deprecated"):
+        classes = multi.predict_classes(x)
+    np.testing.assert_array_equal(classes, multi.predict(x, verbose=0).argmax(axis=-1))
+    binary = Sequential([LSTM(4, input_shape=(5, 3)), Dense(1, activation="sigmoid")])
+    with pytest.warns(UserWarning, match="deprecated"):
+        labels = binary.predict_classes(x)
+    assert labels.dtype == np.int32 and labels.shape == (6, 1)
+    np.testing.assert_array_equal(labels, (binary.predict(x, verbose=0) > 0.5).astype("int32"))
+    with pytest.warns(UserWarning, match=r"`model.predict_proba\(\)` is deprecated"):
+        np.testing.assert_array_equal(multi.predict_proba(x), multi.predict(x, verbose=0))
+    linear = Sequential([Dense(1, input_shape=(2,), kernel_initializer="ones")])
+    with pytest.warns(UserWarning, match="Network returning invalid probability values"):
+        linear.predict_proba(np.full((2, 2), 3.0))

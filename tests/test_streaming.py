@@ -10,7 +10,7 @@ from minikeras.models import Sequential
 
 def stacked(kind="LSTM", **kw):
     rnn = getattr(layers, kind)
-    m = Sequential([layers.Input(shape=(6, 3)), rnn(5, return_sequences=True, recurrent_activation="sigmoid", **kw),
+    m = Sequential([layers.Input(shape=(None, 3)), rnn(5, return_sequences=True, recurrent_activation="sigmoid", **kw),
                     rnn(4, recurrent_activation="sigmoid"), layers.Dense(2, activation="softmax")])
     return m
 
@@ -105,7 +105,7 @@ class _ScaledLSTMCell(layers.LSTMCell):
 
 
 def test_cell_subclass_streams_its_own_call(rng):
-    model = Sequential([layers.Input(shape=(5, 3)), layers.RNN(_ScaledLSTMCell(4, recurrent_activation="sigmoid")),
+    model = Sequential([layers.Input(shape=(None, 3)), layers.RNN(_ScaledLSTMCell(4, recurrent_activation="sigmoid")),
                         layers.Dense(2)])
     x = rng.standard_normal((2, 5, 3)).astype("float32")
     for t in range(5):

@@ -615,3 +615,41 @@ def test_lean_predict_keeps_the_errors_for_bad_data():
         model.predict(np.array([["a", "b"]]), verbose=0)
     with pytest.raises(ValueError, match="Expected `batch_size` to be a positive integer"):
         model.predict(np.ones((1, 2)), batch_size=0, verbose=0)
+
+
+# ---------------------------------------------------------------------------------------------------- compile checks
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(loss="binary_crossentropyy"), r"Unknown loss identifier 'binary_crossentropyy'. Did you mean "
+                                        r"'binary_crossentropy'.*Received: loss='binary_crossentropyy'"),
+    (dict(loss={"dense": "msee"}), r"Unknown loss identifier 'msee'. Did you mean 'mse' or 'msle'\?"),
+    (dict(loss="mse", metrics=["accuarcy"]), r"Unknown metric identifier 'accuarcy'. Did you mean 'accuracy'.*"
+                                             r"Received: metrics=\['accuarcy'\]"),
+    (dict(loss="mse", metrics=["f1score"]), r"Unknown metric identifier 'f1score'. Otherwise pass a function or a "
+                                            r"`keras.metrics.Metric` instance"),
+    (dict(loss="mse", weighted_metrics=["maee"]), r"Did you mean 'mae'.*Received: weighted_metrics=\['maee'\]"),
+    (dict(optimizer="adamm", loss="mse"), r"Unknown optimizer identifier 'adamm'. Did you mean 'adam'"),
+])
+def test_compile_rejects_unknown_identifiers_with_a_suggestion(kwargs, message):
+    model = Sequential([Dense(1, input_shape=(3,))])
+    model.compile("sgd", "mae")
+    optimizer = model.optimizer
+    with pytest.raises(ValueError, match=message):
+        model.compile(**kwargs)
+    assert model.optimizer is optimizer and model.loss == "mae"   # a failed compile changes nothing
+
+
+def test_compile_accepts_every_spelling_keras_accepts():
+    model = Sequential([Dense(2, activation="softmax", input_shape=(3,))])
+    for loss in ("mse", "MSE", "MeanSquaredError", "huber_loss", "kld", "categorical_crossentropy"):
+        model.compile("Adam", loss, metrics=["acc", "ACC", "ce", "mae", "Precision", "top_k_categorical_accuracy"])
+    model.compile(optimizers.SGD(), loss=None)
+
+
+def test_fit_nb_epoch_is_keras_1s_epochs():
+    x, y = toy_binary()
+    model = binary_model()
+    with pytest.warns(UserWarning, match=r"The `nb_epoch` argument in `fit` has been renamed `epochs`."):
+        hist = model.fit(x, y, nb_epoch=3, verbose=0)
+    assert hist.epoch == [0, 1, 2]
+    with pytest.raises(TypeError, match=r"Unrecognized keyword arguments: \{'nb_epochs': 3\}"):
+        model.fit(x, y, nb_epochs=3, verbose=0)

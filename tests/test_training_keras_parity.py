@@ -25,9 +25,10 @@ KERAS2_CASES = ["train_sgd", "train_sgd_momentum", "train_sgd_nesterov", "train_
 # NOTE: tf_keras 2.21's Nadam, run inside train_on_batch's tf.function, multiplies its `u_product` by `u_t` once per
 # *variable* per step (the Python `_u_product_counter` check is evaluated at trace time, not per step), so the
 # fixture's first-step sizes shrink from variable to variable. minikeras keeps the rule tf_keras applies eagerly and
-# Keras 3 applies everywhere (once per step): `test_nadam_trains_with_the_once_per_step_cache` pins it.
+# Keras 3 applies everywhere (once per step; keras3/train_nadam matches it at 1e-5): `test_nadam_trains_with_the_once_per_step_cache`
+# pins it against tf_keras's traced steps.
 TRAIN_CASES = [c for c in KERAS2_CASES if c != "train_nadam"]
-KERAS3_CASES = ["train_adam", "train_sgd_momentum", "train_rmsprop"]
+KERAS3_CASES = ["train_adam", "train_sgd_momentum", "train_rmsprop", "train_nadam"]
 
 
 def make_optimizer(spec):
@@ -160,4 +161,4 @@ def test_nadam_trains_with_the_once_per_step_cache():
         np.testing.assert_allclose(w, v.data, atol=1e-6, rtol=0, err_msg=f"weight {i}")
     traced_gap = [np.abs(w - data[f"w_step1_{i}"]).max() for i, w in enumerate(model.get_weights())]
     assert traced_gap[0] < 1e-5
-    assert max(traced_gap[1:]) > 1e-4, traced_gap
+    assert 1e-3 < max(traced_gap[1:]) < 1e-2, traced_gap  # the figure docs/coming-from-keras.md quotes

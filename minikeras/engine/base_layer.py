@@ -157,6 +157,9 @@ class Layer:
         self._activity_losses: List[Tensor] = []
         self._build_input_shape: Any = None
         self.stateful = getattr(self, "stateful", False)
+        # the functional graph: one Node per call on symbolic tensors (engine/node.py)
+        self._inbound_nodes: List[Any] = []
+        self._outbound_nodes: List[Any] = []
 
         # NOTE: tf.keras's precedence: batch_input_shape, else input_shape, else input_dim (None means absent).
         batch_input_shape = kwargs.get("batch_input_shape")
@@ -343,6 +346,8 @@ class Layer:
         return Tensor._wrap(arr, False)
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        if _any_symbolic(inputs, args, kwargs):
+            return self._symbolic_call(inputs, args, kwargs)
         inputs = self._convert_input(inputs)
         flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         # The Keras mask: given explicitly, else carried by the inputs. A layer whose call takes no mask still
@@ -378,6 +383,150 @@ class Layer:
         _set_mask(outputs, out_mask)
         return outputs
 
+    # ------------------------------------------------------------------ the functional graph
+    def _symbolic_call(self, inputs: Any, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:
+        """Call on KerasTensors: build the layer from shapes, record a `Node`, return symbolic outputs.
+
+        Nothing runs on data: the output shapes come from `compute_output_shape`. As tf.keras's RNN does, symbolic
+        `initial_state` / `constants` join the inputs (`[inputs, *states, *constants]`), so the node lists them as
+        inbound tensors.
+        """
+        from minikeras.engine.keras_tensor import KerasTensor, flatten, map_structure
+        from minikeras.engine.node import Node
+
+        if args:
+            names = [n for n in inspect.signature(self.call).parameters][1:]
+            if len(args) > len(names):
+                raise TypeError(f"Layer '{self.name}' received {len(args)} extra positional arguments, expected at "
+                                f"most {len(names)} ({names}). Received: args={args}")
+            for n, a in zip(names, args):
+                if n in kwargs:
+                    raise TypeError(f"Layer '{self.name}' got multiple values for argument '{n}'")
+                kwargs[n] = a
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        extra: List[Any] = []
+        for key in ("initial_state", "constants"):
+            if key not in kwargs:
+                continue
+            values = kwargs[key] if isinstance(kwargs[key], (list, tuple)) else [kwargs[key]]
+            symbolic = [isinstance(v, KerasTensor) for v in values]
+            if all(symbolic):
+                extra.extend(values)
+                del kwargs[key]
+            elif any(symbolic):
+                raise ValueError(f"Layer '{self.name}' received a `{key}` mixing symbolic tensors and arrays: "
+                                 f"expected all entries to come from `Input` or layers, or none. Received: "
+                                 f"{key}={values}")
+        if extra:
+            inputs = [inputs] + extra
+        for t in flatten(inputs):
+            if not isinstance(t, KerasTensor) or t._keras_history is None:
+                raise ValueError(f"Layer '{self.name}' was called on a mix of symbolic tensors and other values: "
+                                 "expected every input to come from `keras.Input` or another layer's output. "
+                                 f"Received: inputs={inputs}")
+        for key, value in kwargs.items():
+            for t in flatten(value):
+                if isinstance(t, KerasTensor) and t._keras_history is None:
+                    raise ValueError(f"Layer '{self.name}' received a symbolic `{key}` that no layer produced. "
+                                     f"Received: {key}={value}")
+        flat = flatten(inputs)
+        shapes: Any = [t.shape for t in flat] if isinstance(inputs, (list, tuple)) else inputs.shape
+        if isinstance(inputs, dict):
+            shapes = map_structure(lambda t: t.shape, inputs)
+        try:
+            assert_input_compatibility(self.input_spec, flat, self.name)
+            if not self.built:
+                self._maybe_build(shapes)
+                assert_input_compatibility(self.input_spec, flat, self.name)
+        except ValueError as e:
+            producer = flat[0]._keras_history.layer
+            if "expected ndim=3, found ndim=2" in str(e) and getattr(producer, "return_sequences", None) is False:
+                raise ValueError(f"{e}. The previous layer '{producer.name}' ({type(producer).__name__}) returns only "
+                                 "its last output, a 2D tensor (batch, units): to stack recurrent layers, pass "
+                                 f"`return_sequences=True` to '{producer.name}' so that it returns the whole sequence "
+                                 "(batch, timesteps, units).") from None
+            raise
+        out_shape = self.compute_output_shape(shapes)
+        outputs = _keras_tensors_for(out_shape, self._dtype)
+        Node(self, call_args=(inputs,), call_kwargs=kwargs, outputs=outputs)
+        return outputs
+
+    @property
+    def inbound_nodes(self) -> List[Any]:
+        """The nodes recording each call of this layer on symbolic tensors (Keras 2)."""
+        return self._inbound_nodes
+
+    @property
+    def outbound_nodes(self) -> List[Any]:
+        """The nodes of the layers called on this layer's symbolic outputs (Keras 2)."""
+        return self._outbound_nodes
+
+    def _node_attribute(self, node_index: int, attr: str, attr_name: str) -> Any:
+        if not self._inbound_nodes:
+            raise RuntimeError(f"The layer {self.name} has never been called and thus has no defined {attr_name}.")
+        if not 0 <= node_index < len(self._inbound_nodes):
+            raise ValueError(f"Asked to get {attr_name} at node {node_index}, but the layer has only "
+                             f"{len(self._inbound_nodes)} inbound nodes.")
+        values = getattr(self._inbound_nodes[node_index], attr)
+        if isinstance(values, list) and len(values) == 1:
+            return values[0]
+        return values
+
+    def get_input_at(self, node_index: int) -> Any:
+        """The input tensor(s) of the layer's call number `node_index`."""
+        return self._node_attribute(node_index, "input_tensors", "input")
+
+    def get_output_at(self, node_index: int) -> Any:
+        """The output tensor(s) of the layer's call number `node_index`."""
+        return self._node_attribute(node_index, "output_tensors", "output")
+
+    def get_input_shape_at(self, node_index: int) -> Any:
+        return self._node_attribute(node_index, "input_shapes", "input shape")
+
+    def get_output_shape_at(self, node_index: int) -> Any:
+        return self._node_attribute(node_index, "output_shapes", "output shape")
+
+    @property
+    def input(self) -> Any:
+        """The symbolic input of the layer's first call (`model.get_layer(name).input` builds sub-models)."""
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer {self.name} is not connected, no input to return.")
+        return self._node_attribute(0, "input_tensors", "input")
+
+    @property
+    def output(self) -> Any:
+        """The symbolic output of the layer's first call (a list for several outputs)."""
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer {self.name} has no inbound nodes.")
+        return self._node_attribute(0, "output_tensors", "output")
+
+    @property
+    def input_shape(self) -> Any:
+        """The input shape of the layer's calls (only defined when every call had the same one)."""
+        if not self._inbound_nodes:
+            raise AttributeError(f'The layer "{self.name}" has never been called and thus has no defined input '
+                                 "shape. Note that the `input_shape` property is only available for Functional and "
+                                 "Sequential models.")
+        shapes = {repr(node.input_shapes) for node in self._inbound_nodes}
+        if len(shapes) != 1:
+            raise AttributeError(f'The layer "{self.name}" has multiple inbound nodes, with different input shapes. '
+                                 'Hence the notion of "input shape" is ill-defined for the layer. Use '
+                                 "`get_input_shape_at(node_index)` instead.")
+        return self._inbound_nodes[0].input_shapes
+
+    @property
+    def output_shape(self) -> Any:
+        """The output shape of the layer's calls (only defined when every call had the same one)."""
+        if not self._inbound_nodes:
+            raise AttributeError(f'The layer "{self.name}" has never been called and thus has no defined output '
+                                 "shape.")
+        shapes = {repr(node.output_shapes) for node in self._inbound_nodes}
+        if len(shapes) != 1:
+            raise AttributeError(f'The layer "{self.name}" has multiple inbound nodes, with different output shapes. '
+                                 'Hence the notion of "output shape" is ill-defined for the layer. Use '
+                                 "`get_output_shape_at(node_index)` instead.")
+        return self._inbound_nodes[0].output_shapes
+
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """The output mask: the input mask for layers that support masking, else None (Keras's default)."""
         if not self.supports_masking:
@@ -385,19 +534,32 @@ class Layer:
         return mask
 
     def compute_output_shape(self, input_shape: Any) -> Any:
-        """Output shape for an input shape; the default runs the layer once on zeros (batch 1)."""
-        def concrete(s: Any) -> Tuple[int, ...]:
-            return tuple(1 if d is None else d for d in s)
-        with no_grad():
-            if isinstance(input_shape, list):
-                dummy = [np.zeros(concrete(s), self._dtype) for s in input_shape]
-            else:
-                dummy = np.zeros(concrete(input_shape), self._dtype)
-            out = self(dummy)
-        batch = input_shape[0][0] if isinstance(input_shape, list) else input_shape[0]
-        if isinstance(out, (list, tuple)):
-            return [(batch,) + tuple(o.shape[1:]) for o in out]
-        return (batch,) + tuple(out.shape[1:])
+        """Output shape for an input shape.
+
+        The default runs the layer twice on small zero batches, with unknown (`None`) sizes set to 2 and then 3:
+        an output axis whose size follows them is unknown too. Nothing of the probe stays on the layer (no graph
+        node, no activity loss); layers with state or randomness at inference define their own shapes.
+        """
+        from minikeras.engine.keras_tensor import flatten, is_shape
+
+        single = is_shape(input_shape)
+        shapes = [tuple(input_shape)] if single else [tuple(s) for s in input_shape]
+
+        def probe(fill: int) -> List[Tuple[int, ...]]:
+            dummy = [np.zeros(tuple(fill if d is None else d for d in s), self._dtype) for s in shapes]
+            saved_losses = self._activity_losses
+            try:
+                with no_grad():
+                    out = self(dummy[0] if single else dummy)
+            finally:
+                self._activity_losses = saved_losses
+            return [tuple(o.shape) for o in flatten(out)], out
+
+        (first, structure), (second, _) = probe(2), probe(3)
+        merged = [tuple(a if a == b else None for a, b in zip(s1, s2)) for s1, s2 in zip(first, second)]
+        if isinstance(structure, (list, tuple)):
+            return merged
+        return merged[0]
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> Dict[str, Any]:
@@ -440,3 +602,21 @@ def _mask_array(mask: Any) -> Optional[np.ndarray]:
         return None
     return np.asarray(mask.data if isinstance(mask, Tensor) else mask, dtype=bool)
 
+
+def _any_symbolic(inputs: Any, args: Any, kwargs: Dict[str, Any]) -> bool:
+    from minikeras.engine.keras_tensor import KerasTensor, flatten
+
+    return any(isinstance(t, KerasTensor) for t in flatten([inputs, list(args), list(kwargs.values())]))
+
+
+def _keras_tensors_for(shape: Any, dtype: str) -> Any:
+    """Symbolic outputs for `compute_output_shape`'s result: one shape, or a list/dict of shapes."""
+    from minikeras.engine.keras_tensor import KerasTensor, is_shape
+
+    if is_shape(shape):
+        return KerasTensor(tuple(None if d is None else int(d) for d in shape), dtype)
+    if isinstance(shape, dict):
+        return {k: _keras_tensors_for(v, dtype) for k, v in shape.items()}
+    if isinstance(shape, (list, tuple)):
+        return [_keras_tensors_for(s, dtype) for s in shape]
+    raise TypeError(f"compute_output_shape must return a shape tuple or a list of them. Received: {shape!r}")

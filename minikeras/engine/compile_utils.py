@@ -6,12 +6,14 @@
 """
 from __future__ import annotations
 
+import difflib
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from minikeras import losses as losses_mod
 from minikeras import metrics as metrics_mod
+from minikeras import optimizers as optimizers_mod
 from minikeras.autograd import Tensor
 from minikeras.utils.generic_utils import to_snake_case
 
@@ -394,3 +396,47 @@ def _flatten_nested(struct: Any) -> List[Any]:
     if isinstance(struct, (list, tuple)):
         return [x for v in struct for x in _flatten_nested(v)]
     return [struct]
+
+
+# ---------------------------------------------------------------------------------------------------- compile checks
+_HINTS = {"loss": "pass a loss function or a `keras.losses.Loss` instance for your own loss",
+          "metric": "pass a function or a `keras.metrics.Metric` instance for your own metric",
+          "optimizer": "pass an optimizer instance for your own optimizer"}
+
+
+def _unknown(what: str, arg: str, identifier: str, received: Any, known: Sequence[str]) -> ValueError:
+    """ValueError naming the closest known identifiers (`difflib.get_close_matches`, case-insensitive)."""
+    by_lower: dict = {}
+    for k in known:  # 'mse' and 'MSE' are one suggestion: keep the lower-case spelling
+        if k.lower() not in by_lower or k.islower():
+            by_lower[k.lower()] = k
+    matches = [by_lower[m] for m in difflib.get_close_matches(identifier.lower(), list(by_lower), n=3, cutoff=0.6)]
+    hint = f" Did you mean {' or '.join(repr(m) for m in matches)}?" if matches else ""
+    return ValueError(f"Unknown {what} identifier {identifier!r}.{hint} Otherwise {_HINTS[what]}. "
+                      f"Received: {arg}={received!r}")
+
+
+def check_compile_identifiers(optimizer: Any, loss: Any, metrics: Any, weighted_metrics: Any) -> Any:
+    """Resolve what `compile` was given, so that a misspelt name fails in `compile` (not in the first batch of
+    `fit`) with a "did you mean" suggestion. Returns the optimizer."""
+    for identifier in _flatten_nested(loss):
+        if isinstance(identifier, str):
+            try:
+                losses_mod.get(identifier)
+            except ValueError:
+                raise _unknown("loss", "loss", identifier, loss, list(losses_mod.ALL_OBJECTS)) from None
+    metric_names = list(metrics_mod.ALL_OBJECTS) + ["crossentropy", "ce"]
+    for arg, struct in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
+        for identifier in _flatten_nested(struct):
+            if isinstance(identifier, str) and identifier.lower() not in ("accuracy", "acc", "crossentropy", "ce"):
+                try:
+                    metrics_mod.get(identifier)
+                except ValueError:
+                    raise _unknown("metric", arg, identifier, struct, metric_names) from None
+    try:
+        return optimizers_mod.get(optimizer)
+    except ValueError:
+        if not isinstance(optimizer, str):
+            raise
+        known = [name for name in optimizers_mod._NEW_CLASSES if not name.startswith("experimental")]
+        raise _unknown("optimizer", "optimizer", optimizer, optimizer, known) from None

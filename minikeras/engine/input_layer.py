@@ -5,6 +5,8 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 from minikeras import backend
 from minikeras.engine.base_layer import Layer, Shape, _dtype_name
+from minikeras.engine.keras_tensor import KerasTensor
+from minikeras.engine.node import Node
 
 
 class InputLayer(Layer):
@@ -55,6 +57,8 @@ class InputLayer(Layer):
         super().__init__(name=name, dtype=_dtype_name(dtype), batch_input_shape=shape)
         self.built = True
         self._build_input_shape = shape
+        # the input node: no arguments, one output, the symbolic tensor `Input()` returns
+        Node(self, outputs=KerasTensor(shape, self.dtype, name=self.name))
 
     def get_config(self) -> Dict[str, Any]:
         # tf_keras 2.21's keys and order (`optional` is new in 2.21's InputLayer config)
@@ -62,29 +66,22 @@ class InputLayer(Layer):
                 "ragged": False, "name": self.name, "optional": False}
 
 
-class KerasTensor:
-    """The symbolic value `Input()` returns: a shape and dtype, and the InputLayer that made it.
-
-    minikeras builds Sequential models from it (`Sequential([Input((5, 64)), LSTM(8)])` or `model.add(Input(...))`).
-    """
-
-    def __init__(self, layer: InputLayer):
-        self._input_layer = layer
-        self.shape: Shape = layer.batch_input_shape  # type: ignore[assignment]
-        self.dtype: str = layer.dtype
-        self.name = layer.name
-
-    def __repr__(self) -> str:
-        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
-
-
 def Input(shape: Optional[Sequence[Optional[int]]] = None, batch_size: Optional[int] = None,  # noqa: N802
           name: Optional[str] = None, dtype: Any = None, sparse: Optional[bool] = None, tensor: Any = None,
           ragged: Optional[bool] = None, type_spec: Any = None, batch_shape: Optional[Tuple] = None,
           **kwargs: Any) -> KerasTensor:
-    """Declare a model input, Keras style: `Input(shape=(5, 64))` (Keras 3 also `batch_shape=`).
+    """Declare a model input: a symbolic `KerasTensor` to call layers on and to pass to `Model(inputs, outputs)`.
 
-    >>> Input(shape=(5, 64)).shape
+    Args:
+        shape: shape without the batch axis, e.g. `(None, 64)` for sequences of any length.
+        batch_size: optional fixed batch size (stateful recurrent layers need one).
+        name: name of the input layer (default `input_1`, `input_2`, ...), also the key of dict data.
+        dtype: `'float32'` (default floatx) or e.g. `'int32'` for token ids.
+        batch_shape: Keras 3's full shape including the batch axis (alternative to `shape`/`batch_size`).
+        sparse, ragged, tensor, type_spec: accepted for Keras signatures; minikeras has dense arrays only.
+
+    >>> x = Input(shape=(5, 64))
+    >>> x.shape
     (None, 5, 64)
     """
     batch_input_shape = kwargs.pop("batch_input_shape", None)
@@ -93,4 +90,4 @@ def Input(shape: Optional[Sequence[Optional[int]]] = None, batch_size: Optional[
     layer = InputLayer(input_shape=shape, batch_size=batch_size, name=name, dtype=dtype, sparse=sparse,
                        input_tensor=tensor, ragged=ragged, type_spec=type_spec,
                        batch_input_shape=batch_input_shape if batch_input_shape is not None else batch_shape)
-    return KerasTensor(layer)
+    return layer._inbound_nodes[0].outputs

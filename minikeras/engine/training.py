@@ -7,6 +7,7 @@ in `compile_utils`, as in Keras 2.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import warnings
@@ -17,7 +18,7 @@ import numpy as np
 from minikeras import callbacks as callbacks_module
 from minikeras import optimizers
 from minikeras.autograd import Tensor, no_grad
-from minikeras.engine import data_adapter
+from minikeras.engine import compile_utils, data_adapter
 from minikeras.engine.base_layer import Layer
 from minikeras.engine.compile_utils import LossesContainer, MetricsContainer
 from minikeras.engine.data_adapter import (check_data_cardinality, check_positive_int, class_weight_to_sample_weight,
@@ -66,8 +67,8 @@ def _stateful_layers(model: Any) -> List[Any]:
 class Model(Layer):
     """Base class of models: a layer made of layers, with `compile`, `fit`, `evaluate` and `predict`.
 
-    minikeras implements the `Sequential` model (`minikeras.models.Sequential`); the functional
-    `Model(inputs, outputs)` form is not implemented yet.
+    `Model(inputs, outputs)` returns a functional model (`minikeras.engine.functional.Functional`);
+    `Sequential` is one whose graph is a chain.
 
     Training follows tf.keras 2.21: the loss minimized is the compiled loss plus the sum of `model.losses`
     (regularization penalties); the logged `loss` includes them too. `train_on_batch` returns the loss (and metrics)
@@ -77,10 +78,20 @@ class Model(Layer):
     half-updated model.
     """
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Model":
+        # NOTE: as tf.keras: `Model(inputs, outputs)` builds a functional model (engine/functional.py)
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from minikeras.engine.functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
     def __init__(self, *args: Any, **kwargs: Any):
         if args or "inputs" in kwargs or "outputs" in kwargs:
-            raise NotImplementedError("The functional API `Model(inputs, outputs)` is not implemented in minikeras; "
-                                      "use `Sequential`. Received: positional or inputs/outputs arguments")
+            raise NotImplementedError("A subclass of `Model` whose constructor passes `inputs`/`outputs` to "
+                                      "`Model.__init__` is not supported by minikeras: subclass "
+                                      "`minikeras.engine.functional.Functional`, or build `Model(inputs, outputs)`. "
+                                      f"Received: {type(self).__name__} with inputs/outputs")
         super().__init__(**kwargs)
         self.optimizer: Any = None
         self.compiled_loss: Optional[LossesContainer] = None
@@ -98,6 +109,15 @@ class Model(Layer):
     @property
     def layers(self) -> List[Layer]:
         return list(self._layers)
+
+    @classmethod
+    def from_config(cls, config: Dict[str, Any], custom_objects: Optional[Dict[str, Any]] = None) -> "Model":
+        """`Model.from_config` of a functional config builds the functional model (tf.keras)."""
+        from minikeras.engine.functional import Functional
+
+        if cls is Model and isinstance(config, dict) and "input_layers" in config:
+            return Functional.from_config(config, custom_objects=custom_objects)
+        return super().from_config(config)
 
     @property
     def output_names(self) -> Optional[List[str]]:
@@ -178,7 +198,7 @@ class Model(Layer):
             spe = 1
         else:
             spe = check_positive_int("steps_per_execution", steps_per_execution)
-        opt = optimizers.get(optimizer)
+        opt = compile_utils.check_compile_identifiers(optimizer, loss, metrics, weighted_metrics)
         losses_container = LossesContainer(loss, loss_weights, output_names=self.output_names)
         metrics_container = MetricsContainer(metrics, weighted_metrics, output_names=self.output_names)
         self.optimizer = opt
@@ -415,12 +435,15 @@ class Model(Layer):
             shuffle: Any = True, class_weight: Optional[Dict[int, float]] = None, sample_weight: Any = None,
             initial_epoch: int = 0, steps_per_epoch: Optional[int] = None, validation_steps: Optional[int] = None,
             validation_batch_size: Optional[int] = None, validation_freq: Any = 1, max_queue_size: int = 10,
-            workers: int = 1, use_multiprocessing: bool = False) -> Any:
+            workers: int = 1, use_multiprocessing: bool = False, **kwargs: Any) -> Any:
         """Train the model for a fixed number of epochs.
 
         Args:
-            x, y: input and target arrays (or lists of arrays for several inputs/outputs).
-            batch_size: samples per gradient update (default 32; the input layer's batch size if it fixes one).
+            x: input array (or list of arrays for several inputs), or a Python generator or
+                `keras.utils.Sequence` yielding batches `(x, y)` or `(x, y, sample_weight)`.
+            y: target array(s); not with a generator or Sequence (its batches carry the targets).
+            batch_size: samples per gradient update (default 32; the input layer's batch size if it fixes one);
+                not used with a generator or Sequence (their batches have their own size).
             epochs: index of the last epoch (training runs epochs `initial_epoch` .. `epochs - 1`).
             verbose: `'auto'` (= 1), 0 (silent), 1 (progress bar), 2 (one line per epoch). With 1, a terminal gets
                 Keras's live bar (`2/2 [==============================] - 0s 41ms/step - loss: 0.6939`); when
@@ -429,22 +452,38 @@ class Model(Layer):
             callbacks: list of `keras.callbacks.Callback`; `History` and `ProgbarLogger` are added automatically.
             validation_split: fraction in [0, 1) of the data held out for validation: the *last* samples,
                 taken before shuffling (as Keras). Ignored when `validation_data` is given.
-            validation_data: `(x_val, y_val)` or `(x_val, y_val, val_sample_weight)`.
+            validation_data: `(x_val, y_val)`, `(x_val, y_val, val_sample_weight)`, or a generator or Sequence
+                (a generator is read on from where the last validation stopped: give `validation_steps`).
             shuffle: shuffle the training samples before each epoch (draws from `minikeras.backend.rng()`, so
-                `backend.set_random_seed` makes it reproducible); `'batch'` shuffles in batch-sized chunks.
+                `backend.set_random_seed` makes it reproducible); `'batch'` shuffles in batch-sized chunks. With a
+                Sequence, the order of its batches is shuffled (each batch once per epoch); a generator is never
+                shuffled.
             class_weight: `{class index: weight}` for the training loss (not validation).
             sample_weight: per-sample (or per-timestep, `(samples, steps)`) weights for the training loss.
             initial_epoch: epoch at which to start (to resume a run).
-            steps_per_epoch: batches per epoch (the data is cycled, reshuffled at each pass); default one pass.
+            steps_per_epoch: batches per epoch (arrays are cycled, reshuffled at each pass); default one pass
+                (a generator without it is read to its end in the first epoch, which fixes the epoch's length).
+                When a generator or Sequence runs out before `steps_per_epoch * epochs` batches, a warning says so
+                and training stops after that epoch.
             validation_steps: number of validation batches (default all).
             validation_batch_size: default `batch_size`.
             validation_freq: validate every this many epochs, or on the epochs (from 1) listed.
-            max_queue_size, workers, use_multiprocessing: accepted for compatibility (generators only in Keras).
+            max_queue_size, workers, use_multiprocessing: how a generator or Sequence is read. With `workers` > 1
+                a Sequence's batches are fetched by that many threads, up to `max_queue_size` ahead, and still come
+                in order; a generator is read ahead by one background thread (a generator cannot run in two threads
+                at once). `use_multiprocessing=True` warns and uses threads: minikeras does not start processes.
+
+            nb_epoch: Keras 1's name of `epochs`: honoured with Keras 2's warning.
 
         Returns:
             A `History`: `history.history` maps `'loss'`, each metric name and the `'val_'` versions to per-epoch
             values; `history.epoch` lists the epochs.
         """
+        if "nb_epoch" in kwargs:  # Keras 2.x's legacy support, with its warning
+            warnings.warn("The `nb_epoch` argument in `fit` has been renamed `epochs`.", stacklevel=2)
+            epochs = kwargs.pop("nb_epoch")
+        if kwargs:
+            raise TypeError(f"Unrecognized keyword arguments: {kwargs}")
         self._assert_compile_was_called()
         verbose = get_verbosity(verbose)
         epochs = check_positive_int("epochs", epochs, allow_zero=True)
@@ -461,66 +500,67 @@ class Model(Layer):
                 not isinstance(validation_freq, (list, tuple, set)):
             raise ValueError("Expected `validation_freq` to be a list or int. Received: "
                              f"validation_freq={validation_freq} of the type {type(validation_freq)}.")
-        xs, ys, sws, n = self._standardize(x, y, sample_weight)
-        val_arrays = None
-        if validation_split and validation_data is None:
-            (xs, ys, sws), val_arrays = train_validation_split([xs, ys, sws], validation_split)
-            n = int(xs[0].shape[0])
-        elif validation_data is not None:
+        max_queue_size = check_positive_int("max_queue_size", max_queue_size)
+        workers = check_positive_int("workers", workers)
+        if data_adapter.is_generator_or_sequence(x):
+            if validation_split and validation_data is None:
+                raise ValueError("`validation_split` is only supported for Tensors or NumPy arrays, found following "
+                                 f"types in the input: [{type(x)}]")
+            handler = data_adapter.DataHandler.from_generator(
+                x, y, sample_weight, steps=steps_per_epoch, shuffle=shuffle, class_weight=class_weight,
+                max_queue_size=max_queue_size, workers=workers, use_multiprocessing=use_multiprocessing)
+        else:
+            xs, ys, sws, n = self._standardize(x, y, sample_weight)
+            if validation_split and validation_data is None:
+                (xs, ys, sws), (vxs, vys, vsws) = train_validation_split([xs, ys, sws], validation_split)
+                validation_data = (unflatten(vxs), unflatten(vys), unflatten(vsws))
+                n = int(xs[0].shape[0])
+            if n == 0:
+                raise ValueError("Expected input data to be non-empty.")
+            batch_size = self._resolve_batch_size(batch_size, n, steps_per_epoch)
+            if class_weight is not None:
+                if ys is None:
+                    raise ValueError("`class_weight` needs targets `y`. Received: y=None")
+                sws = class_weight_to_sample_weight(class_weight, ys, sws)
+            handler = data_adapter.DataHandler.from_arrays(xs, ys, sws, batch_size, shuffle, steps_per_epoch,
+                                                           repeat=True)
+            self._ensure_built(xs)
+        val_handler = None
+        if validation_data is not None:
             vx, vy, vsw = unpack_x_y_sample_weight(validation_data)
-            vxs, vys, vsws, _ = self._standardize(vx, vy, vsw)
-            val_arrays = [vxs, vys, vsws]
-        if n == 0:
-            raise ValueError("Expected input data to be non-empty.")
-        batch_size = self._resolve_batch_size(batch_size, n, steps_per_epoch)
-        if class_weight is not None:
-            if ys is None:
-                raise ValueError("`class_weight` needs targets `y`. Received: y=None")
-            sws = class_weight_to_sample_weight(class_weight, ys, sws)
-        val_batch_size = None
-        if val_arrays is not None:
-            nv = check_data_cardinality(*val_arrays)
-            if nv == 0:
-                raise ValueError("Expected validation data to be non-empty.")
-            val_batch_size = self._resolve_batch_size(validation_batch_size or batch_size, nv, None,
-                                                      "validation_batch_size")
-        self._ensure_built(xs)
-        steps = steps_per_epoch or int(math.ceil(n / batch_size))
+            val_handler = self._make_handler(vx, vy, vsw, validation_batch_size or batch_size,
+                                             validation_steps, max_queue_size, workers, use_multiprocessing,
+                                             "validation_batch_size", what="validation data")
 
         if not isinstance(callbacks, callbacks_module.CallbackList):
             callbacks = callbacks_module.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
-                                                      model=self, verbose=verbose, epochs=epochs, steps=steps)
+                                                      model=self, verbose=verbose, epochs=epochs,
+                                                      steps=handler.inferred_steps)
         terminate_on_nan = any(isinstance(cb, callbacks_module.TerminateOnNaN) for cb in callbacks)
         spe = self._steps_per_execution
-
-        def index_stream() -> Iterator[Any]:
-            while True:
-                for idx in data_adapter.batch_indices(n, batch_size, shuffle):
-                    yield idx
-
-        stream = index_stream() if steps_per_epoch else None
         self.stop_training = False
         callbacks.on_train_begin()
         training_logs = None
         logs: Optional[Dict[str, float]] = None
         nan_warned = False
         try:
-            for epoch in range(initial_epoch, epochs):
+            for epoch, batches in handler.enumerate_epochs(initial_epoch, epochs):
                 self.reset_metrics()
                 callbacks.on_epoch_begin(epoch)
-                if stream is not None:
-                    epoch_batches: List[Any] = [next(stream) for _ in range(steps)]
-                else:
-                    epoch_batches = data_adapter.batch_indices(n, batch_size, shuffle)
-                for start in range(0, len(epoch_batches), spe):
-                    group = epoch_batches[start:start + spe]
+                start = 0
+                epoch_ran = False
+                while True:
+                    group = list(itertools.islice(batches, spe))
+                    if not group:
+                        break
+                    epoch_ran = True
                     self._batch_start_state = self._capture_state()
                     try:
                         callbacks.on_train_batch_begin(start)
-                        for idx in group:
-                            tmp_logs = self.train_step((data_adapter.take(xs, idx), data_adapter.take(ys, idx),
-                                                        data_adapter.take(sws, idx)))
-                            logs = tmp_logs
+                        for data in group:
+                            if not self.built:  # a generator's first batch
+                                self._ensure_built(data_adapter.flatten_data(data[0], "x"))
+                            logs = self.train_step(data)
                         loss_value = logs.get("loss") if logs else None
                         if loss_value is not None and not np.isfinite(loss_value) and not terminate_on_nan \
                                 and not nan_warned:
@@ -535,23 +575,48 @@ class Model(Layer):
                         raise
                     finally:
                         self._batch_start_state = None
+                    start += len(group)
                     if self.stop_training:
                         break
+                batches.close()
                 if logs is None:
                     raise ValueError("Unexpected result of `train_function` (Empty logs). The input data produced no "
                                      "batches.")
+                if not epoch_ran:
+                    # NOTE: tf_keras still ends this epoch and logs a loss of 0.0 for it; no batch ran, so minikeras
+                    # stops without logging an epoch that did not happen (the warning has said why).
+                    break
                 epoch_logs = dict(self.get_metrics_result())
-                if val_arrays is not None and self._should_eval(epoch, validation_freq):
-                    val_logs = self._evaluate_arrays(val_arrays, val_batch_size, validation_steps, callbacks)
-                    epoch_logs.update({"val_" + name: value for name, value in val_logs.items()})
+                if val_handler is not None and self._should_eval(epoch, validation_freq):
+                    val_logs = self._evaluate_handler(val_handler, callbacks)
+                    if val_logs is not None:  # None: a validation generator that has run out (tf_keras too)
+                        epoch_logs.update({"val_" + name: value for name, value in val_logs.items()})
                 callbacks.on_epoch_end(epoch, epoch_logs)
                 training_logs = epoch_logs
                 if self.stop_training:
                     break
         finally:
             self._batch_start_state = None
+            handler.close()
+            if val_handler is not None:
+                val_handler.close()
         callbacks.on_train_end(logs=training_logs)
         return self.history
+
+    def _make_handler(self, x: Any, y: Any, sample_weight: Any, batch_size: Any, steps: Optional[int],
+                      max_queue_size: int, workers: int, use_multiprocessing: bool, batch_size_name: str = "batch_size",
+                      what: str = "input data") -> data_adapter.DataHandler:
+        """Evaluation passes over a generator or Sequence `x`, or over the arrays `x, y, sample_weight`."""
+        if data_adapter.is_generator_or_sequence(x):
+            return data_adapter.DataHandler.from_generator(x, y, sample_weight, steps=steps,
+                                                           max_queue_size=max_queue_size, workers=workers,
+                                                           use_multiprocessing=use_multiprocessing)
+        xs, ys, sws, n = self._standardize(x, y, sample_weight)
+        if n == 0:
+            raise ValueError(f"Expected {what} to be non-empty.")
+        batch_size = self._resolve_batch_size(batch_size, n, steps, batch_size_name)
+        self._ensure_built(xs)
+        return data_adapter.DataHandler.from_arrays(xs, ys, sws, batch_size, steps=steps)
 
     @staticmethod
     def _should_eval(epoch: int, validation_freq: Any) -> bool:
@@ -568,12 +633,15 @@ class Model(Layer):
         """Loss and metric values of the model in test mode, computed in batches.
 
         Args:
-            x, y: input and target arrays.
-            batch_size: samples per batch (default 32).
+            x: input array (or list of arrays), or a generator / `keras.utils.Sequence` yielding `(x, y)` or
+                `(x, y, sample_weight)` batches.
+            y: target array(s); not with a generator or Sequence.
+            batch_size: samples per batch (default 32); not with a generator or Sequence.
             verbose: `'auto'` (= 1), 0, 1 (bar; one line when stdout is not a terminal) or 2 (one line).
             sample_weight: per-sample weights for the loss (and `weighted_metrics`).
-            steps: number of batches to evaluate (default all).
+            steps: number of batches to evaluate (default all; a generator is read until it ends).
             callbacks: callbacks receiving the `on_test_*` hooks.
+            max_queue_size, workers, use_multiprocessing: how a generator or Sequence is read (see `fit`).
             return_dict: return `{name: value}` instead of a list.
 
         Returns:
@@ -585,35 +653,55 @@ class Model(Layer):
         verbose = get_verbosity(verbose)
         if steps is not None:
             steps = check_positive_int("steps", steps)
-        xs, ys, sws, n = self._standardize(x, y, sample_weight)
-        if n == 0:
-            raise ValueError("Expected input data to be non-empty.")
-        batch_size = self._resolve_batch_size(batch_size, n, steps)
-        self._ensure_built(xs)
-        n_steps = min(steps, int(math.ceil(n / batch_size))) if steps else int(math.ceil(n / batch_size))
-
+        max_queue_size = check_positive_int("max_queue_size", max_queue_size)
+        workers = check_positive_int("workers", workers)
+        if not data_adapter.is_generator_or_sequence(x):
+            # arrays: `x` alone is the inputs, never an `(x, y)` pair
+            xs, ys, sws, n = self._standardize(x, y, sample_weight)
+            if n == 0:
+                raise ValueError("Expected input data to be non-empty.")
+            handler = data_adapter.DataHandler.from_arrays(xs, ys, sws, self._resolve_batch_size(batch_size, n, steps),
+                                                           steps=steps)
+            self._ensure_built(xs)
+        else:
+            handler = data_adapter.DataHandler.from_generator(x, y, sample_weight, steps=steps,
+                                                              max_queue_size=max_queue_size, workers=workers,
+                                                              use_multiprocessing=use_multiprocessing)
         if not isinstance(callbacks, callbacks_module.CallbackList):
             callbacks = callbacks_module.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
-                                                      model=self, verbose=verbose, epochs=1, steps=n_steps)
-        logs = self._evaluate_arrays([xs, ys, sws], batch_size, steps, callbacks)
+                                                      model=self, verbose=verbose, epochs=1,
+                                                      steps=handler.inferred_steps)
+        try:
+            logs = self._evaluate_handler(handler, callbacks)
+        finally:
+            handler.close()
+        if logs is None:
+            raise ValueError("Expected input data to be non-empty. The generator produced no batches (a generator "
+                             "is read once: it may have run out in an earlier call).")
         return logs if return_dict else flatten_metrics_in_order(logs, self.metrics_names)
 
-    def _evaluate_arrays(self, arrays: Sequence[Any], batch_size: int, steps: Optional[int], callbacks: Any
-                         ) -> Dict[str, float]:
-        xs, ys, sws = arrays
-        n = int(xs[0].shape[0])
-        batches = data_adapter.batch_indices(n, batch_size, False)
-        if steps:
-            batches = batches[:steps]
+    def _evaluate_handler(self, handler: data_adapter.DataHandler, callbacks: Any) -> Optional[Dict[str, float]]:
+        """One evaluation pass over `handler`'s data: the metric results, or None when it gave no batch."""
         self.reset_metrics()
         callbacks.on_test_begin()
-        logs: Dict[str, float] = {}
+        logs: Optional[Dict[str, float]] = None
         spe = self._steps_per_execution
-        for start in range(0, len(batches), spe):
+        batches = handler.epoch()
+        start = 0
+        while True:
+            group = list(itertools.islice(batches, spe))
+            if not group:
+                break
             callbacks.on_test_batch_begin(start)
-            for idx in batches[start:start + spe]:
-                logs = self.test_step((data_adapter.take(xs, idx), data_adapter.take(ys, idx), data_adapter.take(sws, idx)))
-            callbacks.on_test_batch_end(start + len(batches[start:start + spe]) - 1, dict(logs))
+            for data in group:
+                if not self.built:  # a generator's first batch
+                    self._ensure_built(data_adapter.flatten_data(data[0], "x"))
+                logs = self.test_step(data)
+            callbacks.on_test_batch_end(start + len(group) - 1, dict(logs))
+            start += len(group)
+        handler.on_epoch_end()
+        if logs is None:
+            return None
         logs = self.get_metrics_result()
         callbacks.on_test_end(logs=dict(logs))
         return logs
@@ -625,17 +713,25 @@ class Model(Layer):
         """Outputs for `x`, computed in batches with no graph recorded.
 
         Args:
-            x: input array (or a list of arrays).
-            batch_size: samples per batch (default 32; the input layer's batch size if it fixes one).
+            x: input array (or a list of arrays), or a generator / `keras.utils.Sequence` yielding batches (`x`,
+                `(x,)` or `(x, y)`; targets are ignored).
+            batch_size: samples per batch (default 32; the input layer's batch size if it fixes one); not with a
+                generator or Sequence.
             verbose: `'auto'` (= 1), 0, 1 (bar; one line when stdout is not a terminal) or 2 (one line).
-            steps: number of batches to predict (default all).
+            steps: number of batches to predict (default all; a generator is read until it ends).
             callbacks: callbacks receiving the `on_predict_*` hooks (`logs['outputs']` at each batch end).
+            max_queue_size, workers, use_multiprocessing: how a generator or Sequence is read (see `fit`).
+
+        Returns:
+            The outputs of all batches, concatenated (a list of arrays for a model with several outputs).
         """
         if kwargs:
             raise TypeError(f"Unrecognized keyword arguments passed to predict: {kwargs}")
         verbose = get_verbosity(verbose)
         if steps is not None:
             steps = check_positive_int("steps", steps)
+        max_queue_size = check_positive_int("max_queue_size", max_queue_size)
+        workers = check_positive_int("workers", workers)
         if verbose == 0 and callbacks is None and steps is None:
             # The lean path: data that fits in one batch, no callbacks and no progress bar to feed, so the batching
             # and callback machinery would do nothing but cost time (it is most of a one-sample predict).
@@ -647,35 +743,78 @@ class Model(Layer):
                 out = self.predict_step((batch,))
                 # a copy, as the batched path's concatenate makes: the caller owns the result
                 return [np.array(o) for o in out] if isinstance(out, list) else np.array(out)
-        xs = flatten_data(x, "x")
-        if xs is None:
-            raise ValueError("Expected input data `x`. Received: x=None")
-        n = check_data_cardinality(xs, None, None)
-        if batch_size is not None:
-            check_positive_int("batch_size", batch_size)
-        static = self._static_batch_size()
-        if batch_size is None:
-            batch_size = static if static is not None else 32
-        batches = data_adapter.batch_indices(n, batch_size, False)
-        if steps:
-            batches = batches[:steps]
-        if not batches:  # empty input: run the model once on it so the output has the right trailing shape
-            batches = [slice(0, 0)]
+        if data_adapter.is_generator_or_sequence(x):
+            handler = data_adapter.DataHandler.from_generator(x, steps=steps, max_queue_size=max_queue_size,
+                                                              workers=workers, use_multiprocessing=use_multiprocessing)
+        else:
+            xs = flatten_data(x, "x")
+            if xs is None:
+                raise ValueError("Expected input data `x`. Received: x=None")
+            n = check_data_cardinality(xs, None, None)
+            if batch_size is not None:
+                check_positive_int("batch_size", batch_size)
+            static = self._static_batch_size()
+            if batch_size is None:
+                batch_size = static if static is not None else 32
+            if n == 0:  # empty input: run the model once on it so the output has the right trailing shape
+                return self.predict_step((unflatten(xs),))
+            handler = data_adapter.DataHandler.from_arrays(xs, None, None, batch_size, steps=steps)
 
         if not isinstance(callbacks, callbacks_module.CallbackList):
             callbacks = callbacks_module.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
-                                                      model=self, verbose=verbose, epochs=1, steps=len(batches))
+                                                      model=self, verbose=verbose, epochs=1,
+                                                      steps=handler.inferred_steps)
         callbacks.on_predict_begin()
         outs: List[Any] = []
-        for step, idx in enumerate(batches):
-            callbacks.on_predict_batch_begin(step)
-            out = self.predict_step((data_adapter.take(xs, idx),))
-            outs.append(out)
-            callbacks.on_predict_batch_end(step, {"outputs": out})
+        try:
+            for step, (batch_x, _, _) in enumerate(handler.epoch()):
+                callbacks.on_predict_batch_begin(step)
+                out = self.predict_step((batch_x,))
+                outs.append(out)
+                callbacks.on_predict_batch_end(step, {"outputs": out})
+            handler.on_epoch_end()
+        finally:
+            handler.close()
+        if not outs:
+            raise ValueError("Expected input data to be non-empty. The generator produced no batches (a generator "
+                             "is read once: it may have run out in an earlier call).")
         callbacks.on_predict_end()
         if isinstance(outs[0], list):
             return [np.concatenate([o[i] for o in outs]) for i in range(len(outs[0]))]
         return np.concatenate(outs)
+
+    # ------------------------------------------------------------------ deprecated generator methods (Keras 2)
+    def fit_generator(self, generator: Any, steps_per_epoch: Optional[int] = None, epochs: int = 1,
+                      verbose: Any = 1, callbacks: Any = None, validation_data: Any = None,
+                      validation_steps: Optional[int] = None, validation_freq: Any = 1, class_weight: Any = None,
+                      max_queue_size: int = 10, workers: int = 1, use_multiprocessing: bool = False,
+                      shuffle: Any = True, initial_epoch: int = 0) -> Any:
+        """Keras 2's `fit_generator`: deprecated, `fit` takes generators and Sequences (same arguments)."""
+        warnings.warn("`Model.fit_generator` is deprecated and will be removed in a future version. Please use "
+                      "`Model.fit`, which supports generators.", stacklevel=2)
+        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
+                        callbacks=callbacks, validation_data=validation_data, validation_steps=validation_steps,
+                        validation_freq=validation_freq, class_weight=class_weight, max_queue_size=max_queue_size,
+                        workers=workers, use_multiprocessing=use_multiprocessing, shuffle=shuffle,
+                        initial_epoch=initial_epoch)
+
+    def evaluate_generator(self, generator: Any, steps: Optional[int] = None, callbacks: Any = None,
+                           max_queue_size: int = 10, workers: int = 1, use_multiprocessing: bool = False,
+                           verbose: Any = 0) -> Any:
+        """Keras 2's `evaluate_generator`: deprecated, `evaluate` takes generators and Sequences."""
+        warnings.warn("`Model.evaluate_generator` is deprecated and will be removed in a future version. Please use "
+                      "`Model.evaluate`, which supports generators.", stacklevel=2)
+        return self.evaluate(generator, steps=steps, max_queue_size=max_queue_size, workers=workers,
+                             use_multiprocessing=use_multiprocessing, verbose=verbose, callbacks=callbacks)
+
+    def predict_generator(self, generator: Any, steps: Optional[int] = None, callbacks: Any = None,
+                          max_queue_size: int = 10, workers: int = 1, use_multiprocessing: bool = False,
+                          verbose: Any = 0) -> Any:
+        """Keras 2's `predict_generator`: deprecated, `predict` takes generators and Sequences."""
+        warnings.warn("`Model.predict_generator` is deprecated and will be removed in a future version. Please use "
+                      "`Model.predict`, which supports generators.", stacklevel=2)
+        return self.predict(generator, steps=steps, max_queue_size=max_queue_size, workers=workers,
+                            use_multiprocessing=use_multiprocessing, verbose=verbose, callbacks=callbacks)
 
     # ------------------------------------------------------------------ single batches
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None,

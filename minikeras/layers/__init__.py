@@ -11,18 +11,24 @@ from minikeras.layers.embeddings import *  # noqa: F401,F403
 from minikeras.layers.pooling import *  # noqa: F401,F403
 from minikeras.layers.recurrent import *  # noqa: F401,F403
 from minikeras.layers.wrappers import *  # noqa: F401,F403
-from minikeras.layers import convolutional, core, embeddings, pooling, recurrent, wrappers
+from minikeras.layers.merge import *  # noqa: F401,F403
+from minikeras.layers import convolutional, core, embeddings, merge, pooling, recurrent, wrappers
 from minikeras.utils.generic_utils import deserialize_keras_object
 
 
 def _registry() -> Dict[str, Any]:
     out: Dict[str, Any] = {"InputLayer": InputLayer}
-    for module in (core, embeddings, recurrent, wrappers, convolutional, pooling):
+    for module in (core, embeddings, recurrent, wrappers, convolutional, pooling, merge):
         for name in getattr(module, "__all__", []):
             obj = getattr(module, name)
             if isinstance(obj, type) and issubclass(obj, Layer):
                 out[name] = obj
     out.update(getattr(recurrent, "LEGACY_ALIASES", {}))
+    # models nest as layers (a circular import: models build on layers)
+    from minikeras.engine.functional import Functional
+    from minikeras.models import Sequential
+
+    out.update({"Functional": Functional, "Model": Functional, "Sequential": Sequential})
     return out
 
 

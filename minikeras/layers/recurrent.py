@@ -1,6 +1,6 @@
 """Recurrent layers: `RNN`, `SimpleRNN`, `GRU`, `LSTM` and their cells (Keras 2's `keras.layers.recurrent`).
 
-Semantics and config keys are tf-keras 2.21's (`tf_keras/src/layers/rnn/`), defaults are Keras 2.0's (the seed's
+Semantics and config keys are tf-keras 2.21's (`tf_keras/src/layers/rnn/`), defaults are Keras 2.0's (
 `LSTM(units, activation='tanh', recurrent_activation='hard_sigmoid', ..., implementation=1)`; GRU
 `reset_after=False`).
 

@@ -67,7 +67,6 @@ class OptimizerV2:
         self._hypers_created = False
         self._scope: Optional[str] = None
         self._layouts: List[_FlatLayout] = []
-        self._flat_slots: Dict[int, Tuple[Any, ...]] = {}
         decay = kwargs.pop("decay", 0.0)
         if decay < 0.0:
             raise ValueError(f"decay cannot be less than 0. Received: decay={decay}.")
@@ -78,6 +77,13 @@ class OptimizerV2:
             raise ValueError("Cannot accept both `clipnorm` and `global_clipnorm`. Received: "
                              f"`clipnorm`={self.clipnorm}, `global_clipnorm`={self.global_clipnorm}.")
         self.clipvalue = kwargs.pop("clipvalue", None)
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        # NOTE: slots are found by id(variable); a copy (copy.deepcopy, pickle) has new variables, hence new ids.
+        self.__dict__.update(state)
+        owners = state.get("_slot_owners", {})
+        self._slots = {id(owners[key]): slots for key, slots in self._slots.items() if key in owners}
+        self._slot_owners = {id(v): v for v in owners.values()}
 
     # ------------------------------------------------------------------ hyperparameters
     def _set_hyper(self, name: str, value: Any) -> None:
@@ -187,7 +193,7 @@ class OptimizerV2:
     def get_state(self) -> OptimizerState:
         """A copy of the state (`iter`, the slots: one copy per flat buffer, Nadam's momentum cache); see
         `minikeras.optimizers.Optimizer.get_state`."""
-        return _capture_state(self._hypers_created, list(self._weights), self._flat_slots, {})
+        return _capture_state(self._hypers_created, list(self._weights), self._layouts, {})
 
     def set_state(self, state: OptimizerState) -> None:
         """Put back a state from `get_state()` (one with fewer variables forgets the ones created since)."""
@@ -206,7 +212,6 @@ class OptimizerV2:
             self._slots[key] = {k: w for k, w in self._slots[key].items() if id(w) in kept}
             if not self._slots[key]:
                 del self._slots[key]
-        self._flat_slots = {k: v for k, v in self._flat_slots.items() if k in kept}
         if self._iterations is not None and id(self._iterations) not in kept:
             self._iterations = None
         if getattr(self, "_m_cache", None) is not None and id(self._m_cache) not in kept:
@@ -236,11 +241,7 @@ class OptimizerV2:
             for layout in self._layouts:
                 k = layout.position.get(id(var))
                 if k is not None:
-                    view = layout.slot_view(slot_name, k)
-                    if view is not None:
-                        weight.use_storage(view)
-                        self._flat_slots[id(weight)] = (layout.slots[slot_name], int(layout.starts[k]),
-                                                        int(layout.sizes[k]), layout.shapes[k], view)
+                    layout.add_slot(slot_name, k, weight)
                     break
             slot_dict[slot_name] = weight
             self._weights.append(weight)

@@ -72,29 +72,62 @@ class _FlatLayout:
             variable.use_storage(view)
         self.grad = np.empty(self.total, dtype=self.dtype)
         self.slots: Dict[str, np.ndarray] = {}
-        self._given: Dict[str, set] = {}
+        self.slot_variables: Dict[str, Dict[int, Variable]] = {}
+        self._slot_views: Dict[str, Dict[int, np.ndarray]] = {}
         self._work: List[np.ndarray] = []
         self._nonempty = self.sizes > 0
+
+    def __getstate__(self) -> Dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["views"], state["_work"], state["_slot_views"]
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        # NOTE: a copy (copy.deepcopy, pickle) copies each view as an array of its own: point the copied variables
+        # back into the copied buffers, or the optimizer would update buffers nobody reads.
+        self.__dict__.update(state)
+        self.position = {id(v): k for k, v in enumerate(self.variables)}
+        self._work = []
+        self.views = [self.segment(self.weights, k) for k in range(len(self.variables))]
+        for variable, view in zip(self.variables, self.views):
+            variable.use_storage(view)
+        self._slot_views = {kind: {k: self.segment(self.slots[kind], k) for k in variables}
+                            for kind, variables in self.slot_variables.items()}
+        for kind, variables in self.slot_variables.items():
+            for k, variable in variables.items():
+                variable.use_storage(self._slot_views[kind][k])
 
     def segment(self, buffer: np.ndarray, k: int) -> np.ndarray:
         start = int(self.starts[k])
         return buffer[start:start + int(self.sizes[k])].reshape(self.shapes[k])
 
-    def slot_view(self, kind: str, k: int) -> Optional[np.ndarray]:
-        """The segment of slot buffer `kind` for variable `k` (None if already given out: a second slot of the
-        same kind for one variable then lives on its own)."""
-        given = self._given.setdefault(kind, set())
+    def add_slot(self, kind: str, k: int, variable: Variable) -> bool:
+        """Move slot `variable` (of kind `kind`, for variable `k`) into the slot buffer of its kind; False if that
+        segment is taken (a second slot of the same kind for one variable then keeps its own array)."""
+        given = self.slot_variables.setdefault(kind, {})
         if k in given:
-            return None
+            return False
         if kind not in self.slots:
             self.slots[kind] = np.zeros(self.total, dtype=self.dtype)
-        given.add(k)
-        return self.segment(self.slots[kind], k)
+        view = self.segment(self.slots[kind], k)
+        variable.use_storage(view)
+        given[k] = variable
+        self._slot_views.setdefault(kind, {})[k] = view
+        return True
+
+    def slot_locations(self) -> Dict[int, Tuple[Any, ...]]:
+        """`id(slot variable) -> (buffer, start, size, shape, view)` for the slots living in this layout."""
+        out = {}
+        for kind, variables in self.slot_variables.items():
+            for k, variable in variables.items():
+                out[id(variable)] = (self.slots[kind], int(self.starts[k]), int(self.sizes[k]), self.shapes[k],
+                                     self._slot_views[kind][k])
+        return out
 
     def complete_slots(self) -> bool:
         """Whether every slot kind has a segment for every variable (so the flat update covers them all)."""
         n = len(self.variables)
-        return all(len(given) == n for given in self._given.values())
+        return all(len(given) == n for given in self.slot_variables.values())
 
     def work(self, i: int) -> np.ndarray:
         """Scratch buffer `i` (flat, reused across steps: no allocation per step)."""
@@ -160,8 +193,11 @@ class OptimizerState:
         return out
 
 
-def _capture_state(built: bool, variables: List[Any], flat_slots: Dict[int, Tuple[Any, ...]],
+def _capture_state(built: bool, variables: List[Any], layouts: List["_FlatLayout"],
                    extra: Dict[str, Any]) -> OptimizerState:
+    flat_slots: Dict[int, Tuple[Any, ...]] = {}
+    for layout in layouts:
+        flat_slots.update(layout.slot_locations())
     flats: List[Tuple[np.ndarray, np.ndarray]] = []
     buffer_index: Dict[int, int] = {}
     singles: List[np.ndarray] = []
@@ -272,12 +308,19 @@ class Optimizer:
         self._index_dict: Dict[int, int] = {}
         self._layouts: List[_FlatLayout] = []
         self._slot_table: Dict[int, Dict[str, Variable]] = {}
-        self._flat_slots: Dict[int, Tuple[Any, ...]] = {}
         self._learning_rate: Any = None
         self._scope: Optional[str] = None
         self._lr_kwarg: Any = None
         self._initial_decay = 0.0
         self._process_kwargs(kwargs)
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        # NOTE: slots are found by id(variable); a copy (copy.deepcopy, pickle) has new variables, hence new ids.
+        self.__dict__.update(state)
+        if "_built_variables" in state:
+            self._index_dict = {self._var_key(v): i for i, v in enumerate(self._built_variables)}
+        if "_exclude_from_weight_decay_vars" in state:
+            self._exclude_from_weight_decay = [self._var_key(v) for v in self._exclude_from_weight_decay_vars]
 
     # ------------------------------------------------------------------ arguments
     def _process_kwargs(self, kwargs: Dict[str, Any]) -> None:
@@ -432,7 +475,7 @@ class Optimizer:
         >>> opt.set_state(state); int(opt.iterations.data)
         1
         """
-        return _capture_state(self._built, list(self._variables), self._flat_slots, self._get_extra_state())
+        return _capture_state(self._built, list(self._variables), self._layouts, self._get_extra_state())
 
     def set_state(self, state: OptimizerState) -> None:
         """Put back a state from `get_state()` of this optimizer (an unbuilt state un-builds the optimizer)."""
@@ -453,7 +496,6 @@ class Optimizer:
         self._index_dict = {}
         self._layouts = []
         self._slot_table = {}
-        self._flat_slots = {}
 
     def get_weights(self) -> List[np.ndarray]:
         """Copies of the state arrays, in `variables` order."""
@@ -542,11 +584,7 @@ class Optimizer:
         found = self._layout_of(model_variable)
         if found is not None and value.shape == tuple(model_variable.shape):
             layout, k = found
-            view = layout.slot_view(variable_name, k)
-            if view is not None:
-                variable.use_storage(view)
-                self._flat_slots[id(variable)] = (layout.slots[variable_name], int(layout.starts[k]),
-                                                  int(layout.sizes[k]), layout.shapes[k], view)
+            layout.add_slot(variable_name, k, variable)
         index = self._index_dict.get(self._var_key(model_variable))
         if index is not None:
             self._slot_table.setdefault(index, {}).setdefault(variable_name, variable)
@@ -569,7 +607,8 @@ class Optimizer:
         """Exclude variables (or names matching any regex in `var_names`) from weight decay; before `build`."""
         if self._built:
             raise ValueError("`exclude_from_weight_decay()` can only be configued before the optimizer is built.")
-        self._exclude_from_weight_decay = [self._var_key(v) for v in var_list] if var_list else []
+        self._exclude_from_weight_decay_vars = list(var_list or [])
+        self._exclude_from_weight_decay = [self._var_key(v) for v in self._exclude_from_weight_decay_vars]
         self._exclude_from_weight_decay_names = list(var_names or [])
 
     def _use_weight_decay(self, variable: Any) -> bool:

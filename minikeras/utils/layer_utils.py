@@ -27,23 +27,51 @@ def readable_memory_size(size: float) -> str:
     return f"{size:.2f} PB"
 
 
+def _is_sequential_like(model: Any) -> bool:
+    """tf.keras's test: one node per depth, each with one input, and no shared layer -> the 3-column table."""
+    if type(model).__name__ == "Sequential" or not hasattr(model, "_nodes_by_depth"):
+        return True
+    nodes: List[Any] = []
+    for depth_nodes in model._nodes_by_depth.values():
+        if len(depth_nodes) > 1 or (len(depth_nodes) == 1 and len(depth_nodes[0].keras_inputs) > 1):
+            return False
+        nodes += depth_nodes
+    for layer in model.layers:
+        if sum(1 for node in layer._inbound_nodes if node in nodes) > 1:
+            return False
+    return True
+
+
 def print_summary(model: Any, line_length: Optional[int] = None, positions: Optional[List[float]] = None,
                   print_fn: Optional[Callable[[str], Any]] = None, show_trainable: bool = False) -> None:
-    """Print the model's layer table exactly as tf.keras 2.21's `model.summary()` does for a Sequential model."""
+    """Print the model's layer table exactly as tf.keras 2.21's `model.summary()` does.
+
+    Chain-shaped models get the 3-column table (Layer (type), Output Shape, Param #); other functional models a
+    4th column, Connected to, listing each call's inputs as `layer_name[node_index][tensor_index]`.
+    """
     if not model.built:
         raise ValueError("This model has not yet been built. Build the model first by calling `build()` or by "
                          "calling the model on a batch of data.")
     if print_fn is None:
         print_fn = print
-    line_length = line_length or 65
-    positions = list(positions or [0.45, 0.85, 1.0])
+    sequential_like = _is_sequential_like(model)
+    if sequential_like:
+        line_length = line_length or 65
+        positions = list(positions or [0.45, 0.85, 1.0])
+        to_display = ["Layer (type)", "Output Shape", "Param #"]
+    else:
+        line_length = line_length or 98
+        positions = list(positions or [0.3, 0.6, 0.70, 1.0])
+        to_display = ["Layer (type)", "Output Shape", "Param #", "Connected to"]
     if positions[-1] <= 1:
         positions = [int(line_length * p) for p in positions]
-    to_display = ["Layer (type)", "Output Shape", "Param #"]
     if show_trainable:
         line_length += 11
         positions.append(line_length)
         to_display.append("Trainable")
+    relevant_nodes: List[Any] = []
+    for depth_nodes in getattr(model, "_nodes_by_depth", {}).values():
+        relevant_nodes += depth_nodes
 
     def print_row(fields: Sequence[Any]) -> None:
         left = [str(x) for x in fields]
@@ -73,19 +101,33 @@ def print_summary(model: Any, line_length: Optional[int] = None, positions: Opti
     print_fn("_" * line_length)
     print_row(to_display)
     print_fn("=" * line_length)
+    graph = hasattr(model, "_nodes_by_depth")
     shape = getattr(model, "_build_input_shape", None)
     for layer in model.layers:
-        if shape is not None and layer.built:
+        if graph:
+            try:
+                shown: Any = layer.output_shape
+            except AttributeError:
+                shown = "multiple"
+        elif shape is not None and layer.built:
             try:
                 out = layer.compute_output_shape(tuple(shape))
                 shape = out[0] if isinstance(out, list) and out and isinstance(out[0], tuple) else out
-                shown: Any = out if not isinstance(out, list) else out
+                shown = out
             except Exception:  # noqa: BLE001 - a summary never fails on a shape it cannot infer
                 shown, shape = "multiple", None
         else:
             shown = "multiple"
         params = layer.count_params() if layer.built else "0 (unused)"
         fields = [f"{layer.name} ({type(layer).__name__})", _fmt_shape(shown), params]
+        if not sequential_like:
+            connections = []
+            for node in layer._inbound_nodes:
+                if relevant_nodes and node not in relevant_nodes:
+                    continue
+                for inbound_layer, node_index, tensor_index, _ in node.iterate_inbound():
+                    connections.append(f"{inbound_layer.name}[{node_index}][{tensor_index}]")
+            fields.append(connections)
         if show_trainable:
             fields.append("Y" if layer.trainable else "N")
         print_row(fields)

@@ -1,6 +1,7 @@
 """PNG pictures of an LSTM's gates and of a training history (matplotlib, Agg backend, no display needed).
 
-matplotlib is optional: `pip install minikeras[plot]`. It is imported only when a plot is drawn.
+matplotlib is optional: `pip install matplotlib`, or the `plot` extra from a clone: `pip install -e '.[plot]'`.
+It is imported only when a plot is drawn.
 """
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ def _pyplot() -> Any:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as error:
-        raise ImportError("Plotting needs matplotlib, which is not installed. Install the `plot` extra: "
-                          "`pip install minikeras[plot]` (or `pip install matplotlib`).") from error
+        raise ImportError("Plotting needs matplotlib, which is not installed: `pip install matplotlib`, or the "
+                          "`plot` extra from the minikeras clone: `pip install -e '.[plot]'`.") from error
     return plt
 
 
@@ -38,7 +39,7 @@ def plot_gates(gates: Dict[str, np.ndarray], path: str, sample: int = 0) -> str:
         `path`.
 
     Raises:
-        ImportError: matplotlib is not installed (`pip install minikeras[plot]`).
+        ImportError: matplotlib is not installed (`pip install matplotlib`).
         ValueError: `gates` is not `lstm_gates`'s output, or `sample` is out of range.
 
     >>> import numpy as np
@@ -88,7 +89,7 @@ def plot_history(history: Any, path: str) -> str:
         `path`.
 
     Raises:
-        ImportError: matplotlib is not installed (`pip install minikeras[plot]`).
+        ImportError: matplotlib is not installed (`pip install matplotlib`).
         ValueError: the history is empty.
 
     >>> plot_history({"loss": [0.9, 0.5, 0.3], "val_loss": [1.0, 0.7, 0.6]}, "history.png")  # doctest: +SKIP
