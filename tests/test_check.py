@@ -58,7 +58,7 @@ def test_keras3_h5_optimizer_restored():
 def test_rescaled_hard_sigmoid_export_is_reported():
     status, text = run(keras_case(3, "hard_sigmoid_export") / "lstm_seq_dense.keras")
     assert status == 0, text
-    assert "rescaled by minikeras for the other era's hard_sigmoid: ['lstm', 'time_distributed']" in text
+    assert "rescaled by minikeras for the other era's hard_sigmoid: ['lstm_1', 'time_distributed']" in text
     assert "written by minikeras" in text
 
 
