@@ -74,7 +74,8 @@ def generate_legacy_interface(conversions: Sequence[Tuple[str, str]] = (),
         conversions: `(old_name, new_name)` pairs, applied in order.
         preprocessor: optional `f(args, kwargs) -> (args, kwargs, converted)` for conversions that are not renames.
         value_conversions: `{old_name: {old_value: new_value}}`, applied before renaming.
-        object_type: `"class"` for `__init__` (the warning names the class) or `"method"` (it names the method).
+        object_type: `'class'` (the warning names the class) or `'method'` (it names the method, e.g.
+            `fit_generator`).
     """
     value_conversions = dict(value_conversions or {})
 
@@ -223,31 +224,27 @@ legacy_global_pooling_support = generate_legacy_interface(
     value_conversions={"dim_ordering": {"tf": "channels_last", "th": "channels_first", "default": None}})
 
 
-# ************************************************************ Model methods
+# ************************************************************ Model's generator methods
 
-
-def generator_methods_args_preprocessor(args: tuple, kwargs: Dict[str, Any]) -> Tuple[tuple, Dict[str, Any], Converted]:
-    """Keras 1's `samples_per_epoch` (a number of samples) becomes `steps_per_epoch` (a number of batches) divided
-    by the generator's `batch_size` when it has one, else taken as is, as Keras 2.0 did; any Keras 1 argument brings
-    Keras 2.0's warning that the meanings differ."""
+def generator_methods_args_preprocessor(args: tuple, kwargs: Dict[str, Any]
+                                        ) -> Tuple[tuple, Dict[str, Any], Converted]:
+    """Keras 1's `samples_per_epoch` becomes `steps_per_epoch` (divided by the generator's `batch_size` if it has
+    one, else taken as is, as Keras 2.0 did), with Keras 2.0's warning on the arguments that changed meaning."""
     converted: Converted = []
-    if len(args) < 3:
-        if "samples_per_epoch" in kwargs:
-            samples_per_epoch = kwargs.pop("samples_per_epoch")
-            generator = args[1] if len(args) > 1 else kwargs["generator"]
-            if hasattr(generator, "batch_size"):
-                kwargs["steps_per_epoch"] = samples_per_epoch // generator.batch_size
-            else:
-                kwargs["steps_per_epoch"] = samples_per_epoch
-            converted.append(("samples_per_epoch", "steps_per_epoch"))
-
-    keras1_args = {"samples_per_epoch", "val_samples", "nb_epoch", "nb_val_samples", "nb_worker"}
-    if keras1_args.intersection(kwargs.keys()):
+    if len(args) < 3 and "samples_per_epoch" in kwargs:
+        samples_per_epoch = kwargs.pop("samples_per_epoch")
+        generator = args[1] if len(args) > 1 else kwargs["generator"]
+        if hasattr(generator, "batch_size"):
+            kwargs["steps_per_epoch"] = samples_per_epoch // generator.batch_size
+        else:
+            kwargs["steps_per_epoch"] = samples_per_epoch
+        converted.append(("samples_per_epoch", "steps_per_epoch"))
+    if {"samples_per_epoch", "val_samples", "nb_epoch", "nb_val_samples", "nb_worker"}.intersection(kwargs):
         warnings.warn("The semantics of the Keras 2 argument `steps_per_epoch` is not the same as the Keras 1 "
                       "argument `samples_per_epoch`. `steps_per_epoch` is the number of batches to draw from the "
-                      "generator at each epoch. Basically steps_per_epoch = samples_per_epoch/batch_size. "
-                      "Similarly `nb_val_samples`->`validation_steps` and `val_samples`->`steps` arguments have "
-                      "changed. Update your method calls accordingly.", stacklevel=3)
+                      "generator at each epoch. Basically steps_per_epoch = samples_per_epoch/batch_size. Similarly "
+                      "`nb_val_samples`->`validation_steps` and `val_samples`->`steps` arguments have changed. "
+                      "Update your method calls accordingly.", stacklevel=3)
     return args, kwargs, converted
 
 
