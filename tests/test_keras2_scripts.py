@@ -27,7 +27,7 @@ import _make_data  # noqa: E402
 FLOAT = r"([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
 
 
-def run_script(name: str, tmp_path: pathlib.Path) -> str:
+def run_script(name: str, tmp_path: pathlib.Path, stderr: bool = False):
     home, work = tmp_path / "home", tmp_path / "work"
     work.mkdir()
     _make_data.write_all(str(home), str(work))
@@ -38,7 +38,7 @@ def run_script(name: str, tmp_path: pathlib.Path) -> str:
                           capture_output=True, text=True, encoding="utf-8", timeout=600)
     assert proc.returncode == 0, f"{name}.py failed:\n{proc.stderr[-3000:]}"
     assert "Traceback" not in proc.stderr
-    return proc.stdout
+    return (proc.stdout, proc.stderr) if stderr else proc.stdout
 
 
 def epoch_losses(out: str, key: str = "loss") -> list:
@@ -69,6 +69,20 @@ def test_imdb_lstm(tmp_path):
     losses = epoch_losses(out)
     assert len(losses) == 3 and losses[-1] < losses[0]
     assert 0 <= printed(out, "Test score:") < 0.69
+    assert printed(out, "Test accuracy:") >= 0.7
+
+
+def test_imdb_lstm_keras1(tmp_path):
+    """Keras 1's imdb_lstm: its Keras 1 arguments run with the warnings Keras 2.0 gave."""
+    out, err = run_script("imdb_lstm_keras1", tmp_path, stderr=True)
+    check_imdb_header(out, 30)
+    for text in ["The `nb_words` argument in `load_data` has been renamed `num_words`.",
+                 "The `dropout` argument is no longer support in `Embedding`.",
+                 "Update your `LSTM` call to the Keras 2 API: `LSTM(128, dropout=0.2, recurrent_dropout=0.2)`",
+                 "The `nb_epoch` argument in `fit` has been renamed `epochs`."]:
+        assert text in err
+    losses = epoch_losses(out)
+    assert len(losses) == 3 and losses[-1] < losses[0]
     assert printed(out, "Test accuracy:") >= 0.7
 
 
