@@ -1,5 +1,6 @@
 """Global numeric settings, name counters, the random source and the variable helpers Keras 2 scripts call as
-`K.get_value`, `K.set_value`, `K.int_shape`, ... (Keras 2's `keras.backend`).
+`K.get_value`, `K.set_value`, `K.int_shape`, ..., and the few tensor functions custom layers call in `call`
+(`K.mean`, `K.l2_normalize`, `K.relu`, `K.concatenate`, ...) (Keras 2's `keras.backend`).
 
 This module imports nothing from minikeras, so every other module may import it.
 """
