@@ -286,3 +286,52 @@ def l2_normalize(x: Any, axis: Any = None) -> Any:
     ops = _ops()
     squares = ops.sum(ops.square(x), axis=_axis(axis), keepdims=True)
     return ops.divide(x, ops.sqrt(ops.maximum(squares, 1e-12)))
+
+
+def function(inputs: Any, outputs: Any, updates: Any = None, name: Optional[str] = None, **kwargs: Any) -> Any:
+    """A callable computing `outputs` from values of the symbolic `inputs`, as Keras 2's `K.function` (tf_keras 2.x,
+    eager: it builds `Model(inputs, outputs)` and calls it in inference mode, returning numpy arrays).
+
+    Keras 2 code uses it to read a layer's output: `K.function([model.input], [model.layers[0].output])`.
+
+    Args:
+        inputs: a symbolic tensor or a list of them (`Input(...)`, `model.input`, `layer.input`).
+        outputs: a symbolic tensor or a list of them (`layer.output`).
+        updates: not supported (graph-mode variable updates); anything but None raises ValueError.
+        name: unused, as in tf_keras's eager `function`.
+        **kwargs: none accepted (TensorFlow session arguments in Keras 2): ValueError, as tf_keras in eager mode.
+
+    Returns:
+        `f(values)`: `values` holds one array per input (a list, or one array for one input); the result is a list
+        of arrays when `outputs` is a list, else one array.
+
+    Example:
+
+    >>> from minikeras import Sequential, layers, backend as K
+    >>> model = Sequential([layers.Dense(4, input_shape=(3,), activation="relu"), layers.Dense(2)])
+    >>> get_hidden = K.function([model.input], [model.layers[0].output])
+    >>> get_hidden([np.ones((5, 3))])[0].shape
+    (5, 4)
+    """
+    if kwargs:
+        raise ValueError("Session keyword arguments are not supported during eager execution. "
+                         f"You passed: {kwargs}")
+    if updates:
+        raise ValueError("`K.function` does not apply `updates` in minikeras (they are TensorFlow graph-mode "
+                         f"variable updates). Received: updates={updates!r}")
+    from minikeras.autograd import no_grad
+    from minikeras.engine.training import Model
+
+    model = Model(inputs=inputs, outputs=outputs)
+    wrap_outputs = isinstance(outputs, list) and len(outputs) == 1
+
+    def func(model_inputs: Any) -> Any:
+        with no_grad():
+            outs = model(model_inputs)
+        if wrap_outputs:
+            outs = [outs]
+        if isinstance(outs, (list, tuple)):
+            return [o.numpy() for o in outs]
+        return outs.numpy()
+
+    return func
