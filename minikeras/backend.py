@@ -297,7 +297,7 @@ def function(inputs: Any, outputs: Any, updates: Any = None, name: Optional[str]
     Args:
         inputs: a symbolic tensor or a list of them (`Input(...)`, `model.input`, `layer.input`).
         outputs: a symbolic tensor or a list of them (`layer.output`).
-        updates: not supported (graph-mode variable updates); anything but None raises ValueError.
+        updates: not supported (graph-mode variable updates); a non-empty value raises ValueError, as tf_keras.
         name: unused, as in tf_keras's eager `function`.
         **kwargs: none accepted (TensorFlow session arguments in Keras 2): ValueError, as tf_keras in eager mode.
 
@@ -317,8 +317,8 @@ def function(inputs: Any, outputs: Any, updates: Any = None, name: Optional[str]
         raise ValueError("Session keyword arguments are not supported during eager execution. "
                          f"You passed: {kwargs}")
     if updates:
-        raise ValueError("`K.function` does not apply `updates` in minikeras (they are TensorFlow graph-mode "
-                         f"variable updates). Received: updates={updates!r}")
+        # tf_keras 2.x's message: graph-mode variable updates have no eager (or minikeras) meaning
+        raise ValueError(f"`updates` argument is not supported during eager execution. You passed: {updates}")
     from minikeras.autograd import no_grad
     from minikeras.engine.training import Model
 
