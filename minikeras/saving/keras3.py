@@ -436,6 +436,11 @@ def uses_hard_sigmoid(model: Any, era: int) -> bool:
                for attr in ("activation", "recurrent_activation"))
 
 
+def rescaled_layers(model: Any, scales: Dict[int, np.ndarray]) -> List[str]:
+    """Names of the layers of `model.layers` whose stored weights `scales` rescales."""
+    return sorted({top.name for _, obj, top in _walk(model) for v in _own_variables(obj) if id(v) in scales})
+
+
 def hard_sigmoid_scales(model: Any, era: int = 2) -> Dict[int, np.ndarray]:
     """Per variable (by `id`), the multipliers of its last axis that make the other era's hard_sigmoid compute the
     one of `era` the model uses: 1.2 for Keras 2's in a `.keras` file, 1 / 1.2 for Keras 3's in a `.h5` file.
@@ -576,6 +581,10 @@ def model_config_keras3(model: Any) -> Dict[str, Any]:
     """`config.json` of a `.keras` file, as Keras 3.15.1's `serialize_keras_object(model)` writes it."""
     from minikeras import backend
 
+    from minikeras.saving import functional
+
+    if functional.is_functional(model):
+        return functional.model_config_keras3(model)
     if _class_name(model) != "Sequential":
         raise UnsupportedConfigError(f"Only Sequential models can be saved as .keras. Received: {_class_name(model)}")
     batch_shape = [None if d is None else int(d) for d in model.input_shape]
@@ -618,6 +627,8 @@ def save_model_keras3(model: Any, filepath: Any) -> None:
     metadata = {"keras_version": KERAS_VERSION,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
                 "minikeras_version": __version__}
+    if scales:  # Keras reads only its own two keys; `python -m minikeras.check` reports this one
+        metadata["minikeras_hard_sigmoid_rescaled"] = rescaled_layers(model, scales)
     buf = io.BytesIO()
     with h5py.File(buf, "w") as f:
         _write_weights(model, f, scales)
@@ -830,7 +841,10 @@ def keras3_model_config(config: Dict[str, Any], filepath: Any = None) -> Dict[st
     if not isinstance(config, dict):
         raise ConfigError("config.json must hold a JSON object", filepath)
     if config.get("class_name") == "Functional":
-        config = functional_to_sequential(config, filepath)
+        try:
+            config = functional_to_sequential(config, filepath)
+        except UnsupportedConfigError:
+            return config  # not a chain: built as a functional model (minikeras.saving.functional)
     inner = config.get("config")
     if isinstance(inner, dict) and isinstance(inner.get("layers"), list):
         config = {**config, "config": {**inner, "layers": [_fix_bidirectional(e) for e in inner["layers"]]}}
