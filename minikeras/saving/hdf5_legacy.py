@@ -19,6 +19,7 @@ from minikeras.engine.base_layer import Layer
 from minikeras.saving.atomic import atomic_write
 from minikeras.saving.convert import preprocess_weights_for_loading
 from minikeras.saving.errors import ConfigError, FileFormatError, SavingError, WeightMismatchError
+from minikeras.saving.functional import is_functional
 from minikeras.saving.h5file import MAX_WEIGHT_BYTES, open_h5
 from minikeras.saving.keras3 import (HARD_SIGMOID_SCALE, hard_sigmoid_scales, rescaled_layers,
                                      restore_optimizer_values, uses_hard_sigmoid)
@@ -300,7 +301,8 @@ def save_weights(model: Any, filepath: Any) -> None:
 
 def save_model(model: Any, filepath: Any, include_optimizer: bool = True) -> None:
     """`model.save('m.h5')`: model_config, training_config, model_weights, optimizer_weights (tf.keras layout)."""
-    config = {"class_name": "Sequential", "config": _shared_config(model.get_config())}
+    config = {"class_name": "Functional" if is_functional(model) else "Sequential",
+              "config": _shared_config(model.get_config())}
     scales = hard_sigmoid_scales(model, era=3)
     if scales:
         warnings.warn("This model uses Keras 3's hard_sigmoid (clip(x / 6 + 0.5)), which tf_keras's `.h5` format "

@@ -34,6 +34,7 @@ import numpy as np
 from minikeras import __version__, activations, backend, optimizers
 from minikeras.engine.base_layer import Layer
 from minikeras.layers.recurrent import GRUCell, LSTMCell, SimpleRNNCell
+from minikeras.saving import functional
 from minikeras.saving.atomic import atomic_write
 from minikeras.saving.h5file import open_h5
 from minikeras.saving.errors import (ConfigError, FileFormatError, SavingError, UnsupportedConfigError,
@@ -577,6 +578,8 @@ def _compile_config(model: Any) -> Optional[Dict[str, Any]]:
 
 def model_config_keras3(model: Any) -> Dict[str, Any]:
     """`config.json` of a `.keras` file, as Keras 3.15.1's `serialize_keras_object(model)` writes it."""
+    if functional.is_functional(model):
+        return functional.model_config_keras3(model)
     if _class_name(model) != "Sequential":
         raise UnsupportedConfigError(f"Only Sequential models can be saved as .keras. Received: {_class_name(model)}")
     batch_shape = [None if d is None else int(d) for d in model.input_shape]
@@ -831,7 +834,10 @@ def keras3_model_config(config: Dict[str, Any], filepath: Any = None) -> Dict[st
     if not isinstance(config, dict):
         raise ConfigError("config.json must hold a JSON object", filepath)
     if config.get("class_name") == "Functional":
-        config = functional_to_sequential(config, filepath)
+        try:
+            config = functional_to_sequential(config, filepath)
+        except UnsupportedConfigError:
+            return config  # not a chain: built as a functional model (minikeras.saving.functional)
     inner = config.get("config")
     if isinstance(inner, dict) and isinstance(inner.get("layers"), list):
         config = {**config, "config": {**inner, "layers": [_fix_bidirectional(e) for e in inner["layers"]]}}

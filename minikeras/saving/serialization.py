@@ -131,6 +131,11 @@ def model_from_file_config(config: Any, version: Optional[str], custom_objects: 
         raise UnsupportedConfigError("Keras 1 model configs use Keras 1 argument names; build the model in code and "
                                      "use `model.load_weights(path)` (Keras 1 weights are converted)", filepath)
     try:
+        if isinstance(config, dict) and config.get("class_name") in ("Functional", "Model"):
+            from minikeras.saving.functional import functional_from_config
+
+            with _era_scope(era_of(version)):
+                return functional_from_config(config, custom_objects=custom_objects, filepath=filepath)
         normalized = normalize_model_config(config)
         with _era_scope(era_of(version)):
             return Sequential.from_config(normalized, custom_objects=custom_objects)
