@@ -1,217 +1,99 @@
-# Keras 2's example `examples/addition_rnn.py`, keras-team/keras at tag 2.2.4 (MIT license, copyright the Keras
-# authors). Changed only on the lines marked `# minikeras:`: `import _keras_alias` makes `keras` import
-# minikeras, and `quick(full, small)` shrinks sizes when KERAS2_SCRIPTS_QUICK is set. The data files are the
-# small ones tests/keras2_scripts/_make_data.py writes, in Keras's formats.
-# -*- coding: utf-8 -*-
-'''An implementation of sequence to sequence learning for performing addition
+# A Keras 2-style script written for minikeras's tests: it uses the same Keras API as Keras 2's
+# examples/addition_rnn.py (model, arguments, training calls), written anew. `import _keras_alias` makes `keras`
+# import minikeras; `quick(full, small)` picks smaller sizes when KERAS2_SCRIPTS_QUICK is set.
+"""Learning to add numbers written as text, with an LSTM encoder-decoder in a `Sequential` model (Keras 2 API).
 
-Input: "535+61"
-Output: "596"
-Padding is handled by using a repeated sentinel character (space)
-
-Input may optionally be reversed, shown to increase performance in many tasks in:
-"Learning to Execute"
-http://arxiv.org/abs/1410.4615
-and
-"Sequence to Sequence Learning with Neural Networks"
-http://papers.nips.cc/paper/5346-sequence-to-sequence-learning-with-neural-networks.pdf
-Theoretically it introduces shorter term dependencies between source and target.
-
-Two digits reversed:
-+ One layer LSTM (128 HN), 5k training examples = 99% train/test accuracy in 55 epochs
-
-Three digits reversed:
-+ One layer LSTM (128 HN), 50k training examples = 99% train/test accuracy in 100 epochs
-
-Four digits reversed:
-+ One layer LSTM (128 HN), 400k training examples = 99% train/test accuracy in 20 epochs
-
-Five digits reversed:
-+ One layer LSTM (128 HN), 550k training examples = 99% train/test accuracy in 30 epochs
-'''  # noqa
-
+A question such as "12+345" is padded with spaces to 7 characters and reversed (reading the digits in reverse
+shortens the dependencies the encoder must learn); the answer "357" is padded to 4 characters. An LSTM encodes the
+question, `RepeatVector` hands its summary to each of the 4 answer steps, a second LSTM decodes, and a
+`TimeDistributed` softmax picks each answer character. After every training round the script prints 10
+validation questions with the expected and the predicted answers (`predict_classes`).
+"""
 from __future__ import print_function
-import _keras_alias  # noqa: F401  # minikeras: `keras` -> `minikeras`
-from _keras_alias import quick  # minikeras: size hook
-from keras.models import Sequential
-from keras import layers
+
+import _keras_alias  # noqa: F401
+from _keras_alias import quick
+
 import numpy as np
-from six.moves import range
+from keras import layers
+from keras.models import Sequential
+
+N_QUESTIONS = quick(50000, 500)
+MAX_DIGITS = 3
+QUESTION_LEN = 2 * MAX_DIGITS + 1   # "ddd+ddd"
+ANSWER_LEN = MAX_DIGITS + 1         # the sum has at most one more digit
+ALPHABET = '0123456789+ '
+UNITS = 128
+GREEN, RED, PLAIN = '\033[92m', '\033[91m', '\033[0m'
 
 
-class CharacterTable(object):
-    """Given a set of characters:
-    + Encode them to a one hot integer representation
-    + Decode the one hot integer representation to their character output
-    + Decode a vector of probabilities to their character output
-    """
-    def __init__(self, chars):
-        """Initialize character table.
-
-        # Arguments
-            chars: Characters that can appear in the input.
-        """
-        self.chars = sorted(set(chars))
-        self.char_indices = dict((c, i) for i, c in enumerate(self.chars))
-        self.indices_char = dict((i, c) for i, c in enumerate(self.chars))
-
-    def encode(self, C, num_rows):
-        """One hot encode given string C.
-
-        # Arguments
-            C: string, to be encoded.
-            num_rows: Number of rows in the returned one hot encoding. This is
-                used to keep the # of rows for each data the same.
-        """
-        x = np.zeros((num_rows, len(self.chars)))
-        for i, c in enumerate(C):
-            x[i, self.char_indices[c]] = 1
-        return x
-
-    def decode(self, x, calc_argmax=True):
-        """Decode the given vector or 2D array to their character output.
-
-        # Arguments
-            x: A vector or a 2D array of probabilities or one-hot representations;
-                or a vector of character indices (used with `calc_argmax=False`).
-            calc_argmax: Whether to find the character index with maximum
-                probability, defaults to `True`.
-        """
-        if calc_argmax:
-            x = x.argmax(axis=-1)
-        return ''.join(self.indices_char[x] for x in x)
+def encode(text, length):
+    """One-hot rows for `text` padded with spaces to `length` characters."""
+    codes = np.zeros((length, len(ALPHABET)), dtype=bool)
+    for pos, char in enumerate(text.ljust(length)):
+        codes[pos, ALPHABET.index(char)] = True
+    return codes
 
 
-class colors:
-    ok = '\033[92m'
-    fail = '\033[91m'
-    close = '\033[0m'
+def decode(rows, already_indices=False):
+    indices = rows if already_indices else rows.argmax(axis=-1)
+    return ''.join(ALPHABET[i] for i in indices)
 
-# Parameters for the model and dataset.
-TRAINING_SIZE = quick(50000, 500)  # minikeras: quick
-DIGITS = 3
-REVERSE = True
 
-# Maximum length of input is 'int + int' (e.g., '345+678'). Maximum length of
-# int is DIGITS.
-MAXLEN = DIGITS + 1 + DIGITS
+def random_number():
+    digits = np.random.randint(1, MAX_DIGITS + 1)
+    return int(''.join(np.random.choice(list('0123456789'), digits)))
 
-# All the numbers, plus sign and space for padding.
-chars = '0123456789+ '
-ctable = CharacterTable(chars)
 
-questions = []
-expected = []
-seen = set()
+def make_questions(count):
+    """`count` distinct unordered pairs, as (reversed padded question, padded answer) strings."""
+    pairs, out = set(), []
+    while len(out) < count:
+        a, b = random_number(), random_number()
+        if (min(a, b), max(a, b)) in pairs:
+            continue
+        pairs.add((min(a, b), max(a, b)))
+        question = ('%d+%d' % (a, b)).ljust(QUESTION_LEN)[::-1]
+        out.append((question, str(a + b).ljust(ANSWER_LEN)))
+    return out
+
+
 print('Generating data...')
-while len(questions) < TRAINING_SIZE:
-    f = lambda: int(''.join(np.random.choice(list('0123456789'))
-                    for i in range(np.random.randint(1, DIGITS + 1))))
-    a, b = f(), f()
-    # Skip any addition questions we've already seen
-    # Also skip any such that x+Y == Y+x (hence the sorting).
-    key = tuple(sorted((a, b)))
-    if key in seen:
-        continue
-    seen.add(key)
-    # Pad the data with spaces such that it is always MAXLEN.
-    q = '{}+{}'.format(a, b)
-    query = q + ' ' * (MAXLEN - len(q))
-    ans = str(a + b)
-    # Answers can be of maximum size DIGITS + 1.
-    ans += ' ' * (DIGITS + 1 - len(ans))
-    if REVERSE:
-        # Reverse the query, e.g., '12+345  ' becomes '  543+21'. (Note the
-        # space used for padding.)
-        query = query[::-1]
-    questions.append(query)
-    expected.append(ans)
+questions = make_questions(N_QUESTIONS)
 print('Total addition questions:', len(questions))
 
 print('Vectorization...')
-x = np.zeros((len(questions), MAXLEN, len(chars)), dtype=np.bool)
-y = np.zeros((len(questions), DIGITS + 1, len(chars)), dtype=np.bool)
-for i, sentence in enumerate(questions):
-    x[i] = ctable.encode(sentence, MAXLEN)
-for i, sentence in enumerate(expected):
-    y[i] = ctable.encode(sentence, DIGITS + 1)
-
-# Shuffle (x, y) in unison as the later parts of x will almost all be larger
-# digits.
-indices = np.arange(len(y))
-np.random.shuffle(indices)
-x = x[indices]
-y = y[indices]
-
-# Explicitly set apart 10% for validation data that we never train over.
-split_at = len(x) - len(x) // 10
-(x_train, x_val) = x[:split_at], x[split_at:]
-(y_train, y_val) = y[:split_at], y[split_at:]
-
+x = np.stack([encode(q, QUESTION_LEN) for q, _ in questions])
+y = np.stack([encode(a, ANSWER_LEN) for _, a in questions])
+order = np.random.permutation(len(x))
+x, y = x[order], y[order]
+n_val = len(x) // 10
+x_train, y_train, x_val, y_val = x[:-n_val], y[:-n_val], x[-n_val:], y[-n_val:]
 print('Training Data:')
 print(x_train.shape)
 print(y_train.shape)
-
 print('Validation Data:')
 print(x_val.shape)
 print(y_val.shape)
 
-# Try replacing GRU, or SimpleRNN.
-RNN = layers.LSTM
-HIDDEN_SIZE = 128
-BATCH_SIZE = 128
-LAYERS = 1
-
 print('Build model...')
 model = Sequential()
-# "Encode" the input sequence using an RNN, producing an output of HIDDEN_SIZE.
-# Note: In a situation where your input sequences have a variable length,
-# use input_shape=(None, num_feature).
-model.add(RNN(HIDDEN_SIZE, input_shape=(MAXLEN, len(chars))))
-# As the decoder RNN's input, repeatedly provide with the last output of
-# RNN for each time step. Repeat 'DIGITS + 1' times as that's the maximum
-# length of output, e.g., when DIGITS=3, max output is 999+999=1998.
-model.add(layers.RepeatVector(DIGITS + 1))
-# The decoder RNN could be multiple layers stacked or a single layer.
-for _ in range(LAYERS):
-    # By setting return_sequences to True, return not only the last output but
-    # all the outputs so far in the form of (num_samples, timesteps,
-    # output_dim). This is necessary as TimeDistributed in the below expects
-    # the first dimension to be the timesteps.
-    model.add(RNN(HIDDEN_SIZE, return_sequences=True))
-
-# Apply a dense layer to the every temporal slice of an input. For each of step
-# of the output sequence, decide which character should be chosen.
-model.add(layers.TimeDistributed(layers.Dense(len(chars))))
+model.add(layers.LSTM(UNITS, input_shape=(QUESTION_LEN, len(ALPHABET))))
+model.add(layers.RepeatVector(ANSWER_LEN))
+model.add(layers.LSTM(UNITS, return_sequences=True))
+model.add(layers.TimeDistributed(layers.Dense(len(ALPHABET))))
 model.add(layers.Activation('softmax'))
-model.compile(loss='categorical_crossentropy',
-              optimizer='adam',
-              metrics=['accuracy'])
+model.compile(loss='categorical_crossentropy', optimizer='adam', metrics=['accuracy'])
 model.summary()
 
-# Train the model each generation and show predictions against the validation
-# dataset.
-for iteration in range(1, quick(200, 3)):  # minikeras: quick
+for round_no in range(1, quick(200, 3)):
     print()
     print('-' * 50)
-    print('Iteration', iteration)
-    model.fit(x_train, y_train,
-              batch_size=BATCH_SIZE,
-              epochs=1,
-              validation_data=(x_val, y_val))
-    # Select 10 samples from the validation set at random so we can visualize
-    # errors.
-    for i in range(10):
-        ind = np.random.randint(0, len(x_val))
-        rowx, rowy = x_val[np.array([ind])], y_val[np.array([ind])]
-        preds = model.predict_classes(rowx, verbose=0)
-        q = ctable.decode(rowx[0])
-        correct = ctable.decode(rowy[0])
-        guess = ctable.decode(preds[0], calc_argmax=False)
-        print('Q', q[::-1] if REVERSE else q, end=' ')
-        print('T', correct, end=' ')
-        if correct == guess:
-            print(colors.ok + '☑' + colors.close, end=' ')
-        else:
-            print(colors.fail + '☒' + colors.close, end=' ')
-        print(guess)
+    print('Iteration', round_no)
+    model.fit(x_train, y_train, batch_size=128, epochs=1, validation_data=(x_val, y_val))
+    for pick in np.random.randint(0, len(x_val), 10):
+        question_rows, answer_rows = x_val[pick:pick + 1], y_val[pick:pick + 1]
+        guess = decode(model.predict_classes(question_rows, verbose=0)[0], already_indices=True)
+        answer = decode(answer_rows[0])
+        mark = GREEN + 'ok' + PLAIN if guess == answer else RED + 'no' + PLAIN
+        print('Q', decode(question_rows[0])[::-1], 'T', answer, mark, guess)

@@ -1,113 +1,61 @@
-# Keras 2's example `examples/antirectifier.py`, keras-team/keras at tag 2.2.4 (MIT license, copyright the Keras
-# authors). Changed only on the lines marked `# minikeras:`: `import _keras_alias` makes `keras` import
-# minikeras, and `quick(full, small)` shrinks sizes when KERAS2_SCRIPTS_QUICK is set. The data files are the
-# small ones tests/keras2_scripts/_make_data.py writes, in Keras's formats.
-'''The example demonstrates how to write custom layers for Keras.
+# A Keras 2-style script written for minikeras's tests: it uses the same Keras API as Keras 2's
+# examples/antirectifier.py (model, arguments, training calls), written anew. `import _keras_alias` makes `keras`
+# import minikeras; `quick(full, small)` picks smaller sizes when KERAS2_SCRIPTS_QUICK is set.
+"""A custom Keras 2 layer built from backend functions, trained on MNIST digits.
 
-We build a custom activation layer called 'Antirectifier',
-which modifies the shape of the tensor that passes through it.
-We need to specify two methods: `compute_output_shape` and `call`.
-
-Note that the same result can also be achieved via a Lambda layer.
-
-Because our custom layer is written with primitives from the Keras
-backend (`K`), our code can run both on TensorFlow and Theano.
-'''
-
+`Antirectifier` centres each sample, scales it to unit L2 norm and returns its positive and negative parts side
+by side, so the layer doubles the feature count and, unlike a ReLU, keeps the information in negative values.
+"""
 from __future__ import print_function
-import _keras_alias  # noqa: F401  # minikeras: `keras` -> `minikeras`
-from _keras_alias import quick  # minikeras: size hook
+
+import _keras_alias  # noqa: F401
+from _keras_alias import quick
+
 import keras
-from keras.models import Sequential
+from keras import backend as K
 from keras import layers
 from keras.datasets import mnist
-from keras import backend as K
+from keras.models import Sequential
 
 
 class Antirectifier(layers.Layer):
-    '''This is the combination of a sample-wise
-    L2 normalization with the concatenation of the
-    positive part of the input with the negative part
-    of the input. The result is a tensor of samples that are
-    twice as large as the input samples.
+    """[relu(z), relu(-z)] for z = the sample centred and L2-normalised.
 
-    It can be used in place of a ReLU.
-
-    # Input shape
-        2D tensor of shape (samples, n)
-
-    # Output shape
-        2D tensor of shape (samples, 2*n)
-
-    # Theoretical justification
-        When applying ReLU, assuming that the distribution
-        of the previous output is approximately centered around 0.,
-        you are discarding half of your input. This is inefficient.
-
-        Antirectifier allows to return all-positive outputs like ReLU,
-        without discarding any data.
-
-        Tests on MNIST show that Antirectifier allows to train networks
-        with twice less parameters yet with comparable
-        classification accuracy as an equivalent ReLU-based network.
-    '''
+    Input shape: 2D tensor `(batch, features)`. Output shape: `(batch, 2 * features)`.
+    """
 
     def compute_output_shape(self, input_shape):
-        shape = list(input_shape)
-        assert len(shape) == 2  # only valid for 2D tensors
-        shape[-1] *= 2
-        return tuple(shape)
+        if len(input_shape) != 2:
+            raise ValueError('Antirectifier expects 2D inputs, Received: input_shape=%s' % (input_shape,))
+        return (input_shape[0], 2 * input_shape[1])
 
     def call(self, inputs):
-        inputs -= K.mean(inputs, axis=1, keepdims=True)
-        inputs = K.l2_normalize(inputs, axis=1)
-        pos = K.relu(inputs)
-        neg = K.relu(-inputs)
-        return K.concatenate([pos, neg], axis=1)
+        centred = inputs - K.mean(inputs, axis=1, keepdims=True)
+        unit = K.l2_normalize(centred, axis=1)
+        return K.concatenate([K.relu(unit), K.relu(-unit)], axis=1)
 
-# global parameters
-batch_size = 128
-num_classes = 10
-epochs = quick(40, 3)  # minikeras: quick
 
-# the data, split between train and test sets
-(x_train, y_train), (x_test, y_test) = mnist.load_data()
+def flat_pixels(images, count):
+    # reshape to `count` rows of 784 pixels in [0, 1]
+    return images.reshape(count, 784).astype('float32') / 255
 
-x_train = x_train.reshape(quick(60000, 200), 784)  # minikeras: quick (the small file's sample count)
-x_test = x_test.reshape(quick(10000, 100), 784)  # minikeras: quick (the small file's sample count)
-x_train = x_train.astype('float32')
-x_test = x_test.astype('float32')
-x_train /= 255
-x_test /= 255
+
+(train_images, train_digits), (test_images, test_digits) = mnist.load_data()
+x_train = flat_pixels(train_images, quick(60000, 200))  # quick: the small data file's sample counts
+x_test = flat_pixels(test_images, quick(10000, 100))
 print(x_train.shape[0], 'train samples')
 print(x_test.shape[0], 'test samples')
+y_train = keras.utils.to_categorical(train_digits, 10)
+y_test = keras.utils.to_categorical(test_digits, 10)
 
-# convert class vectors to binary class matrices
-y_train = keras.utils.to_categorical(y_train, num_classes)
-y_test = keras.utils.to_categorical(y_test, num_classes)
-
-# build the model
 model = Sequential()
 model.add(layers.Dense(256, input_shape=(784,)))
-model.add(Antirectifier())
-model.add(layers.Dropout(0.1))
-model.add(layers.Dense(256))
-model.add(Antirectifier())
-model.add(layers.Dropout(0.1))
-model.add(layers.Dense(num_classes))
+for block in range(2):
+    if block:
+        model.add(layers.Dense(256))
+    model.add(Antirectifier())
+    model.add(layers.Dropout(0.1))
+model.add(layers.Dense(10))
 model.add(layers.Activation('softmax'))
-
-# compile the model
-model.compile(loss='categorical_crossentropy',
-              optimizer='rmsprop',
-              metrics=['accuracy'])
-
-# train the model
-model.fit(x_train, y_train,
-          batch_size=batch_size,
-          epochs=epochs,
-          verbose=1,
-          validation_data=(x_test, y_test))
-
-# next, compare with an equivalent network
-# with2x bigger Dense layers and ReLU
+model.compile(optimizer='rmsprop', loss='categorical_crossentropy', metrics=['accuracy'])
+model.fit(x_train, y_train, batch_size=128, epochs=quick(40, 3), verbose=1, validation_data=(x_test, y_test))

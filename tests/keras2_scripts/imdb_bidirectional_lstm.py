@@ -1,54 +1,42 @@
-# Keras 2's example `examples/imdb_bidirectional_lstm.py`, keras-team/keras at tag 2.2.4 (MIT license, copyright the Keras
-# authors). Changed only on the lines marked `# minikeras:`: `import _keras_alias` makes `keras` import
-# minikeras, and `quick(full, small)` shrinks sizes when KERAS2_SCRIPTS_QUICK is set. The data files are the
-# small ones tests/keras2_scripts/_make_data.py writes, in Keras's formats.
-'''Trains a Bidirectional LSTM on the IMDB sentiment classification task.
+# A Keras 2-style script written for minikeras's tests: it uses the same Keras API as Keras 2's
+# examples/imdb_bidirectional_lstm.py (model, arguments, training calls), written anew. `import _keras_alias`
+# makes `keras` import minikeras; `quick(full, small)` picks smaller sizes when KERAS2_SCRIPTS_QUICK is set.
+"""Movie-review sentiment with an LSTM run in both directions (Keras 2's `Bidirectional` wrapper).
 
-Output after 4 epochs on CPU: ~0.8146
-Time per epoch on CPU (Core i7): ~150s.
-'''
-
+`compile` gets its optimizer and loss positionally, and `fit` its validation data as a list, as Keras 2 allowed.
+"""
 from __future__ import print_function
-import _keras_alias  # noqa: F401  # minikeras: `keras` -> `minikeras`
-from _keras_alias import quick  # minikeras: size hook
+
+import _keras_alias  # noqa: F401
+from _keras_alias import quick
 import numpy as np
 
-from keras.preprocessing import sequence
-from keras.models import Sequential
-from keras.layers import Dense, Dropout, Embedding, LSTM, Bidirectional
 from keras.datasets import imdb
+from keras.layers import LSTM, Bidirectional, Dense, Dropout, Embedding
+from keras.models import Sequential
+from keras.preprocessing import sequence
 
-
-max_features = quick(20000, 300)  # minikeras: quick
-# cut texts after this number of words
-# (among top max_features most common words)
-maxlen = quick(100, 30)  # minikeras: quick
-batch_size = 32
+n_words = quick(20000, 300)
+seq_len = quick(100, 30)
 
 print('Loading data...')
-(x_train, y_train), (x_test, y_test) = imdb.load_data(num_words=max_features)
-print(len(x_train), 'train sequences')
-print(len(x_test), 'test sequences')
-
+(train_seqs, train_labels), (test_seqs, test_labels) = imdb.load_data(num_words=n_words)
+print(len(train_seqs), 'train sequences')
+print(len(test_seqs), 'test sequences')
 print('Pad sequences (samples x time)')
-x_train = sequence.pad_sequences(x_train, maxlen=maxlen)
-x_test = sequence.pad_sequences(x_test, maxlen=maxlen)
-print('x_train shape:', x_train.shape)
-print('x_test shape:', x_test.shape)
-y_train = np.array(y_train)
-y_test = np.array(y_test)
+train_seqs = sequence.pad_sequences(train_seqs, maxlen=seq_len)
+test_seqs = sequence.pad_sequences(test_seqs, maxlen=seq_len)
+print('x_train shape:', train_seqs.shape)
+print('x_test shape:', test_seqs.shape)
+train_labels, test_labels = np.array(train_labels), np.array(test_labels)
 
 model = Sequential()
-model.add(Embedding(max_features, 128, input_length=maxlen))
-model.add(Bidirectional(LSTM(64)))
+model.add(Embedding(n_words, 128, input_length=seq_len))
+model.add(Bidirectional(LSTM(64)))  # forward and backward final states, concatenated
 model.add(Dropout(0.5))
 model.add(Dense(1, activation='sigmoid'))
-
-# try using different optimizers and different optimizer configs
 model.compile('adam', 'binary_crossentropy', metrics=['accuracy'])
 
 print('Train...')
-model.fit(x_train, y_train,
-          batch_size=batch_size,
-          epochs=quick(4, 2),  # minikeras: quick
-          validation_data=[x_test, y_test])
+model.fit(train_seqs, train_labels, batch_size=32, epochs=quick(4, 2),
+          validation_data=[test_seqs, test_labels])

@@ -1,82 +1,60 @@
-# Keras 2's example `examples/imdb_cnn_lstm.py`, keras-team/keras at tag 2.2.4 (MIT license, copyright the Keras
-# authors). Changed only on the lines marked `# minikeras:`: `import _keras_alias` makes `keras` import
-# minikeras, and `quick(full, small)` shrinks sizes when KERAS2_SCRIPTS_QUICK is set. The data files are the
-# small ones tests/keras2_scripts/_make_data.py writes, in Keras's formats.
-'''Train a recurrent convolutional network on the IMDB sentiment
-classification task.
+# A Keras 2-style script written for minikeras's tests: it uses the same Keras API as Keras 2's
+# examples/imdb_cnn_lstm.py (model, arguments, training calls), written anew. `import _keras_alias` makes `keras`
+# import minikeras; `quick(full, small)` picks smaller sizes when KERAS2_SCRIPTS_QUICK is set.
+"""Movie-review sentiment with a convolution over word embeddings feeding an LSTM (Keras 2 API).
 
-Gets to 0.8498 test accuracy after 2 epochs. 41s/epoch on K520 GPU.
-'''
+The 1D convolution finds local word patterns, max pooling shortens the sequence four-fold, and the LSTM reads the
+pooled feature sequence.
+"""
 from __future__ import print_function
-import _keras_alias  # noqa: F401  # minikeras: `keras` -> `minikeras`
-from _keras_alias import quick  # minikeras: size hook
 
-from keras.preprocessing import sequence
-from keras.models import Sequential
-from keras.layers import Dense, Dropout, Activation
-from keras.layers import Embedding
-from keras.layers import LSTM
-from keras.layers import Conv1D, MaxPooling1D
+import _keras_alias  # noqa: F401
+from _keras_alias import quick
+
 from keras.datasets import imdb
+from keras.layers import LSTM, Activation, Conv1D, Dense, Dropout, Embedding, MaxPooling1D
+from keras.models import Sequential
+from keras.preprocessing import sequence
 
-# Embedding
-max_features = quick(20000, 300)  # minikeras: quick
-maxlen = quick(100, 40)  # minikeras: quick
-embedding_size = 128
+settings = dict(
+    vocab=quick(20000, 300),
+    length=quick(100, 40),
+    embed_dim=128,
+    filters=64, kernel=5, pool=4,
+    lstm_units=70,
+    batch=30,
+    # the small data file needs a third epoch for the accuracy check
+    epochs=quick(2, 3),
+)
 
-# Convolution
-kernel_size = 5
-filters = 64
-pool_size = 4
 
-# LSTM
-lstm_output_size = 70
+def build(s):
+    model = Sequential()
+    model.add(Embedding(s['vocab'], s['embed_dim'], input_length=s['length']))
+    model.add(Dropout(0.25))
+    model.add(Conv1D(s['filters'], s['kernel'], strides=1, padding='valid', activation='relu'))
+    model.add(MaxPooling1D(pool_size=s['pool']))
+    model.add(LSTM(s['lstm_units']))
+    model.add(Dense(1))
+    model.add(Activation('sigmoid'))
+    model.compile(loss='binary_crossentropy', optimizer='adam', metrics=['accuracy'])
+    return model
 
-# Training
-batch_size = 30
-epochs = quick(2, 3)  # minikeras: quick (more epochs on the small file, for the accuracy check)
-
-'''
-Note:
-batch_size is highly sensitive.
-Only 2 epochs are needed as the dataset is very small.
-'''
 
 print('Loading data...')
-(x_train, y_train), (x_test, y_test) = imdb.load_data(num_words=max_features)
-print(len(x_train), 'train sequences')
-print(len(x_test), 'test sequences')
-
+(xa, ya), (xb, yb) = imdb.load_data(num_words=settings['vocab'])
+print(len(xa), 'train sequences')
+print(len(xb), 'test sequences')
 print('Pad sequences (samples x time)')
-x_train = sequence.pad_sequences(x_train, maxlen=maxlen)
-x_test = sequence.pad_sequences(x_test, maxlen=maxlen)
-print('x_train shape:', x_train.shape)
-print('x_test shape:', x_test.shape)
+xa = sequence.pad_sequences(xa, maxlen=settings['length'])
+xb = sequence.pad_sequences(xb, maxlen=settings['length'])
+print('x_train shape:', xa.shape)
+print('x_test shape:', xb.shape)
 
 print('Build model...')
-
-model = Sequential()
-model.add(Embedding(max_features, embedding_size, input_length=maxlen))
-model.add(Dropout(0.25))
-model.add(Conv1D(filters,
-                 kernel_size,
-                 padding='valid',
-                 activation='relu',
-                 strides=1))
-model.add(MaxPooling1D(pool_size=pool_size))
-model.add(LSTM(lstm_output_size))
-model.add(Dense(1))
-model.add(Activation('sigmoid'))
-
-model.compile(loss='binary_crossentropy',
-              optimizer='adam',
-              metrics=['accuracy'])
-
+model = build(settings)
 print('Train...')
-model.fit(x_train, y_train,
-          batch_size=batch_size,
-          epochs=epochs,
-          validation_data=(x_test, y_test))
-score, acc = model.evaluate(x_test, y_test, batch_size=batch_size)
+model.fit(xa, ya, batch_size=settings['batch'], epochs=settings['epochs'], validation_data=(xb, yb))
+score, acc = model.evaluate(xb, yb, batch_size=settings['batch'])
 print('Test score:', score)
 print('Test accuracy:', acc)

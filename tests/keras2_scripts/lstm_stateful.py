@@ -1,90 +1,63 @@
-# Keras 2's example `examples/lstm_stateful.py`, keras-team/keras at tag 2.0.9 (MIT license, copyright the Keras
-# authors). Changed only on the lines marked `# minikeras:`: `import _keras_alias` makes `keras` import
-# minikeras, and `quick(full, small)` shrinks sizes when KERAS2_SCRIPTS_QUICK is set. The data files are the
-# small ones tests/keras2_scripts/_make_data.py writes, in Keras's formats.
-'''Example script showing how to use stateful RNNs
-to model long sequences efficiently.
-'''
+# A Keras 2-style script written for minikeras's tests: it uses the same Keras API as Keras 2's
+# examples/lstm_stateful.py (model, arguments, training calls), written anew. `import _keras_alias` makes `keras`
+# import minikeras; `quick(full, small)` picks smaller sizes when KERAS2_SCRIPTS_QUICK is set.
+"""Stateful LSTMs predicting the next value of a long damped cosine, one time step per batch row (Keras 2 API).
+
+The series is cut into samples of one step each. With `stateful=True` and a fixed `batch_size`, sample i of one
+batch continues sample i of the previous batch, so the LSTMs carry their state across the whole series within an
+epoch; `reset_states()` clears it between epochs, and `shuffle=False` keeps the order.
+"""
 from __future__ import print_function
-import _keras_alias  # noqa: F401  # minikeras: `keras` -> `minikeras`
-from _keras_alias import quick  # minikeras: size hook
+
+import _keras_alias  # noqa: F401
+from _keras_alias import quick
 import numpy as np
 import matplotlib.pyplot as plt
+
+from keras.layers import LSTM, Dense
 from keras.models import Sequential
-from keras.layers import Dense, LSTM
+
+STEPS_PER_SAMPLE = 1
+BATCH = 25
+EPOCHS = quick(25, 2)
+AHEAD = 1  # predict the mean of the next AHEAD values
 
 
-# since we are using stateful rnn tsteps can be set to 1
-tsteps = 1
-batch_size = 25
-epochs = quick(25, 2)  # minikeras: quick
-# number of elements ahead that are used to make the prediction
-lahead = 1
-
-
-def gen_cosine_amp(amp=100, period=1000, x0=0, xn=quick(50000, 500), step=1, k=0.0001):  # minikeras: quick
-    """Generates an absolute cosine time series with the amplitude
-    exponentially decreasing
-
-    Arguments:
-        amp: amplitude of the cosine function
-        period: period of the cosine function
-        x0: initial x of the time series
-        xn: final x of the time series
-        step: step of the time series discretization
-        k: exponential rate
-    """
-    cos = np.zeros(((xn - x0) * step, 1, 1))
-    for i in range(len(cos)):
-        idx = x0 + i * step
-        cos[i, 0, 0] = amp * np.cos(2 * np.pi * idx / period)
-        cos[i, 0, 0] = cos[i, 0, 0] * np.exp(-k * idx)
-    return cos
+def damped_cosine(n_points, amplitude=100.0, period=1000, decay=1e-4):
+    """Values amplitude * cos(2 pi t / period) * exp(-decay t) for t = 0..n_points-1, shaped (n, 1, 1)."""
+    t = np.arange(n_points, dtype='float64')
+    values = amplitude * np.cos(2 * np.pi * t / period) * np.exp(-decay * t)
+    return values.reshape(n_points, 1, 1)
 
 
 print('Generating Data')
-cos = gen_cosine_amp()
-print('Input shape:', cos.shape)
-
-expected_output = np.zeros((len(cos), 1))
-for i in range(len(cos) - lahead):
-    expected_output[i, 0] = np.mean(cos[i + 1:i + lahead + 1])
-
+series = damped_cosine(quick(50000, 500))
+print('Input shape:', series.shape)
+targets = np.zeros((len(series), 1))
+for i in range(len(series) - AHEAD):
+    targets[i, 0] = series[i + 1:i + 1 + AHEAD].mean()
 print('Output shape')
-print(expected_output.shape)
+print(targets.shape)
 
 print('Creating Model')
 model = Sequential()
-model.add(LSTM(50,
-               input_shape=(tsteps, 1),
-               batch_size=batch_size,
-               return_sequences=True,
-               stateful=True))
-model.add(LSTM(50,
-               return_sequences=False,
-               stateful=True))
+model.add(LSTM(50, input_shape=(STEPS_PER_SAMPLE, 1), batch_size=BATCH, return_sequences=True, stateful=True))
+model.add(LSTM(50, return_sequences=False, stateful=True))
 model.add(Dense(1))
 model.compile(loss='mse', optimizer='rmsprop')
 
 print('Training')
-for i in range(epochs):
-    print('Epoch', i, '/', epochs)
-    model.fit(cos,
-              expected_output,
-              batch_size=batch_size,
-              verbose=1,
-              epochs=1,
-              shuffle=False)
+for epoch in range(EPOCHS):
+    print('Epoch', epoch, '/', EPOCHS)
+    model.fit(series, targets, batch_size=BATCH, epochs=1, verbose=1, shuffle=False)
     model.reset_states()
 
 print('Predicting')
-predicted_output = model.predict(cos, batch_size=batch_size)
+predictions = model.predict(series, batch_size=BATCH)
 
 print('Plotting Results')
-plt.subplot(2, 1, 1)
-plt.plot(expected_output)
-plt.title('Expected')
-plt.subplot(2, 1, 2)
-plt.plot(predicted_output)
-plt.title('Predicted')
+for row, (values, title) in enumerate([(targets, 'Expected'), (predictions, 'Predicted')], start=1):
+    plt.subplot(2, 1, row)
+    plt.plot(values)
+    plt.title(title)
 plt.show()

@@ -1,118 +1,82 @@
-# Keras 2's example `examples/lstm_text_generation.py`, keras-team/keras at tag 2.2.4 (MIT license, copyright the Keras
-# authors). Changed only on the lines marked `# minikeras:`: `import _keras_alias` makes `keras` import
-# minikeras, and `quick(full, small)` shrinks sizes when KERAS2_SCRIPTS_QUICK is set. The data files are the
-# small ones tests/keras2_scripts/_make_data.py writes, in Keras's formats.
-'''Example script to generate text from Nietzsche's writings.
+# A Keras 2-style script written for minikeras's tests: it uses the same Keras API as Keras 2's
+# examples/lstm_text_generation.py (model, arguments, training calls), written anew. `import _keras_alias` makes
+# `keras` import minikeras; `quick(full, small)` picks smaller sizes when KERAS2_SCRIPTS_QUICK is set.
+"""A character-level LSTM language model on Nietzsche's text, sampling new text after every epoch (Keras 2 API).
 
-At least 20 epochs are required before the generated text
-starts sounding coherent.
-
-It is recommended to run this script on GPU, as recurrent
-networks are quite computationally intensive.
-
-If you try this script on new data, make sure your corpus
-has at least ~100k characters. ~1M is better.
-'''
-
+Windows of 40 characters (one every 3 characters) are one-hot encoded; the model predicts the character after each
+window. A `LambdaCallback` samples text from the model at four temperatures at the end of every epoch.
+"""
 from __future__ import print_function
-import _keras_alias  # noqa: F401  # minikeras: `keras` -> `minikeras`
-from _keras_alias import quick  # minikeras: size hook
-from keras.callbacks import LambdaCallback
-from keras.models import Sequential
-from keras.layers import Dense
-from keras.layers import LSTM
-from keras.optimizers import RMSprop
-from keras.utils.data_utils import get_file
-import numpy as np
+
+import _keras_alias  # noqa: F401
+from _keras_alias import quick
+
+import io
 import random
 import sys
-import io
 
-path = get_file(
-    'nietzsche.txt',
-    origin='https://s3.amazonaws.com/text-datasets/nietzsche.txt')
-with io.open(path, encoding='utf-8') as f:
-    text = f.read().lower()
-print('corpus length:', len(text))
+import numpy as np
+from keras.callbacks import LambdaCallback
+from keras.layers import LSTM, Dense
+from keras.models import Sequential
+from keras.optimizers import RMSprop
+from keras.utils.data_utils import get_file
 
-chars = sorted(list(set(text)))
-print('total chars:', len(chars))
-char_indices = dict((c, i) for i, c in enumerate(chars))
-indices_char = dict((i, c) for i, c in enumerate(chars))
+WINDOW, STRIDE = 40, 3
+SAMPLED_CHARS = quick(400, 10)
 
-# cut the text in semi-redundant sequences of maxlen characters
-maxlen = 40
-step = 3
-sentences = []
-next_chars = []
-for i in range(0, len(text) - maxlen, step):
-    sentences.append(text[i: i + maxlen])
-    next_chars.append(text[i + maxlen])
-print('nb sequences:', len(sentences))
+corpus_path = get_file('nietzsche.txt', origin='https://s3.amazonaws.com/text-datasets/nietzsche.txt')
+with io.open(corpus_path, encoding='utf-8') as handle:
+    corpus = handle.read().lower()
+print('corpus length:', len(corpus))
+alphabet = sorted(set(corpus))
+print('total chars:', len(alphabet))
+index_of = {c: i for i, c in enumerate(alphabet)}
 
+
+def one_hot(text):
+    """(len(text), len(alphabet)) one-hot rows."""
+    rows = np.zeros((len(text), len(alphabet)), dtype=bool)
+    rows[np.arange(len(text)), [index_of[c] for c in text]] = True
+    return rows
+
+
+starts = range(0, len(corpus) - WINDOW, STRIDE)
+print('nb sequences:', len(starts))
 print('Vectorization...')
-x = np.zeros((len(sentences), maxlen, len(chars)), dtype=np.bool)
-y = np.zeros((len(sentences), len(chars)), dtype=np.bool)
-for i, sentence in enumerate(sentences):
-    for t, char in enumerate(sentence):
-        x[i, t, char_indices[char]] = 1
-    y[i, char_indices[next_chars[i]]] = 1
+x = np.stack([one_hot(corpus[s:s + WINDOW]) for s in starts])
+y = np.stack([one_hot(corpus[s + WINDOW])[0] for s in starts])
 
-
-# build the model: a single LSTM
 print('Build model...')
 model = Sequential()
-model.add(LSTM(128, input_shape=(maxlen, len(chars))))
-model.add(Dense(len(chars), activation='softmax'))
-
-optimizer = RMSprop(lr=0.01)
-model.compile(loss='categorical_crossentropy', optimizer=optimizer)
+model.add(LSTM(128, input_shape=(WINDOW, len(alphabet))))
+model.add(Dense(len(alphabet), activation='softmax'))
+model.compile(loss='categorical_crossentropy', optimizer=RMSprop(lr=0.01))  # `lr`: Keras 2's spelling
 
 
-def sample(preds, temperature=1.0):
-    # helper function to sample an index from a probability array
-    preds = np.asarray(preds).astype('float64')
-    preds = np.log(preds) / temperature
-    exp_preds = np.exp(preds)
-    preds = exp_preds / np.sum(exp_preds)
-    probas = np.random.multinomial(1, preds, 1)
-    return np.argmax(probas)
+def draw(probabilities, temperature):
+    """An index drawn from `probabilities` sharpened (temperature < 1) or flattened (> 1)."""
+    logits = np.log(np.asarray(probabilities, dtype='float64')) / temperature
+    weights = np.exp(logits - logits.max())
+    return int(np.argmax(np.random.multinomial(1, weights / weights.sum())))
 
 
-def on_epoch_end(epoch, logs):
-    # Function invoked at end of each epoch. Prints generated text.
+def show_samples(epoch, logs):
     print()
     print('----- Generating text after Epoch: %d' % epoch)
-
-    start_index = random.randint(0, len(text) - maxlen - 1)
-    for diversity in [0.2, 0.5, 1.0, 1.2]:
-        print('----- diversity:', diversity)
-
-        generated = ''
-        sentence = text[start_index: start_index + maxlen]
-        generated += sentence
-        print('----- Generating with seed: "' + sentence + '"')
-        sys.stdout.write(generated)
-
-        for i in range(quick(400, 10)):  # minikeras: quick
-            x_pred = np.zeros((1, maxlen, len(chars)))
-            for t, char in enumerate(sentence):
-                x_pred[0, t, char_indices[char]] = 1.
-
-            preds = model.predict(x_pred, verbose=0)[0]
-            next_index = sample(preds, diversity)
-            next_char = indices_char[next_index]
-
-            generated += next_char
-            sentence = sentence[1:] + next_char
-
-            sys.stdout.write(next_char)
+    start = random.randint(0, len(corpus) - WINDOW - 1)
+    for temperature in (0.2, 0.5, 1.0, 1.2):
+        print('----- diversity:', temperature)
+        context = corpus[start:start + WINDOW]
+        print('----- Generating with seed: "' + context + '"')
+        sys.stdout.write(context)
+        for _ in range(SAMPLED_CHARS):
+            probabilities = model.predict(one_hot(context)[None].astype('float32'), verbose=0)[0]
+            char = alphabet[draw(probabilities, temperature)]
+            context = context[1:] + char
+            sys.stdout.write(char)
             sys.stdout.flush()
         print()
 
-print_callback = LambdaCallback(on_epoch_end=on_epoch_end)
 
-model.fit(x, y,
-          batch_size=128,
-          epochs=quick(60, 2),  # minikeras: quick
-          callbacks=[print_callback])
+model.fit(x, y, batch_size=128, epochs=quick(60, 2), callbacks=[LambdaCallback(on_epoch_end=show_samples)])
