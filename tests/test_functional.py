@@ -368,7 +368,7 @@ def test_to_json_and_model_from_json_of_functional():
 
 
 def test_keras_2_lstm_seq2seq_example_runs(tmp_path, monkeypatch, capsys):
-    """examples/lstm_seq2seq.py (Keras 2's example, imports changed) with its sizes cut down for CI: the script's
+    """examples/lstm_seq2seq.py (Keras 2-style functional code) with its sizes cut down for CI: the script's
     text is run with smaller `epochs`, `latent_dim` and number of decoded sentences, nothing else changed."""
     import pathlib
 

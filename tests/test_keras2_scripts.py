@@ -1,8 +1,9 @@
-"""Keras 2's own example scripts run unchanged on minikeras.
+"""Keras 2-style scripts run on minikeras.
 
-Each script in `tests/keras2_scripts/` is Keras 2's example text (keras-team/keras `examples/`, the tag named in
-its header) with two marked changes: `import _keras_alias` so `keras` imports minikeras, and `quick(full, small)`
-for smaller sizes. Here each runs in its own Python process, in quick mode, on small data files in Keras's formats
+Each script in `tests/keras2_scripts/` is minikeras's own code written against Keras 2's API: it exercises the
+same layers, arguments and training calls as one of Keras 2's `examples/` scripts, with `import _keras_alias` so
+`keras` imports minikeras, and `quick(full, small)` for smaller sizes. Here each runs in its own Python process, in
+quick mode, on small data files in Keras's formats
 (`_make_data.py` writes them into a temporary `~/.keras/datasets`, where `keras.datasets` and `get_file` look;
 nothing is downloaded). The tests check that the script finishes, prints what the script prints, and that its
 numbers make sense: the training loss falls, and where the script reports a test accuracy it is above chance on
@@ -73,7 +74,7 @@ def test_imdb_lstm(tmp_path):
 
 
 def test_imdb_lstm_keras1(tmp_path):
-    """Keras 1's imdb_lstm: its Keras 1 arguments run with the warnings Keras 2.0 gave."""
+    """A Keras 1-style imdb_lstm: its Keras 1 arguments run with the warnings Keras 2.0 gave."""
     out, err = run_script("imdb_lstm_keras1", tmp_path, stderr=True)
     check_imdb_header(out, 30)
     for text in ["The `nb_words` argument in `load_data` has been renamed `num_words`.",

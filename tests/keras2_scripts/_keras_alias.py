@@ -1,13 +1,14 @@
-"""Runs a Keras 2 example script on minikeras with the script's text unchanged.
+"""Lets the Keras 2-style scripts in this folder run on minikeras as written.
 
-Each script in this folder starts with `import _keras_alias`. It makes `import keras` and
-`from keras.x.y import z` resolve to `minikeras`, `minikeras.x.y`, so the rest of the script is Keras's own
-text. `quick(full, small)` is the one hook the scripts use to shrink their sizes: it returns `small` when the
-environment variable `KERAS2_SCRIPTS_QUICK` is set (the test suite sets it), else Keras's value.
+The scripts are minikeras's own code written against Keras 2's API (each exercises the same API as one of Keras
+2's examples). Each starts with `import _keras_alias`, which makes `import keras` and `from keras.x.y import z`
+resolve to `minikeras`, `minikeras.x.y`, so the rest of the script is plain Keras 2 code. `quick(full, small)` is
+the one hook the scripts use to shrink their sizes: it returns `small` when the environment variable
+`KERAS2_SCRIPTS_QUICK` is set (the test suite sets it), else `full`.
 
-The scripts plot with matplotlib at the end (`lstm_stateful.py`); when matplotlib is not installed, a
-`matplotlib.pyplot` stand-in that accepts and ignores the plotting calls is put in its place, since plotting
-is not what these scripts test.
+`lstm_stateful.py` plots with matplotlib at the end; when matplotlib is not installed, a `matplotlib.pyplot`
+stand-in that accepts and ignores the plotting calls is put in its place, since plotting is not what these
+scripts test.
 """
 import importlib
 import importlib.abc
@@ -24,7 +25,7 @@ QUICK = bool(os.environ.get("KERAS2_SCRIPTS_QUICK"))
 
 
 def quick(full, small):
-    """Keras's value `full`, or `small` when the scripts run in quick mode (KERAS2_SCRIPTS_QUICK set)."""
+    """The full-size value `full`, or `small` when the scripts run in quick mode (KERAS2_SCRIPTS_QUICK set)."""
     return small if QUICK else full
 
 

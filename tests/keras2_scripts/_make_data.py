@@ -1,4 +1,4 @@
-"""Small data files in the formats Keras 2's example scripts read, so the scripts run without a network.
+"""Small data files in the formats Keras's dataset loaders read, so the Keras 2-style scripts here run offline.
 
 `write_all(home, workdir)` writes, under `<home>/.keras/datasets` (where `keras.datasets` and `get_file` look):
 `imdb.npz` and `imdb_word_index.json` (Keras's layout: object arrays `x_train`, `x_test` of lists of word ranks,
