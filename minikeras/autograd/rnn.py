@@ -201,12 +201,23 @@ def _row_chunks(steps: int, n: int, width: int) -> List[slice]:
     return [slice(bounds[i], bounds[i + 1]) for i in range(threads)]
 
 
-def _run_chunks(fn: Callable[[slice], None], chunks: List[slice]) -> None:
+# NOTE: a per-step product below this many multiply-adds runs faster on one BLAS thread: waking and syncing
+# OpenBLAS's second thread costs more than it saves (measured: the Keras 2 example's 32x256 @ 256x1024 steps ran
+# 2x slower with two BLAS threads on a shared 2-core machine).
+_SMALL_STEP_GEMM = 1 << 24
+
+
+def _run_chunks(fn: Callable[[slice], None], chunks: List[slice], step_macs: int = 0) -> None:
     """`fn(rows)` for every chunk: in this thread for one chunk, else one pooled thread per further chunk, BLAS at
-    one thread meanwhile (two levels of threads would fight for the same cores)."""
+    one thread meanwhile (two levels of threads would fight for the same cores). `step_macs`: the multiply-adds of
+    one step's recurrent product, for the one-chunk case."""
     global _POOL
     if len(chunks) == 1:
-        fn(chunks[0])
+        if step_macs < _SMALL_STEP_GEMM and _cores() > 1:
+            with blas_threads(1):
+                fn(chunks[0])
+        else:
+            fn(chunks[0])
         return
     if _POOL is None or _POOL._max_workers < len(chunks) - 1:
         _POOL = ThreadPoolExecutor(max_workers=len(chunks) - 1, thread_name_prefix="minikeras-rnn")
@@ -584,7 +595,7 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
                     _carry(m, (c_next, hn), (c, h))
                     outs.step(t, rows, hn, m)
 
-    _run_chunks(run, _row_chunks(T, N, 4 * u))
+    _run_chunks(run, _row_chunks(T, N, 4 * u), N * u * 4 * u)
     c_last = Cs[T] if store else Cs[T % 2]
     y = outs.result(Hs, time_major)
     saved = None
@@ -704,7 +715,7 @@ class LSTMSequence(Function):
                     dc += dc_pass
             dh_all[rows], dc_all[rows] = dh, dc
 
-        _run_chunks(run, _row_chunks(T, N, 4 * u))
+        _run_chunks(run, _row_chunks(T, N, 4 * u), N * u * 4 * u)
         need = ctx.needs_input_grad
         dx, dk = _input_grads(xt, kernel, o["dp"], dZ, 4, need[0], need[1])
         dU = None
