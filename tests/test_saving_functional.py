@@ -9,7 +9,7 @@ import h5py
 import pytest
 
 from minikeras.saving import functional as F
-from minikeras.saving.errors import ConfigError, UnsupportedConfigError
+from minikeras.saving.errors import ConfigError, UnsupportedConfigError, WeightMismatchError
 from helpers import keras_case, load_json
 
 CASES = ["fn_seq2seq", "fn_seq2seq_encoder", "fn_seq2seq_decoder", "fn_concat_two_input", "fn_shared_lstm",
@@ -210,3 +210,216 @@ def test_keras2_to_keras3_gives_keras3_nodes(name):
         assert e["inbound_nodes"] == w_nodes, e["name"]
     assert back["input_layers"] == cfg3["config"]["input_layers"]
     assert back["output_layers"] == cfg3["config"]["output_layers"]
+
+
+# ------------------------------------------------------------------------------------------ models from files
+
+import numpy as np  # noqa: E402
+
+from helpers import load_io  # noqa: E402
+from minikeras import models, saving  # noqa: E402
+
+FILES = [(2, "model.h5"), (2, "config.json+weights.h5"), (3, "model.keras"), (3, "model.h5"),
+         (3, "config.json+model.weights.h5")]
+
+
+def inputs_outputs(io_):
+    xs = [io_[f"x{i}"] for i in range(len(io_)) if f"x{i}" in io_]
+    ys = [io_[f"y_pred_{i}"] for i in range(len(io_)) if f"y_pred_{i}" in io_]
+    return xs, ys
+
+
+def as_list(out):
+    return list(out) if isinstance(out, (list, tuple)) else [out]
+
+
+def load(era, name, how, compile=True):
+    case = keras_case(era, name)
+    if how.startswith("config.json+"):
+        model = models.model_from_json((case / "config.json").read_text())
+        model.load_weights(case / how.split("+")[1])
+        return model
+    return saving.load_model(case / how, compile=compile)
+
+
+@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("era, how", FILES)
+def test_files_keras_wrote_predict_the_same(era, how, name):
+    model = load(era, name, how)
+    assert type(model).__name__ == "Functional"
+    xs, ys = inputs_outputs(load_io(keras_case(era, name)))
+    got = as_list(model.predict(xs if len(xs) > 1 else xs[0], verbose=0))
+    assert len(got) == len(ys)
+    for g, y in zip(got, ys):
+        np.testing.assert_allclose(g, y, atol=2e-5, rtol=0)
+
+
+@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("era, how", FILES)
+def test_loaded_graph_is_keras_graph(era, how, name):
+    """Same layers in Keras's order, same names, same graph (config) as the model Keras saved."""
+    model = load(era, name, how, compile=False)
+    meta = load_json(keras_case(era, name) / "meta.json")
+    assert [[l.name, type(l).__name__] for l in model.layers] == meta["layers"]
+    want = F.keras3_to_keras2(config(era, name))
+    assert renamed_graph({"config": model.get_config()}) == renamed_graph(want)
+
+
+def _resume_targets(io_):
+    return [io_[f"y_{j}"] for j in range(len(io_)) if f"y_{j}" in io_]
+
+
+@pytest.mark.parametrize("name", ["fn_seq2seq", "fn_two_output"])
+@pytest.mark.parametrize("era, how", [(2, "model.h5"), (3, "model.keras"), (3, "model.h5")])
+def test_training_resumes_from_the_file(era, how, name):
+    """2 more train_on_batch steps from the saved optimizer state give Keras's losses (named as Keras names
+    them: `loss`, `dense_loss`, `dense_1_loss`, `accuracy`) and weights (1e-5). Keras 3.15.1 cannot resume
+    from its own model.h5 (fixtures README); minikeras restores its optimizer_weights."""
+    case = keras_case(era, name)
+    io_ = load_io(case)
+    keys = load_json(case / "meta.json")["train_on_batch_keys"]
+    xs, _ = inputs_outputs(io_)
+    ys = _resume_targets(io_)
+    model = saving.load_model(case / how)
+    for k in range(2):
+        logs = model.train_on_batch(xs if len(xs) > 1 else xs[0], ys if len(ys) > 1 else ys[0], return_dict=True)
+        assert sorted(logs) == sorted(keys)
+        for key, want in zip(keys, io_[f"loss_resume_{k}"]):
+            np.testing.assert_allclose(logs[key], want, atol=1e-5, rtol=1e-5, err_msg=key)
+    for i, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, io_[f"w_resume_{i}"], atol=1e-5, rtol=0)
+
+
+def test_code_built_model_loads_both_weight_files():
+    """A model built in code (fresh names) takes weights.h5 (by position) and .weights.h5 (Keras 3's class paths)."""
+    from minikeras import Input, Model, layers
+
+    for era, fname in ((2, "weights.h5"), (3, "model.weights.h5")):
+        text = Input(shape=(6,), dtype="int32")
+        feats = Input(shape=(3,))
+        h = layers.LSTM(5, recurrent_activation="sigmoid")(layers.Embedding(12, 4, mask_zero=True)(text))
+        merged = layers.concatenate([h, layers.Dense(4, activation="relu")(feats)])
+        model = Model([text, feats], layers.Dense(2, activation="softmax")(merged))
+        model.load_weights(keras_case(era, "fn_concat_two_input") / fname)
+        xs, ys = inputs_outputs(load_io(keras_case(era, "fn_concat_two_input")))
+        np.testing.assert_allclose(model.predict(xs, verbose=0), ys[0], atol=2e-5, rtol=0)
+
+
+# ------------------------------------------------------------------------------------------ writing
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_written_files_reload_and_match_keras_layout(tmp_path, name):
+    """Load Keras 3's file, write every format, reload: same predictions; the written config.json has Keras 3's
+    graph and the weight files Keras's group structure."""
+    model = load(3, name, "model.keras")
+    xs, ys = inputs_outputs(load_io(keras_case(3, name)))
+    feed = xs if len(xs) > 1 else xs[0]
+    for fname in ("m.h5", "m.keras"):
+        model.save(tmp_path / fname)
+        again = saving.load_model(tmp_path / fname)
+        for g, y in zip(as_list(again.predict(feed, verbose=0)), ys):
+            np.testing.assert_allclose(g, y, atol=2e-5, rtol=0)
+    for fname in ("w.h5", "w.weights.h5"):
+        model.save_weights(tmp_path / fname)
+        fresh = load(3, name, "model.keras", compile=False)
+        fresh.load_weights(tmp_path / fname)
+        for g, y in zip(as_list(fresh.predict(feed, verbose=0)), ys):
+            np.testing.assert_allclose(g, y, atol=2e-5, rtol=0)
+
+    import zipfile
+    written = json.loads(zipfile.ZipFile(tmp_path / "m.keras").read("config.json"))
+    keras_cfg = config(3, name)
+    assert written["class_name"] == "Functional" and written["module"] == keras_cfg["module"]
+    assert renamed_graph(F.keras3_to_keras2(written)) == renamed_graph(F.keras3_to_keras2(keras_cfg))
+    assert written["config"]["input_layers"] == keras_cfg["config"]["input_layers"]
+    assert written["config"]["output_layers"] == keras_cfg["config"]["output_layers"]
+
+    def tree(path):
+        with h5py.File(path, "r") as f:
+            out = []
+            f.visititems(lambda k, v: out.append((k, getattr(v, "shape", None))))
+            return out
+
+    assert [k for k in tree(tmp_path / "w.weights.h5") if not k[0].startswith("optimizer")] == \
+        [k for k in tree(keras_case(3, name) / "model.weights.h5") if not k[0].startswith("optimizer")]
+    with h5py.File(tmp_path / "m.h5", "r") as f:
+        assert json.loads(f.attrs["model_config"])["class_name"] == "Functional"
+        written_names = strings(f["model_weights"].attrs["layer_names"])
+    with h5py.File(keras_case(3, name) / "model.h5", "r") as f:
+        assert written_names == strings(f["model_weights"].attrs["layer_names"])
+
+
+def strings(values):
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+
+
+def test_keras2_h5_round_trip_keeps_tf_keras_config(tmp_path):
+    """A tf_keras functional model.h5 written back by minikeras holds the same model_config graph and
+    weight names, so tf_keras reads it as its own."""
+    model = saving.load_model(keras_case(2, "fn_seq2seq") / "model.h5")
+    model.save(tmp_path / "s2s.h5")
+    with h5py.File(tmp_path / "s2s.h5", "r") as f, h5py.File(keras_case(2, "fn_seq2seq") / "model.h5", "r") as g:
+        mine, theirs = json.loads(f.attrs["model_config"]), json.loads(g.attrs["model_config"])
+        assert renamed_graph(mine) == renamed_graph(theirs)
+        names = strings(f["model_weights"].attrs["layer_names"])
+        assert names == strings(g["model_weights"].attrs["layer_names"])
+        for name in names:
+            assert strings(f["model_weights"][name].attrs["weight_names"]) == \
+                strings(g["model_weights"][name].attrs["weight_names"])
+
+
+# ------------------------------------------------------------------------------------------ refusals, all-or-nothing
+
+
+def _rewrite_h5(src, dst, edit):
+    import shutil
+
+    shutil.copy(src, dst)
+    with h5py.File(dst, "r+") as f:
+        cfg = json.loads(f.attrs["model_config"])
+        edit(cfg)
+        f.attrs["model_config"] = json.dumps(cfg).encode()
+
+
+def test_standalone_keras2_model_class_name_loads(tmp_path):
+    """Keras 2.0-2.3 named functional models `Model` in model_config."""
+    _rewrite_h5(keras_case(2, "fn_shared_lstm") / "model.h5", tmp_path / "m.h5",
+                lambda c: c.update(class_name="Model"))
+    model = saving.load_model(tmp_path / "m.h5")
+    xs, ys = inputs_outputs(load_io(keras_case(2, "fn_shared_lstm")))
+    np.testing.assert_allclose(model.predict(xs, verbose=0), ys[0], atol=2e-5, rtol=0)
+
+
+def test_lambda_in_a_functional_file_is_refused(tmp_path):
+    def to_lambda(c):
+        dense = _layer(c, "dense")
+        dense["class_name"] = "Lambda"
+        dense["config"] = {"name": "dense", "function": ["4wEAAAAAAAAAAAAAAAEAAAACAAAAQwAAAHMIAAAAfABkARQAUwApAk4p",
+                                                           None, None], "function_type": "lambda"}
+
+    _rewrite_h5(keras_case(2, "fn_shared_lstm") / "model.h5", tmp_path / "m.h5", to_lambda)
+    with pytest.raises(UnsupportedConfigError, match="Lambda"):
+        saving.load_model(tmp_path / "m.h5")
+
+
+def test_lambda_built_in_code_runs_but_is_not_saved(tmp_path):
+    from minikeras import Input, Model, layers
+
+    x = Input(shape=(3,))
+    model = Model(x, layers.Dense(2)(layers.Lambda(lambda t: t * 2.0)(x)))
+    assert model.predict(np.ones((1, 3), "float32"), verbose=0).shape == (1, 2)
+    for fname in ("m.h5", "m.keras"):
+        with pytest.raises(NotImplementedError, match="Lambda"):
+            model.save(tmp_path / fname)
+        assert not (tmp_path / fname).exists()
+
+
+def test_failed_weight_load_leaves_functional_model_unchanged():
+    model = load(2, "fn_concat_two_input", "model.h5", compile=False)
+    before = [w.copy() for w in model.get_weights()]
+    for era, fname in ((2, "weights.h5"), (3, "model.weights.h5")):
+        with pytest.raises(WeightMismatchError, match="Layer count mismatch|could not be loaded"):
+            model.load_weights(keras_case(era, "fn_shared_lstm") / fname)
+        for a, b in zip(model.get_weights(), before):
+            np.testing.assert_array_equal(a, b)

@@ -171,9 +171,18 @@ def test_compiled_adam_resumes_training_like_keras():
 
 
 @pytest.mark.parametrize("case", ["lstm_return_state", "lstm_initial_state", "bidirectional_None"])
-def test_functional_files_that_are_not_chains_are_refused(case):
-    with pytest.raises(UnsupportedConfigError, match="not a simple chain"):
-        keras3.load_model_keras3(keras_case(3, case) / "model.keras")
+def test_functional_files_that_are_not_chains_load_as_functional(case):
+    """Several outputs or `initial_state` inputs: built as the functional model Keras saved (same outputs)."""
+    model = keras3.load_model_keras3(keras_case(3, case) / "model.keras")
+    assert type(model).__name__ == "Functional"
+    io_ = load_io(keras_case(3, case))
+    xs = [io_[k] for k in ("x", "x0", "x1", "x2") if k in io_]
+    ys = [io_[k] for k in ("y_pred", "y_pred_0", "y_pred_1", "y_pred_2") if k in io_]
+    got = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
+    got = got if isinstance(got, list) else [got]
+    assert len(got) == len(ys)
+    for g, y in zip(got, ys):
+        np.testing.assert_allclose(g, y, atol=2e-5, rtol=0)
 
 
 def test_functional_chain_conversion():
@@ -592,3 +601,21 @@ def test_load_weights_from_keras_file_into_keras2_hard_sigmoid_model(tmp_path):
                                atol=2e-5, rtol=0)
     for a, b in zip(target.get_weights(), source.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_keras_file_with_unknown_optimizer_loads_uncompiled(tmp_path):
+    """As Keras 3: a compile_config that cannot be honoured costs the compilation, never the weights."""
+    from minikeras import models
+
+    case = keras_case(3, "compiled_adam")
+    config = json.loads((case / "config.json").read_text())
+    config["compile_config"]["optimizer"] = {"module": "keras.optimizers", "class_name": "Lion",
+                                             "config": {"learning_rate": 0.001}, "registered_name": None}
+    with zipfile.ZipFile(case / "model.keras") as src, zipfile.ZipFile(tmp_path / "m.keras", "w") as dst:
+        for name in src.namelist():
+            dst.writestr(name, json.dumps(config) if name == "config.json" else src.read(name))
+    with pytest.warns(UserWarning, match="without compiling it.*Lion"):
+        model = models.load_model(tmp_path / "m.keras")
+    assert model.optimizer is None
+    io_ = load_io(case)
+    np.testing.assert_allclose(model.predict(_inputs(io_), verbose=0), io_["y_pred"], atol=2e-5, rtol=0)

@@ -488,5 +488,102 @@ def layer_order(config: Dict[str, Any]) -> List[str]:
     return [n for n in names if not _is_op_entry(by_name[n])]
 
 
-__all__ = ["MASK_OPS", "keras3_to_keras2", "keras2_to_keras3", "keras2_node_to_keras3", "layer_order",
-           "node_format", "is_keras_tensor"]
+# ------------------------------------------------------------------------------------------ models
+
+
+def functional_from_config(config: Dict[str, Any], custom_objects: Optional[Dict[str, Any]] = None,
+                           filepath: Any = None) -> Any:
+    """Build a functional model from a file's `{"class_name": "Functional" | "Model", "config": ...}`, in the
+    tf_keras form or Keras 3's (`.keras` config.json, Keras 3's legacy `.h5`)."""
+    from minikeras.engine.functional import Functional
+    from minikeras.saving.serialization import MAX_CONFIG_DEPTH, _check_sizes, _depth
+
+    if _depth(config) > MAX_CONFIG_DEPTH:
+        raise ConfigError(f"Model config is nested deeper than {MAX_CONFIG_DEPTH} levels; refusing to build it",
+                          filepath)
+    _check_sizes(config)
+    k2 = keras3_to_keras2(config, filepath)
+    return Functional.from_config(k2["config"], custom_objects=custom_objects)
+
+
+def is_functional(model: Any) -> bool:
+    """A functional model (`Model(inputs, outputs)`), not a Sequential."""
+    from minikeras.models import Sequential
+
+    if isinstance(model, Sequential):
+        return False
+    try:
+        from minikeras.engine.functional import Functional
+    except ImportError:  # pragma: no cover - the graph engine is part of minikeras
+        return False
+    return isinstance(model, Functional)
+
+
+def _network_nodes(model: Any) -> Dict[str, List[int]]:
+    """layer name -> the indices in `layer._inbound_nodes` of its calls inside `model`, in call order (the node
+    indices of the model's config count only these, as tf_keras's `node_conversion_map`)."""
+    seen: Dict[str, set] = {}
+    stack = list(model.outputs)
+    inputs = {id(t) for t in model.inputs}
+    while stack:
+        t = stack.pop()
+        layer, node_index, _ = t._keras_history
+        if node_index in seen.setdefault(layer.name, set()):
+            continue
+        seen[layer.name].add(node_index)
+        if id(t) in inputs:
+            continue
+        node = layer._inbound_nodes[node_index]
+        stack.extend(getattr(node, "keras_inputs", []))
+    return {name: sorted(idx) for name, idx in seen.items()}
+
+
+def _tensor_spec(model: Any) -> TensorSpec:
+    from minikeras.engine.keras_tensor import flatten
+
+    layers = {l.name: l for l in model.layers}
+    nodes = _network_nodes(model)
+
+    def spec(name: str, node_index: int, tensor_index: int) -> Tuple[List[Optional[int]], str]:
+        layer = layers[name]
+        real = nodes[name][node_index]
+        t = flatten(layer._inbound_nodes[real].outputs)[tensor_index]
+        return [None if d is None else int(d) for d in t.shape], str(t.dtype)
+    return spec
+
+
+def model_config_keras3(model: Any) -> Dict[str, Any]:
+    """`config.json` of a functional model as Keras 3.15.1 writes it (`keras.src.models.functional`)."""
+    from minikeras.saving import keras3
+
+    spec = _tensor_spec(model)
+    layers = {l.name: l for l in model.layers}
+
+    def entry(e: Dict[str, Any]) -> Dict[str, Any]:
+        layer = layers[e["name"]]
+        if e["class_name"] == "InputLayer":
+            shape, dtype = spec(e["name"], 0, 0)
+            return {"module": "keras.layers", "class_name": "InputLayer",
+                    "config": {"batch_shape": shape, "dtype": dtype, "sparse": False, "ragged": False,
+                               "name": e["name"], "optional": False}, "registered_name": None}
+        out = keras3._k3_layer_entry(layer)
+        nodes = e.get("inbound_nodes") or []
+        if nodes and len(nodes[0]) > 1:
+            # Keras 3 builds merge layers and RNNs called with states from the call itself; a one-shape
+            # build_config would build them wrongly.
+            out.pop("build_config", None)
+        elif nodes and "build_config" in out:
+            out["build_config"] = {"input_shape": spec(*nodes[0][0][:3])[0]}
+        return out
+
+    k2 = model.get_config()
+    single_in = not isinstance(model._nested_inputs, (list, tuple, dict))
+    single_out = not isinstance(model._nested_outputs, (list, tuple, dict))
+    inner = keras2_to_keras3(k2, entry, spec, single_input=single_in, single_output=single_out)
+    return {"module": "keras.src.models.functional", "class_name": "Functional", "config": inner,
+            "registered_name": "Functional", "build_config": {"input_shape": None},
+            "compile_config": keras3._compile_config(model) or {}}
+
+
+__all__ = ["MASK_OPS", "functional_from_config", "model_config_keras3", "is_functional", "keras3_to_keras2",
+           "keras2_to_keras3", "keras2_node_to_keras3", "layer_order", "node_format", "is_keras_tensor"]

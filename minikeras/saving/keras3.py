@@ -31,11 +31,16 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import h5py
 import numpy as np
 
+from minikeras import __version__, activations, backend, optimizers
 from minikeras.engine.base_layer import Layer
+from minikeras.layers.recurrent import GRUCell, LSTMCell, SimpleRNNCell
+from minikeras.saving import functional
 from minikeras.saving.atomic import atomic_write
 from minikeras.saving.h5file import open_h5
 from minikeras.saving.errors import (ConfigError, FileFormatError, SavingError, UnsupportedConfigError,
                                      WeightMismatchError)
+from minikeras.saving.serialization import (_metric_names, loss_from_file, model_from_file_config,
+                                            optimizer_config_from_file, training_config)
 
 KERAS_VERSION = "3.15.1"
 _MEMBERS = ("metadata.json", "config.json", "model.weights.h5")
@@ -412,8 +417,6 @@ HARD_SIGMOID_SCALE = 1.2
 
 
 def _is_era(fn: Any, era: int) -> bool:
-    from minikeras import activations
-
     return activations.era_of(fn) == era
 
 
@@ -436,6 +439,11 @@ def uses_hard_sigmoid(model: Any, era: int) -> bool:
                for attr in ("activation", "recurrent_activation"))
 
 
+def rescaled_layers(model: Any, scales: Dict[int, np.ndarray]) -> List[str]:
+    """Names of the layers of `model.layers` whose stored weights `scales` rescales."""
+    return sorted({top.name for _, obj, top in _walk(model) for v in _own_variables(obj) if id(v) in scales})
+
+
 def hard_sigmoid_scales(model: Any, era: int = 2) -> Dict[int, np.ndarray]:
     """Per variable (by `id`), the multipliers of its last axis that make the other era's hard_sigmoid compute the
     one of `era` the model uses: 1.2 for Keras 2's in a `.keras` file, 1 / 1.2 for Keras 3's in a `.h5` file.
@@ -446,8 +454,6 @@ def hard_sigmoid_scales(model: Any, era: int = 2) -> Dict[int, np.ndarray]:
     export and raises `UnsupportedConfigError` (e.g. an `Activation('hard_sigmoid')` layer, or an LSTM's `activation`,
     which is also applied to the cell state).
     """
-    from minikeras.layers.recurrent import GRUCell, LSTMCell, SimpleRNNCell
-
     factor = HARD_SIGMOID_SCALE if era == 2 else 1 / HARD_SIGMOID_SCALE
     scales: Dict[int, np.ndarray] = {}
     for _, obj, top in _walk(model):
@@ -564,8 +570,6 @@ def _compile_config(model: Any) -> Optional[Dict[str, Any]]:
     opt = _optimizer(model)
     if opt is None:
         return None
-    from minikeras.saving.serialization import training_config
-
     tc = training_config(model) or {}
     return {"optimizer": _k3_optimizer(opt), "loss": tc.get("loss"), "loss_weights": tc.get("loss_weights"),
             "metrics": tc.get("metrics"), "weighted_metrics": None, "run_eagerly": False,
@@ -574,8 +578,8 @@ def _compile_config(model: Any) -> Optional[Dict[str, Any]]:
 
 def model_config_keras3(model: Any) -> Dict[str, Any]:
     """`config.json` of a `.keras` file, as Keras 3.15.1's `serialize_keras_object(model)` writes it."""
-    from minikeras import backend
-
+    if functional.is_functional(model):
+        return functional.model_config_keras3(model)
     if _class_name(model) != "Sequential":
         raise UnsupportedConfigError(f"Only Sequential models can be saved as .keras. Received: {_class_name(model)}")
     batch_shape = [None if d is None else int(d) for d in model.input_shape]
@@ -602,8 +606,6 @@ def model_config_keras3(model: Any) -> Dict[str, Any]:
 
 def save_model_keras3(model: Any, filepath: Any) -> None:
     """Write a Keras 3 `.keras` zip (metadata.json, config.json, model.weights.h5; ZIP_STORED), atomically."""
-    from minikeras import __version__
-
     if not getattr(model, "built", False):
         raise ValueError("You are calling `save` on a model that has not been built yet: call "
                          "`model.build(input_shape)` or call the model on data first.")
@@ -618,6 +620,8 @@ def save_model_keras3(model: Any, filepath: Any) -> None:
     metadata = {"keras_version": KERAS_VERSION,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
                 "minikeras_version": __version__}
+    if scales:  # Keras reads only its own two keys; `python -m minikeras.check` reports this one
+        metadata["minikeras_hard_sigmoid_rescaled"] = rescaled_layers(model, scales)
     buf = io.BytesIO()
     with h5py.File(buf, "w") as f:
         _write_weights(model, f, scales)
@@ -830,7 +834,10 @@ def keras3_model_config(config: Dict[str, Any], filepath: Any = None) -> Dict[st
     if not isinstance(config, dict):
         raise ConfigError("config.json must hold a JSON object", filepath)
     if config.get("class_name") == "Functional":
-        config = functional_to_sequential(config, filepath)
+        try:
+            config = functional_to_sequential(config, filepath)
+        except UnsupportedConfigError:
+            return config  # not a chain: built as a functional model (minikeras.saving.functional)
     inner = config.get("config")
     if isinstance(inner, dict) and isinstance(inner.get("layers"), list):
         config = {**config, "config": {**inner, "layers": [_fix_bidirectional(e) for e in inner["layers"]]}}
@@ -839,9 +846,6 @@ def keras3_model_config(config: Dict[str, Any], filepath: Any = None) -> Dict[st
 
 def compile_from_config(model: Any, compile_config: Dict[str, Any], filepath: Any = None) -> None:
     """`model.compile(...)` as a Keras 3 `compile_config` says (optimizer, loss, metrics by name)."""
-    from minikeras import optimizers
-    from minikeras.saving.serialization import _metric_names, loss_from_file, optimizer_config_from_file
-
     opt_cfg = compile_config.get("optimizer")
     try:
         if isinstance(opt_cfg, dict):
@@ -886,8 +890,6 @@ def _load_weights_bytes(model: Any, weights: bytes, filepath: Any, skip_mismatch
 
 def load_model_keras3(filepath: Any, custom_objects: Optional[Dict[str, Any]] = None, compile: bool = True) -> Any:
     """Load a `.keras` file Keras 3 or minikeras wrote: build from config.json, load weights (+ optimizer state)."""
-    from minikeras.saving.serialization import model_from_file_config
-
     config, metadata, weights = read_keras_zip(filepath)
     # Keras 2.13-2.15 wrote .keras files too: their `hard_sigmoid` is Keras 2's, so the era follows the metadata.
     version = metadata.get("keras_version") if isinstance(metadata.get("keras_version"), str) else KERAS_VERSION
