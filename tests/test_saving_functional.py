@@ -13,7 +13,7 @@ from minikeras.saving.errors import ConfigError, UnsupportedConfigError, WeightM
 from helpers import keras_case, load_json
 
 CASES = ["fn_seq2seq", "fn_seq2seq_encoder", "fn_seq2seq_decoder", "fn_concat_two_input", "fn_shared_lstm",
-         "fn_two_output"]
+         "fn_two_output", "fn_masking_two_input"]
 
 
 def config(era, name):
@@ -96,6 +96,18 @@ def test_initial_state_becomes_extra_inbound_tensors():
 
 def _layer(cfg, name):
     return next(e for e in cfg["config"]["layers"] if e["name"] == name)
+
+
+def test_masking_mask_ops_are_dropped():
+    """Masking's mask is NotEqual(x, 0.0) then Any(axis=-1): the axis is in the Any node's config."""
+    cfg = config(3, "fn_masking_two_input")
+    assert {e["class_name"] for e in cfg["config"]["layers"]} >= {"NotEqual", "Any"}
+    out = F.keras3_to_keras2(cfg)
+    assert {e["class_name"] for e in out["config"]["layers"]}.isdisjoint({"NotEqual", "Any"})
+    bad = copy.deepcopy(cfg)
+    next(e for e in bad["config"]["layers"] if e["class_name"] == "Any")["config"]["axis"] = 1
+    with pytest.raises(UnsupportedConfigError, match="explicit `mask=`"):
+        F.keras3_to_keras2(bad)
 
 
 def test_mask_with_other_constant_is_refused():

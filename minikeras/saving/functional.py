@@ -122,9 +122,10 @@ class _Graph:
         node = self.node(ref, f"the tensor of {ref[0]!r}")
         return [_history(t, ref[0], self.filepath) for t in _flatten(node.get("args") or []) if is_keras_tensor(t)]
 
-    def mask_chain_root(self, ref: Ref, where: str) -> Tuple[Ref, List[Tuple[str, Dict[str, Any]]]]:
-        """Follow allow-listed mask operations back to the layer tensor they start from."""
-        chain: List[Tuple[str, Dict[str, Any]]] = []
+    def mask_chain_root(self, ref: Ref, where: str) -> Tuple[Ref, List[Tuple[str, Dict[str, Any], Dict[str, Any]]]]:
+        """Follow allow-listed mask operations back to the layer tensor they start from; the chain lists
+        (class name, node, op config) from that tensor on."""
+        chain: List[Tuple[str, Dict[str, Any], Dict[str, Any]]] = []
         while self.is_op(ref[0]):
             entry = self.by_name[ref[0]]
             class_name = entry.get("class_name")
@@ -136,7 +137,7 @@ class _Graph:
                 raise UnsupportedConfigError(f"The mask passed to {where} is computed by operations minikeras does "
                                              "not rebuild (only Keras's own Embedding/Masking masks are supported)",
                                              self.filepath)
-            chain.append((class_name, node))
+            chain.append((class_name, node, entry.get("config") or {}))
             ref = _history(tensors[0], where, self.filepath)
         return ref, chain[::-1]
 
@@ -170,18 +171,20 @@ class _Graph:
                                      "rebuild such a graph from a file", self.filepath)
 
 
-def _ops_are(chain: List[Tuple[str, Dict[str, Any]]], expected: List[Tuple[str, Any]]) -> bool:
-    if [c for c, _ in chain] != [c for c, _ in expected]:
+def _ops_are(chain: List[Tuple[str, Dict[str, Any], Dict[str, Any]]], expected: List[Tuple[str, Any]]) -> bool:
+    """The recorded ops are Keras's own mask computation: `NotEqual(x, value)` (Embedding: value 0), then for
+    Masking `Any(axis=-1, keepdims=False)` (its axis lives in the op's config)."""
+    if [c for c, _, _ in chain] != [c for c, _ in expected]:
         return False
-    for (class_name, node), (_, value) in zip(chain, expected):
+    for (class_name, node, config), (_, value) in zip(chain, expected):
         args, kwargs = list(node.get("args") or []), dict(node.get("kwargs") or {})
         if class_name == "NotEqual":
             consts = [a for a in args if not is_keras_tensor(a)]
             if kwargs or len(consts) != 1 or isinstance(consts[0], bool) or consts[0] != value:
                 return False
         elif class_name == "Any":
-            axis = kwargs.get("axis", args[1] if len(args) > 1 else None)
-            if axis != value or kwargs.get("keepdims", False):
+            axis = kwargs.get("axis", args[1] if len(args) > 1 else config.get("axis"))
+            if axis != value or kwargs.get("keepdims", config.get("keepdims", False)):
                 return False
     return True
 
