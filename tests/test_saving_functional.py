@@ -133,6 +133,19 @@ def test_op_outside_allow_list_is_refused():
         F.keras3_to_keras2(cfg)
 
 
+def test_op_in_keras3_legacy_h5_is_named_in_the_refusal():
+    """Keras 3's legacy .h5 writes operation nodes without `module`; they are still recognised (and an
+    operation named like a layer, `Concatenate`, by its layer-less config)."""
+    cfg = copy.deepcopy(h5_model_config(3, "fn_concat_two_input"))
+    assert "module" not in _layer(cfg, "not_equal")
+    _layer(cfg, "not_equal")["class_name"] = "ExpandDims"
+    with pytest.raises(UnsupportedConfigError, match="operation 'ExpandDims'"):
+        F.keras3_to_keras2(cfg)
+    _layer(cfg, "not_equal")["class_name"] = "Concatenate"
+    with pytest.raises(UnsupportedConfigError, match="operation 'Concatenate'"):
+        F.keras3_to_keras2(cfg)
+
+
 def test_op_used_as_data_is_refused():
     cfg = copy.deepcopy(config(3, "fn_concat_two_input"))
     lstm = _layer(cfg, "lstm")

@@ -56,9 +56,27 @@ def _is_ref(obj: Any) -> bool:
             and all(isinstance(i, int) and not isinstance(i, bool) for i in obj[1:3]))
 
 
+# Keras 3 operations that functional graphs record (masks of merged or masked tensors, `keras.ops` calls). Keras 3's
+# legacy `.h5` writes them without their `module`, so they are recognised by name; the names that are also layers
+# (`Concatenate`, `Add`, ...) are operations only when their config lacks the `trainable` every layer config has.
+_K3_OP_NAMES = frozenset(MASK_OPS + (
+    "All", "ExpandDims", "ZerosLike", "OnesLike", "LogicalOr", "LogicalAnd", "LogicalNot", "Cast", "BroadcastTo",
+    "Equal", "Greater", "Less", "Where", "Concatenate", "Add", "Subtract", "Multiply", "Divide", "TrueDivide",
+    "Matmul", "Reshape", "Transpose", "Squeeze", "Stack", "Sum", "Mean", "Max", "Min", "GetItem", "Tanh", "Sigmoid",
+    "Relu", "Softmax", "Exp", "Log", "Sqrt", "Square", "Abs", "Negative", "Maximum", "Minimum", "Average", "Dot"))
+_LAYER_NAMES_TOO = frozenset(("Concatenate", "Add", "Subtract", "Multiply", "Reshape", "Maximum", "Minimum",
+                              "Average", "Dot", "Softmax"))
+
+
 def _is_op_entry(entry: Dict[str, Any]) -> bool:
     module = entry.get("module")
-    return (isinstance(module, str) and module.startswith("keras.src.ops")) or entry.get("class_name") in MASK_OPS
+    if isinstance(module, str):
+        return module.startswith("keras.src.ops")
+    class_name = entry.get("class_name")
+    if class_name not in _K3_OP_NAMES:
+        return False
+    config = entry.get("config")
+    return class_name not in _LAYER_NAMES_TOO or (isinstance(config, dict) and "trainable" not in config)
 
 
 def node_format(inner: Dict[str, Any]) -> int:
