@@ -448,3 +448,30 @@ def test_failed_weight_load_leaves_functional_model_unchanged():
             model.load_weights(keras_case(era, "fn_shared_lstm") / fname)
         for a, b in zip(model.get_weights(), before):
             np.testing.assert_array_equal(a, b)
+
+
+def test_nested_model_round_trips_in_h5_and_is_refused_in_keras3_files(tmp_path):
+    """tf_keras numbers a nested model's calls from 1 in the enclosing config; Keras 3 files of nested models are
+    refused (their `layers/<model>/layers/...` weight paths are not written) instead of losing weights."""
+    from minikeras import Input, Model, layers
+
+    i = Input(shape=(5, 3))
+    inner = Model(i, layers.LSTM(4)(i))
+    o = Input(shape=(5, 3))
+    model = Model(o, layers.Dense(2)(inner(o)))
+    assert _layer({"config": model.get_config()}, "dense")["inbound_nodes"] == [[[inner.name, 1, 0, {}]]]
+    x = np.random.default_rng(0).standard_normal((3, 5, 3)).astype("float32")
+    for fname in ("m.h5", "w.h5"):
+        (model.save if fname == "m.h5" else model.save_weights)(tmp_path / fname)
+    again = saving.load_model(tmp_path / "m.h5")
+    again.load_weights(tmp_path / "w.h5")
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    assert [l.name for l in again.layers] == [l.name for l in model.layers]
+    for fname, save in (("m.keras", model.save), ("w.weights.h5", model.save_weights)):
+        with pytest.raises(UnsupportedConfigError, match="nested model"):
+            save(tmp_path / fname)
+        assert not (tmp_path / fname).exists()
+    cfg = copy.deepcopy(config(3, "fn_shared_lstm"))
+    _layer(cfg, "lstm")["class_name"] = "Functional"
+    with pytest.raises(UnsupportedConfigError, match="nested in a Keras 3 functional model"):
+        F.keras3_to_keras2(cfg)

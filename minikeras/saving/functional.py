@@ -79,6 +79,20 @@ def _is_op_entry(entry: Dict[str, Any]) -> bool:
     return class_name not in _LAYER_NAMES_TOO or (isinstance(config, dict) and "trainable" not in config)
 
 
+_MODEL_CLASSES = ("Functional", "Model", "Sequential")
+
+
+def _node_offset(entry: Dict[str, Any]) -> int:
+    """tf_keras numbers the calls of a nested model built from an Input from 1 in the enclosing config: node 0 is
+    the model's own call on its Input (`_should_skip_first_node`)."""
+    if entry.get("class_name") in ("Functional", "Model"):
+        return 1
+    if entry.get("class_name") == "Sequential":
+        layers = (entry.get("config") or {}).get("layers") if isinstance(entry.get("config"), dict) else None
+        return int(bool(layers) and isinstance(layers[0], dict) and layers[0].get("class_name") == "InputLayer")
+    return 0
+
+
 def node_format(inner: Dict[str, Any]) -> int:
     """2 if the layers' `inbound_nodes` are Keras 2 lists, 3 if Keras 3 `{"args", "kwargs"}` dicts."""
     for entry in inner.get("layers") or []:
@@ -295,6 +309,12 @@ def keras3_to_keras2(config: Dict[str, Any], filepath: Any = None) -> Dict[str, 
                           filepath)
     fmt = node_format(inner)
     graph = _Graph(inner, filepath)
+    if fmt == 3:
+        nested = [e["name"] for e in inner["layers"] if e.get("class_name") in _MODEL_CLASSES]
+        if nested:
+            raise UnsupportedConfigError(f"Models nested in a Keras 3 functional model ({nested}) are not supported "
+                                         "by minikeras's Keras 3 loader; tf_keras `.h5` files with nested models load",
+                                         filepath)
     layers: List[Dict[str, Any]] = []
     for entry in inner["layers"]:
         name, class_name = entry["name"], entry.get("class_name")
@@ -332,11 +352,12 @@ def keras3_to_keras2(config: Dict[str, Any], filepath: Any = None) -> Dict[str, 
 def _check_refs(inner: Dict[str, Any], filepath: Any) -> None:
     """Every `[layer, node_index, tensor_index]` names a layer of the config and one of its nodes."""
     nodes = {e["name"]: (1 if e["class_name"] == "InputLayer" else len(e["inbound_nodes"])) for e in inner["layers"]}
+    offsets = {e["name"]: _node_offset(e) for e in inner["layers"]}
 
     def check(ref: Sequence[Any], where: str) -> None:
         if ref[0] not in nodes:
             raise ConfigError(f"Invalid functional config: {where} refers to the unknown layer {ref[0]!r}", filepath)
-        if not 0 <= ref[1] < nodes[ref[0]] or ref[2] < 0:
+        if not offsets[ref[0]] <= ref[1] < nodes[ref[0]] + offsets[ref[0]] or ref[2] < 0:
             raise ConfigError(f"Invalid functional config: {where} refers to node {ref[1]} of {ref[0]!r}, which "
                               f"has {nodes[ref[0]]} node(s)", filepath)
 
@@ -447,6 +468,10 @@ def layer_order(config: Dict[str, Any]) -> List[str]:
         nodes = entry.get("inbound_nodes") or []
         if entry.get("class_name") == "InputLayer" or index >= len(nodes):
             return []
+        if nodes and not isinstance(nodes[0], dict):
+            index -= _node_offset(entry)  # tf_keras's numbering of nested models
+            if not 0 <= index < len(nodes):
+                return []
         node = nodes[index]
         if isinstance(node, dict):
             refs = [(t["config"]["keras_history"][0], t["config"]["keras_history"][1])
@@ -573,10 +598,22 @@ def _tensor_spec(model: Any) -> TensorSpec:
     return spec
 
 
+def check_keras3_writable(model: Any) -> None:
+    """Keras 3 files of a functional model with a nested model keep the inner model's layers under
+    `layers/<model>/layers/...`, which minikeras does not write or read: refuse rather than lose weights."""
+    from minikeras.engine.training import Model
+
+    nested = [l.name for l in getattr(model, "layers", []) if isinstance(l, Model)]
+    if nested:
+        raise UnsupportedConfigError(f"Model {model.name!r} contains the nested model(s) {nested}; minikeras writes "
+                                     "and reads such models only as tf_keras `.h5` files. Save it as `.h5`.")
+
+
 def model_config_keras3(model: Any) -> Dict[str, Any]:
     """`config.json` of a functional model as Keras 3.15.1 writes it (`keras.src.models.functional`)."""
     from minikeras.saving import keras3
 
+    check_keras3_writable(model)
     spec = _tensor_spec(model)
     layers = {l.name: l for l in model.layers}
 
@@ -606,5 +643,6 @@ def model_config_keras3(model: Any) -> Dict[str, Any]:
             "compile_config": keras3._compile_config(model) or {}}
 
 
-__all__ = ["MASK_OPS", "functional_from_config", "model_config_keras3", "is_functional", "keras3_to_keras2",
+__all__ = ["MASK_OPS", "functional_from_config", "model_config_keras3", "check_keras3_writable", "is_functional",
+           "keras3_to_keras2",
            "keras2_to_keras3", "keras2_node_to_keras3", "layer_order", "node_format", "is_keras_tensor"]

@@ -174,6 +174,9 @@ def _build_optimizer(model: Any) -> Any:
 
 def _write_weights(model: Any, h5file: Any, scales: Optional[Dict[int, np.ndarray]] = None) -> None:
     """Write every variable; `scales` (from `hard_sigmoid_scales`) multiplies the last axis of the ones it names."""
+    from minikeras.saving.functional import check_keras3_writable
+
+    check_keras3_writable(model)  # nested models: refused, not silently left out
     scales = scales or {}
     for path, obj, _ in _walk(model):
         group = h5file.create_group(_vars_path(path))
@@ -273,6 +276,9 @@ def _load_from_h5(model: Any, h5file: Any, filepath: Any, skip_mismatch: bool,
     """Check every count and shape, read everything, then assign. Optimizer mismatches only warn (as Keras).
     `scales` (from `hard_sigmoid_scales`) divides the last axis of the variables it names (Keras 3 -> Keras 2
     hard_sigmoid)."""
+    from minikeras.saving.functional import check_keras3_writable
+
+    check_keras3_writable(model)  # nested models: refused, not silently left unloaded
     scales = scales or {}
     pending: List[Tuple[Any, Any]] = []
     errors: List[str] = []
