@@ -37,6 +37,7 @@ MODULES = [
 INTERNAL = {
     "minikeras.autograd.rnn": "the fused recurrent kernels, reached through the recurrent layers",
     "minikeras.bench": "a command, `python -m minikeras.bench`, described in docs/performance.md",
+    "minikeras.check": "a command, `python -m minikeras.check FILE`, described in docs/file-formats.md",
     "minikeras.engine.compile_utils": "the compiled loss and metric containers behind `Model.compile`",
     "minikeras.engine.data_adapter": "the array plumbing behind `Model.fit`",
     "minikeras.engine.keras_tensor": "the symbolic tensors that `Input` and layer calls on them return",

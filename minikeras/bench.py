@@ -1,18 +1,24 @@
-"""Benchmarks: `python -m minikeras.bench [--compare] [--memory] [--repeats N] [--sweep]`.
+"""Benchmarks: `python -m minikeras.bench [--compare] [--threads N] [--memory] [--repeats N] [--sweep]`.
 
-Workloads (the project's compass):
-  seed -- batch 32 x 5 timesteps x 64 features -> LSTM(128, return_sequences=True) -> LSTM(256) -> Dense(10, softmax),
-          Adam, categorical crossentropy;
-  sent -- batch 64 x 40 token ids (vocabulary 5000) -> Embedding(5000, 64) -> LSTM(128) -> Dense(1, sigmoid),
-          Adam, binary crossentropy.
+Workloads:
+  seed -- Keras 2's two-LSTM example: batch 32 x 5 timesteps x 64 features -> LSTM(128, return_sequences=True)
+          -> LSTM(256) -> Dense(10, softmax), Adam, categorical crossentropy;
+  sent -- a sentiment classifier: batch 64 x 40 token ids (vocabulary 5000) -> Embedding(5000, 64) -> LSTM(128)
+          -> Dense(1, sigmoid), Adam, binary crossentropy.
+Every LSTM uses `recurrent_activation='sigmoid'` (what PyTorch and Keras 3 compute); the row `minikeras-hard` runs
+minikeras with Keras 2's default `'hard_sigmoid'`.
 Metrics: ms per train step (train_on_batch), ms to predict 1024 samples (batch_size 256), ms to predict one sample;
-medians of repeats after warm-up. `--compare` runs the same workloads in PyTorch (CPU, nn.LSTM batch_first) and
-Keras 3 (JAX backend) when they are importable -- nothing is downloaded -- alternating runs, and prints the ratio
-minikeras / best peer, plus achieved GFLOP/s against numpy's own large-sgemm GFLOP/s (the roofline).
+medians of repeats after warm-up. `floor` is the time of the workload's matrix products alone, with the exact shapes
+the LSTM and Dense layers need (forward, and for a train step the backward products), issued through numpy: what
+any implementation on numpy must spend. `--compare` runs the same workloads in PyTorch (CPU, nn.LSTM batch_first)
+and Keras 3 (JAX backend) when they are importable -- nothing is downloaded -- alternating runs, and prints the
+ratios minikeras / best peer and minikeras / floor. `--threads 1` runs everything on one thread (BLAS, the kernels'
+batch chunks, PyTorch's and XLA's thread pools).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import statistics
@@ -60,28 +66,29 @@ def lstm_flops(name: str, batch: int, train: bool) -> float:
 # ------------------------------------------------------------------------------------------ minikeras
 
 
-def minikeras_model(name: str) -> Any:
+def minikeras_model(name: str, recurrent_activation: str = "sigmoid") -> Any:
     from minikeras import layers, optimizers
     from minikeras.models import Sequential
 
+    ra = recurrent_activation
     m = Sequential()
     if name == "seed":
-        m.add(layers.LSTM(128, input_dim=64, input_length=5, return_sequences=True))
-        m.add(layers.LSTM(256))
+        m.add(layers.LSTM(128, input_dim=64, input_length=5, return_sequences=True, recurrent_activation=ra))
+        m.add(layers.LSTM(256, recurrent_activation=ra))
         m.add(layers.Dense(10, activation="softmax"))
         m.compile(optimizer=optimizers.Adam(), loss="categorical_crossentropy")
     else:
         m.add(layers.Embedding(5000, 64, input_length=40))
-        m.add(layers.LSTM(128))
+        m.add(layers.LSTM(128, recurrent_activation=ra))
         m.add(layers.Dense(1, activation="sigmoid"))
         m.compile(optimizer=optimizers.Adam(), loss="binary_crossentropy")
     return m
 
 
-def run_minikeras(name: str, repeats: int) -> Dict[str, float]:
+def run_minikeras(name: str, repeats: int, recurrent_activation: str = "sigmoid") -> Dict[str, float]:
     rng = np.random.default_rng(0)
     batch = 32 if name == "seed" else 64
-    m = minikeras_model(name)
+    m = minikeras_model(name, recurrent_activation)
     d = _data(name, batch, rng)
     p = _data(name, 1024, rng)
     one = p["x"][:1]
@@ -125,6 +132,8 @@ def run_torch(name: str, repeats: int) -> Optional[Dict[str, float]]:
             _, (h, _) = self.l(self.e(x))
             return self.d(h[-1])
 
+    if _THREADS == 1:
+        torch.set_num_threads(1)
     model = Seed() if name == "seed" else Sent()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     loss_fn = nn.CrossEntropyLoss() if name == "seed" else nn.BCEWithLogitsLoss()
@@ -152,6 +161,10 @@ def run_torch(name: str, repeats: int) -> Optional[Dict[str, float]]:
 
 def run_keras3(name: str, repeats: int) -> Optional[Dict[str, float]]:
     os.environ.setdefault("KERAS_BACKEND", "jax")
+    if _THREADS == 1 and "jax" not in __import__("sys").modules:
+        # NOTE: XLA reads its thread settings when JAX starts, hence before the import
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false "
+                                   "intra_op_parallelism_threads=1").strip()
     try:
         import keras  # noqa: F401
         if not str(keras.__version__).startswith("3"):
@@ -174,6 +187,77 @@ def run_keras3(name: str, repeats: int) -> Optional[Dict[str, float]]:
     return {"train_ms": _median_ms(lambda: m.train_on_batch(d["x"], d["y"]), repeats),
             "predict1024_ms": _median_ms(lambda: m.predict(p["x"], batch_size=256, verbose=0), repeats),
             "predict1_ms": _median_ms(lambda: m.predict_on_batch(p["x"][:1]), repeats * 5)}
+
+
+def run_minikeras_hard(name: str, repeats: int) -> Dict[str, float]:
+    """minikeras with Keras 2's default recurrent activation, hard_sigmoid."""
+    return run_minikeras(name, repeats, "hard_sigmoid")
+
+
+# ------------------------------------------------------------------------------------------ the floor
+
+
+def _gemms(name: str, batch: int, train: bool) -> List[Callable[[], Any]]:
+    """The workload's matrix products, as numpy calls of the exact shapes (float32).
+
+    Per LSTM layer (timesteps T, batch N, input F, units u): the input projection (T*N, F) @ (F, 4u) and one
+    (N, u) @ (u, 4u) per step; for a train step also one (N, 4u) @ (4u, u) per step (BPTT), the weight gradients
+    (F, T*N) @ (T*N, 4u) and (u, T*N) @ (T*N, 4u), and the input gradient (T*N, 4u) @ (4u, F) where the input needs
+    one. The Dense layer: (N, u) @ (u, out), and for training its two gradient products.
+    """
+    rng = np.random.default_rng(0)
+    if name == "seed":
+        layers, dense, input_grads = [(5, 64, 128), (5, 128, 256)], (256, 10), [False, True]
+    else:
+        layers, dense, input_grads = [(40, 64, 128)], (128, 1), [True]
+    calls: List[Callable[[], Any]] = []
+
+    def mat(*shape: int) -> np.ndarray:
+        return rng.standard_normal(shape).astype("float32")
+
+    for (t, f, u), input_grad in zip(layers, input_grads):
+        x, k, h, r = mat(t * batch, f), mat(f, 4 * u), mat(batch, u), mat(u, 4 * u)
+        calls.append(lambda x=x, k=k: x @ k)
+        calls += [lambda h=h, r=r: h @ r] * t
+        if train:
+            dz, dzt, hs = mat(t * batch, 4 * u), mat(batch, 4 * u), mat(t * batch, u)
+            calls += [lambda dzt=dzt, r=r: dzt @ r.T] * t
+            calls += [lambda x=x, dz=dz: x.T @ dz, lambda hs=hs, dz=dz: hs.T @ dz]
+            if input_grad:
+                calls.append(lambda dz=dz, k=k: dz @ k.T)
+    a, w = mat(batch, dense[0]), mat(*dense)
+    calls.append(lambda: a @ w)
+    if train:
+        g = mat(batch, dense[1])
+        calls += [lambda: a.T @ g, lambda: g @ w.T]
+    return calls
+
+
+def floor_ms(name: str, repeats: int) -> Dict[str, float]:
+    """The workload's matrix products alone (see `_gemms`), per metric."""
+    batch = 32 if name == "seed" else 64
+    train, pred, one = _gemms(name, batch, True), _gemms(name, 256, False), _gemms(name, 1, False)
+
+    def run(calls: List[Callable[[], Any]], times: int = 1) -> None:
+        for _ in range(times):
+            for c in calls:
+                c()
+    return {"train_ms": _median_ms(lambda: run(train), repeats),
+            "predict1024_ms": _median_ms(lambda: run(pred, 4), repeats),
+            "predict1_ms": _median_ms(lambda: run(one), repeats * 5)}
+
+
+@contextlib.contextmanager
+def _one_thread() -> Any:
+    """BLAS at one thread and the kernels' batch chunks off (PyTorch and XLA are limited where they are set up)."""
+    from minikeras.autograd import rnn
+
+    rnn.set_kernel_threads(1)
+    try:
+        with rnn.blas_threads(1):
+            yield
+    finally:
+        rnn.set_kernel_threads(None)
 
 
 def sgemm_gflops() -> float:
@@ -220,6 +304,7 @@ def _vm_hwm_mb() -> float:
 
 
 SYSTEMS = {"minikeras": run_minikeras, "pytorch": run_torch, "keras3-jax": run_keras3}
+_THREADS: Optional[int] = None  # --threads
 
 
 def _memory_child(system: str) -> None:
@@ -261,10 +346,12 @@ def memory(peers: bool) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    global _THREADS
     parser = argparse.ArgumentParser(prog="python -m minikeras.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--compare", action="store_true", help="also run PyTorch and Keras 3 (JAX) if importable")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--workload", choices=WORKLOADS, action="append")
+    parser.add_argument("--threads", type=int, choices=[1], help="run everything on one thread")
     parser.add_argument("--sweep", action="store_true",
                         help="minikeras alone: cost vs timesteps, batch and units (instead of the workloads)")
     parser.add_argument("--memory", action="store_true",
@@ -274,25 +361,35 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.memory_child:
         _memory_child(args.memory_child)
         return 0
+    _THREADS = args.threads
+    with _one_thread() if args.threads == 1 else contextlib.nullcontext():
+        return _main(args)
+
+
+def _main(args: Any) -> int:
     names = args.workload or list(WORKLOADS)
+    threads = "one thread" if args.threads == 1 else "default threads"
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"python {platform.python_version()}, numpy {np.__version__}")
+          f"python {platform.python_version()}, numpy {np.__version__}; {threads}")
     roof = sgemm_gflops()
     print(f"numpy sgemm 1024^3: {roof:.1f} GFLOP/s")
     if args.sweep:
         sweep(args.repeats)
         return 0
-    peers: Dict[str, Callable[[str, int], Optional[Dict[str, float]]]] = {}
+    systems: Dict[str, Callable[[str, int], Optional[Dict[str, float]]]] = {
+        "minikeras": run_minikeras, "minikeras-hard": run_minikeras_hard}
     if args.compare:
-        peers = {"pytorch": run_torch, "keras3-jax": run_keras3}
+        systems.update({"pytorch": run_torch, "keras3-jax": run_keras3})
+    systems["floor"] = floor_ms
+    peers = ("pytorch", "keras3-jax")
     for name in names:
-        results: Dict[str, Dict[str, float]] = {}
-        missing = []
+        results: Dict[str, Dict[str, List[float]]] = {}
+        missing: List[str] = []
         # NOTE: alternate the systems in rounds so background load hits them alike
         rounds = 3 if args.compare else 1
         per_round = max(3, args.repeats // rounds)
         for _ in range(rounds):
-            for system, fn in [("minikeras", run_minikeras), *peers.items()]:
+            for system, fn in systems.items():
                 if system in missing:
                     continue
                 r = fn(name, per_round)
@@ -300,20 +397,23 @@ def main(argv: Optional[List[str]] = None) -> int:
                     missing.append(system)
                     continue
                 for k, v in r.items():
-                    results.setdefault(system, {}).setdefault(k, []).append(v)  # type: ignore[arg-type]
-        print(f"\nworkload {name}")
+                    results.setdefault(system, {}).setdefault(k, []).append(v)
+        med = {s: {k: statistics.median(v) for k, v in m.items()} for s, m in results.items()}
         batch = 32 if name == "seed" else 64
-        for system, metrics in results.items():
-            med = {k: statistics.median(v) for k, v in metrics.items()}  # type: ignore[arg-type]
-            gf = lstm_flops(name, batch, True) / (med["train_ms"] * 1e-3) / 1e9
-            line = "  ".join(f"{k} {v:8.2f}" for k, v in med.items())
-            print(f"  {system:11s} {line}  train {gf:5.1f} GFLOP/s ({100 * gf / roof:4.1f}% of sgemm)")
-            results[system] = med  # type: ignore[assignment]
-        if len(results) > 1:
-            mk = results["minikeras"]
-            for k in mk:
-                best = min(v[k] for s, v in results.items() if s != "minikeras")
-                print(f"  ratio minikeras/best peer {k}: {mk[k] / best:.2f}")
+        print(f"\nworkload {name} (ms, medians)")
+        header = ["metric"] + list(med) + (["mk/best peer"] if any(p in med for p in peers) else []) + \
+            ["mk/floor", "hard/sigmoid"]
+        print("  " + "".join(f"{h:>15s}" for h in header))
+        for k in ("train_ms", "predict1024_ms", "predict1_ms"):
+            row = [f"{med[s][k]:15.2f}" for s in med]
+            mk = med["minikeras"][k]
+            best = [med[p][k] for p in peers if p in med]
+            if best:
+                row.append(f"{mk / min(best):15.2f}")
+            row += [f"{mk / med['floor'][k]:15.2f}", f"{med['minikeras-hard'][k] / mk:15.2f}"]
+            print(f"  {k:>15s}" + "".join(row))
+        gf = lstm_flops(name, batch, True) / (med["minikeras"]["train_ms"] * 1e-3) / 1e9
+        print(f"  minikeras train step: {gf:.1f} GFLOP/s ({100 * gf / roof:.1f}% of the sgemm rate)")
         if missing:
             print(f"  peers not installed (skipped): {', '.join(missing)}")
     if args.memory:

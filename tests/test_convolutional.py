@@ -211,6 +211,7 @@ def test_layer_outputs_match_tf_keras(variant):
     np.testing.assert_allclose(y.numpy(), data[f"y_{variant}"], atol=2e-5, rtol=0)
 
 
+@pytest.mark.filterwarnings("ignore:Optimizer state")  # the fixture was saved compiled, never trained
 def test_imdb_cnn_lstm_files_from_tf_keras_load_and_predict(tmp_path):
     case = keras_case(2, "conv_imdb_cnn_lstm")
     data = load_io(case)

@@ -365,3 +365,125 @@ def test_to_json_and_model_from_json_of_functional():
     text = model.to_json()
     payload = json.loads(text)
     assert payload["class_name"] == "Functional" and payload["config"] == model.get_config()
+
+
+def test_keras_2_lstm_seq2seq_example_runs(tmp_path, monkeypatch, capsys):
+    """examples/lstm_seq2seq.py (Keras 2's example, imports changed) with its sizes cut down for CI: the script's
+    text is run with smaller `epochs`, `latent_dim` and number of decoded sentences, nothing else changed."""
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parent.parent / "examples" / "lstm_seq2seq.py"
+    source = path.read_text(encoding="utf-8")
+    for old, new in [("epochs = 100", "epochs = 2"), ("latent_dim = 256", "latent_dim = 16"),
+                     ("for seq_index in range(100):", "for seq_index in range(3):")]:
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
+    monkeypatch.chdir(tmp_path)
+    backend.clear_session()
+    namespace = {"__file__": str(path), "__name__": "lstm_seq2seq"}
+    exec(compile(source, str(path), "exec"), namespace)
+    out = capsys.readouterr().out
+    assert "Number of samples: 105" in out and out.count("Decoded sentence:") == 3
+    assert (tmp_path / "s2s.h5").exists()
+    # the step-by-step inference models reproduce the teacher-forced training model
+    model, encoder_model, decoder_model = namespace["model"], namespace["encoder_model"], namespace["decoder_model"]
+    enc, dec = namespace["encoder_input_data"][:2], namespace["decoder_input_data"][:2]
+    full = model.predict([enc, dec], verbose=0)
+    states = encoder_model.predict(enc, verbose=0)
+    for t in range(5):
+        step, h, c = decoder_model.predict([dec[:, t:t + 1]] + states, verbose=0)
+        np.testing.assert_allclose(step[:, 0], full[:, t], atol=1e-5)
+        states = [h, c]
+
+
+def test_clone_model_rebuilds_the_graph_with_fresh_layers():
+    from minikeras.models import Sequential, clone_model
+
+    model, _ = seq2seq()
+    clone = clone_model(model)
+    assert [l.name for l in clone.layers] == [l.name for l in model.layers]
+    assert all(a is not b for a, b in zip(clone.layers, model.layers))
+    assert clone.get_config() == model.get_config()
+    clone.set_weights(model.get_weights())
+    x1, x2 = rng.random((2, 4, 3)).astype("float32"), rng.random((2, 5, 5)).astype("float32")
+    np.testing.assert_array_equal(clone([x1, x2]).numpy(), model([x1, x2]).numpy())
+    # on given inputs, sharing the layers with clone_function
+    a, b = Input((None, 3)), Input((None, 5))
+    shared = clone_model(model, input_tensors=[a, b], clone_function=lambda layer: layer)
+    assert shared.inputs == [a, b] and shared.layers[2] is model.layers[2]
+    # Lambda layers are cloned from their function (never through a config)
+    x = Input((2,))
+    doubled = clone_model(Model(x, Lambda(lambda t: t * 2.0)(x)))
+    np.testing.assert_array_equal(doubled(np.ones((1, 2))).numpy(), [[2.0, 2.0]])
+    stack = Sequential([LSTM(3, input_shape=(4, 2)), Dense(1)])
+    assert clone_model(stack).get_config() == stack.get_config()
+    with pytest.raises(ValueError, match="must be tensors from `keras.Input`"):
+        clone_model(model, input_tensors=[np.ones((1, 3)), b])
+
+
+# ************************************************************ parity with tf_keras 2.21 (fixtures fn_*)
+# tests/fixtures/keras2_functional_cases.py built these models in tf_keras 2.21; the same code here must give the
+# same config (tf_keras's defaults `implementation=2`, `recurrent_activation='sigmoid'` passed explicitly, since
+# minikeras's are Keras 2.0's) and, with tf_keras's weights, the same outputs (2e-5).
+
+
+def _lstm(units, **kwargs):
+    return LSTM(units, recurrent_activation="sigmoid", implementation=2, **kwargs)
+
+
+def _fn_seq2seq_models():
+    enc_tokens, dec_tokens, latent = 5, 6, 4
+    encoder_inputs = Input(shape=(None, enc_tokens))
+    _, state_h, state_c = _lstm(latent, return_state=True)(encoder_inputs)
+    decoder_inputs = Input(shape=(None, dec_tokens))
+    decoder_lstm = _lstm(latent, return_sequences=True, return_state=True)
+    decoder_outputs, _, _ = decoder_lstm(decoder_inputs, initial_state=[state_h, state_c])
+    decoder_dense = Dense(dec_tokens, activation="softmax")
+    model = Model([encoder_inputs, decoder_inputs], decoder_dense(decoder_outputs))
+    encoder_model = Model(encoder_inputs, [state_h, state_c])
+    h_in, c_in = Input(shape=(latent,)), Input(shape=(latent,))
+    out, h, c = decoder_lstm(decoder_inputs, initial_state=[h_in, c_in])
+    decoder_model = Model([decoder_inputs, h_in, c_in], [decoder_dense(out), h, c])
+    return {"fn_seq2seq": model, "fn_seq2seq_encoder": encoder_model, "fn_seq2seq_decoder": decoder_model}
+
+
+def _fn_concat_two_input():
+    text = Input(shape=(6,), dtype="int32", name="text")
+    feats = Input(shape=(3,), name="features")
+    h = _lstm(5)(Embedding(12, 4, mask_zero=True)(text))
+    g = Dense(4, activation="relu")(feats)
+    return {"fn_concat_two_input": Model([text, feats], Dense(2, activation="softmax")(concatenate([h, g])))}
+
+
+def _fn_shared_lstm():
+    a, b = Input(shape=(4, 3)), Input(shape=(4, 3))
+    lstm = _lstm(5)
+    merged = concatenate([lstm(a), lstm(b)], axis=-1)
+    return {"fn_shared_lstm": Model(inputs=[a, b], outputs=Dense(1, activation="sigmoid")(merged))}
+
+
+def _fn_two_output():
+    inp = Input(shape=(4, 3))
+    h = _lstm(5)(inp)
+    return {"fn_two_output": Model(inp, [Dense(3, activation="softmax")(h), Dense(1)(h)])}
+
+
+@pytest.mark.parametrize("build", [_fn_seq2seq_models, _fn_concat_two_input, _fn_shared_lstm, _fn_two_output],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_same_code_same_graph_config_and_outputs_as_tf_keras(build):
+    from helpers import keras_case, load_io, load_json
+
+    backend.clear_session()
+    for name, model in build().items():
+        case = keras_case(2, name)
+        expected = load_json(case / "config.json")
+        assert expected["class_name"] == "Functional"
+        assert model.get_config() == expected["config"], name
+        io = load_io(case)
+        model.set_weights([io[f"model_w_{i}"] for i in range(len(model.weights))])
+        xs = [io[f"x{i}"] for i in range(len(model.inputs))]
+        outputs = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
+        outputs = outputs if isinstance(outputs, list) else [outputs]
+        assert len(outputs) == len(model.outputs)
+        for i, y in enumerate(outputs):
+            np.testing.assert_allclose(y, io[f"y_pred_{i}"], atol=2e-5, err_msg=f"{name} output {i}")

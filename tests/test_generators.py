@@ -308,3 +308,35 @@ def test_deprecated_generator_methods():
     with pytest.warns(UserWarning, match="`Model.predict_generator` is deprecated"):
         pred = model.predict_generator(batches_of(x, y, 5), steps=2)
     np.testing.assert_allclose(pred, model.predict(x[:10], verbose=0), rtol=1e-6)
+
+
+def test_keras_1_generator_arguments_convert_as_keras_2():
+    """Keras 2.0-2.3's `legacy_generator_methods_support`: `samples_per_epoch` -> `steps_per_epoch` (divided by the
+    generator's `batch_size` when it has one), `nb_epoch` -> `epochs`, `nb_val_samples` -> `validation_steps`,
+    `val_samples` -> `steps`, `nb_worker` -> `workers`, `pickle_safe`, `max_q_size`, with Keras 2's warnings."""
+    x, y = toy(12)
+    seq = Batches(x, y, 4)
+    model = dense_model()
+    steps = []
+    count = callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: steps.append(batch))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        hist = model.fit_generator(seq, samples_per_epoch=8, nb_epoch=2, nb_worker=2, max_q_size=3, verbose=0,
+                                   callbacks=[count])
+    texts = [str(w.message) for w in caught]
+    assert hist.epoch == [0, 1] and steps == [0, 1, 0, 1]          # 8 samples / batch_size 4 = 2 steps per epoch
+    assert any(t.startswith("Update your `fit_generator` call to the Keras 2 API: `fit_generator(") and
+               "steps_per_epoch=2" in t and "epochs=2" in t and "workers=2" in t and "max_queue_size=3" in t
+               for t in texts), texts
+    assert any(t.startswith("The semantics of the Keras 2 argument `steps_per_epoch`") for t in texts)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loss = model.evaluate_generator(batches_of(x, y, 4), val_samples=2)
+    assert any(str(w.message).startswith("Update your `evaluate_generator` call to the Keras 2 API: "
+                                         "`evaluate_generator(") and "steps=2" in str(w.message) for w in caught)
+    assert all(w.filename == __file__ for w in caught)              # every warning points at the caller's line
+    np.testing.assert_allclose(loss, model.evaluate(x[:8], y[:8], batch_size=4, verbose=0), rtol=1e-6)
+    with pytest.raises(TypeError, match="received both the legacy keyword argument `nb_epoch` and the Keras 2 "
+                                        "keyword argument `epochs`"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit_generator(seq, epochs=1, nb_epoch=2)

@@ -547,6 +547,43 @@ def test_variables_become_views_of_one_flat_buffer_and_stay_so():
     np.testing.assert_array_equal(vs[1].data, 2.0)
 
 
+def test_model_weights_stay_in_the_flat_buffer_through_set_weights_and_loading(tmp_path):
+    """`set_weights`, `load_weights` and `load_model`'s weight loading write in place: after each, the layer
+    variables are still the optimizer's views, and training continues as from a fresh model given those weights."""
+    from minikeras.layers import LSTM, Dense
+    from minikeras.models import Sequential
+
+    rng = np.random.default_rng(8)
+    x, y = rng.standard_normal((4, 3, 2)).astype("float32"), rng.standard_normal((4, 1)).astype("float32")
+
+    def make():
+        model = Sequential([LSTM(3, input_shape=(3, 2), recurrent_activation="sigmoid"), Dense(1)])
+        model.compile(optimizer=optimizers.SGD(0.1), loss="mse")
+        return model
+
+    model = make()
+    model.train_on_batch(x, y)
+
+    def bound():
+        (buffer, pairs), = model.optimizer._flat_weight_buffers()
+        return all(v.data is view and np.shares_memory(v.data, buffer) for v, view in pairs)
+
+    assert bound()
+    other = [rng.standard_normal(w.shape).astype("float32") for w in model.get_weights()]
+    model.set_weights(other)
+    assert bound()
+    reference = make()
+    reference.set_weights(other)
+    model.save_weights(tmp_path / "w.h5")
+    model.set_weights([np.zeros_like(w) for w in other])
+    model.load_weights(tmp_path / "w.h5")
+    assert bound()
+    model.train_on_batch(x, y)
+    reference.train_on_batch(x, y)
+    for a, b in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("clip", [{"clipnorm": 0.5}, {"global_clipnorm": 0.7}, {"clipvalue": 0.3}])
 def test_clipping_and_constraints_per_variable_on_the_flat_buffer(clip):
     """tf_keras's rules per variable (tf.clip_by_norm of each gradient, tf.clip_by_global_norm, clip by value, each
@@ -634,9 +671,31 @@ def test_a_copied_optimizer_keeps_its_own_flat_buffers(make):
         np.testing.assert_array_equal(twin["opt"].get_weights()[-1], opt.get_weights()[-1])
 
 
+def test_one_flat_buffer_per_dtype():
+    rng = np.random.default_rng(7)
+    vs = [Variable(rng.standard_normal(s).astype(d), name=f"v{i}")
+          for i, (s, d) in enumerate([((3, 2), "float32"), ((4,), "float64"), ((2,), "float32"), ((), "float64")])]
+    twins = [Variable(v.data, name=v.name) for v in vs]
+    opt, ref = optimizers.Adam(0.1, clipnorm=0.5), optimizers.Adam(0.1, clipnorm=0.5)
+    opt.build(vs)
+    ref.build(twins + [Variable(np.zeros(1, "float32"), name="never")])
+    assert sorted(str(b.dtype) for b, _ in opt._flat_weight_buffers()) == ["float32", "float64"]
+    for _ in range(3):
+        grads = [rng.standard_normal(v.shape).astype(v.dtype) for v in vs]
+        opt.apply_gradients(zip(grads, vs))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref.apply_gradients(list(zip(grads, twins)) + [(None, ref._built_variables[-1])])
+    for a, b in zip(vs, twins):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a.data, b.data)
+
+
 def _checkpoint(model):
     """Everything a training batch can change, copied."""
-    rnn = [layer for layer in model.layers if getattr(layer, "stateful", False)]
+    rnn = [layer for layer in model.layers if getattr(layer, "stateful", False) and hasattr(layer, "states")]
+    rnn += [inner for layer in model.layers for inner in (getattr(layer, "forward_layer", None),
+                                                          getattr(layer, "backward_layer", None)) if inner is not None]
     return {"weights": [w.copy() for w in model.get_weights()],
             "optimizer": [w.copy() for w in model.optimizer.get_weights()],
             "optimizer_variables": [v.name for v in _state(model.optimizer)],
@@ -651,11 +710,14 @@ def _assert_identical(a, b):
             np.testing.assert_array_equal(x, y, err_msg=key)
 
 
-def _stateful_model(optimizer):
-    from minikeras.layers import LSTM, Dense
+def _stateful_model(optimizer, bidirectional=False):
+    from minikeras.layers import LSTM, Bidirectional, Dense
     from minikeras.models import Sequential
 
-    model = Sequential([LSTM(4, stateful=True, batch_input_shape=(2, 3, 2)), Dense(1)])
+    if bidirectional:
+        model = Sequential([Bidirectional(LSTM(4, stateful=True), batch_input_shape=(2, 3, 2)), Dense(1)])
+    else:
+        model = Sequential([LSTM(4, stateful=True, batch_input_shape=(2, 3, 2)), Dense(1)])
     model.compile(optimizer=optimizer, loss="mse")
     return model
 
@@ -671,15 +733,19 @@ class _FailAfterUpdate:
         raise RuntimeError("injected failure after the update")
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "nadam", "rmsprop",
-                                       lambda: optimizers.SGD(0.1, momentum=0.9, clipnorm=1.0, use_ema=True),
-                                       lambda: legacy.Nadam(), lambda: legacy.RMSprop(momentum=0.5, centered=True)])
-def test_failed_batch_rolls_back_weights_slots_iterations_and_rnn_states(optimizer):
+@pytest.mark.parametrize("optimizer, bidirectional", [
+    ("adam", False), ("nadam", False), ("rmsprop", True),
+    (lambda: optimizers.SGD(0.1, momentum=0.9, clipnorm=1.0, use_ema=True), False),
+    (lambda: legacy.Nadam(), True), (lambda: legacy.RMSprop(momentum=0.5, centered=True), False)])
+def test_failed_batch_rolls_back_weights_slots_iterations_and_rnn_states(optimizer, bidirectional):
     rng = np.random.default_rng(3)
     x, y = rng.standard_normal((2, 3, 2)).astype("float32"), rng.standard_normal((2, 1)).astype("float32")
-    model = _stateful_model(optimizer() if callable(optimizer) else optimizer)
+    model = _stateful_model(optimizer() if callable(optimizer) else optimizer, bidirectional)
     model.train_on_batch(x, y)  # built, one step taken, states non-zero
     model.train_on_batch(x, y)
+    captured = model._capture_state()  # the weights: one copy of the one flat buffer, none weight by weight
+    assert len(captured.flats) == 1 and captured.weights == []
+    assert len(captured.optimizer.flats) == len(model.optimizer._layouts[0].slots)
     before = _checkpoint(model)
     u_product = getattr(model.optimizer, "_u_product", None)
     model.optimizer.apply_gradients = _FailAfterUpdate(model.optimizer)
@@ -687,6 +753,7 @@ def test_failed_batch_rolls_back_weights_slots_iterations_and_rnn_states(optimiz
         model.train_on_batch(x, y)
     del model.optimizer.apply_gradients
     _assert_identical(_checkpoint(model), before)
+    assert len(before["states"]) == (4 if bidirectional else 2)
     assert getattr(model.optimizer, "_u_product", None) == u_product
     # the same through fit, failing in a callback after the update of the second batch
     xs, ys = np.concatenate([x, x]), np.concatenate([y, y])

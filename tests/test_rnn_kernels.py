@@ -427,3 +427,47 @@ def test_saturated_inputs_stay_finite_without_warnings(act):
         y = layer(xt)
         y.sum().backward()
     assert np.all(np.isfinite(y.numpy())) and np.all(np.isfinite(xt.grad))
+
+
+# ************************************************************ per-thread batch chunks
+
+
+@pytest.fixture
+def chunked(monkeypatch):
+    """Force the kernels to split every batch into 3 row chunks (one thread each)."""
+    # numpy's wheels bundle OpenBLAS, whose thread control the kernels use; without it they never split batches
+    assert rnn_kernels._blas().available, "numpy's BLAS library offers no thread control here"
+    monkeypatch.setattr(rnn_kernels, "_MIN_ROWS_PER_THREAD", 1)
+    monkeypatch.setattr(rnn_kernels, "_MIN_WORK_PER_CALL", 0)
+    rnn_kernels.set_kernel_threads(3)
+    yield
+    rnn_kernels.set_kernel_threads(None)
+
+
+@pytest.mark.parametrize("option", ["return_state", "mask_go_backwards", "mask_zero_output_last", "initial_state",
+                                    "dropout_impl1", "dropout_mask"])
+@pytest.mark.parametrize("layer_name", ["lstm", "lstm_hard"])
+def test_chunked_batches_match_composed(layer_name, option, chunked, float64):
+    assert len(rnn_kernels._row_chunks(T, 7, 4 * U)) == 3
+    cls, base = LAYERS[layer_name]
+    kwargs, extra = OPTIONS[option]
+    kwargs, x, opts = _prepare(cls, {**base, **kwargs}, extra, np.random.default_rng(1), (7, T, F, U))
+    _compare(cls, kwargs, x, **opts)
+
+
+def test_chunked_results_are_deterministic(chunked):
+    rng = np.random.default_rng(8)
+    arrays = [a.astype("float32") for a in _lstm_arrays(rng, n=9, t=6, f=5, u=4)]
+
+    def run():
+        tensors = [Tensor(a, requires_grad=True) for a in arrays]
+        y, h, c = rnn_kernels.lstm_sequence(*tensors, return_sequences=True)
+        (y * Tensor(np.linspace(-1, 1, y.size, dtype="float32").reshape(y.shape))).sum().backward()
+        return [y.numpy()] + [t.grad for t in tensors]
+
+    first, second = run(), run()
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)  # bit-identical, run after run
+    rnn_kernels.set_kernel_threads(1)
+    for a, b in zip(first, run()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)  # and the same numbers as one chunk

@@ -368,3 +368,19 @@ def test_keras3_hard_sigmoid_saves_exactly_as_h5(tmp_path):
     with pytest.raises(UnsupportedConfigError, match="Save the model as `.keras`"):
         bad.save(tmp_path / "bad.h5")
     assert not (tmp_path / "bad.h5").exists()
+
+
+def test_keras23_weights_into_default_hard_sigmoid_layer_warn_but_full_models_do_not():
+    """Keras >= 2.3 defaults LSTM to recurrent_activation='sigmoid', minikeras (as Keras 2.0) to 'hard_sigmoid':
+    `load_weights` into a layer with 'hard_sigmoid' warns; `load_model` builds the file's own activation and does
+    not."""
+    from minikeras import layers
+
+    model = models.Sequential([layers.LSTM(6, input_shape=(5, 4))])
+    with pytest.warns(UserWarning, match=r"recurrent_activation='hard_sigmoid'.*Keras 2\.21\.0.*'sigmoid'"):
+        model.load_weights(keras_case(2, "lstm_sigmoid") / "weights.h5")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        models.load_model(keras_case(2, "seed_compiled") / "model.h5")

@@ -601,3 +601,21 @@ def test_load_weights_from_keras_file_into_keras2_hard_sigmoid_model(tmp_path):
                                atol=2e-5, rtol=0)
     for a, b in zip(target.get_weights(), source.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_keras_file_with_unknown_optimizer_loads_uncompiled(tmp_path):
+    """As Keras 3: a compile_config that cannot be honoured costs the compilation, never the weights."""
+    from minikeras import models
+
+    case = keras_case(3, "compiled_adam")
+    config = json.loads((case / "config.json").read_text())
+    config["compile_config"]["optimizer"] = {"module": "keras.optimizers", "class_name": "Lion",
+                                             "config": {"learning_rate": 0.001}, "registered_name": None}
+    with zipfile.ZipFile(case / "model.keras") as src, zipfile.ZipFile(tmp_path / "m.keras", "w") as dst:
+        for name in src.namelist():
+            dst.writestr(name, json.dumps(config) if name == "config.json" else src.read(name))
+    with pytest.warns(UserWarning, match="without compiling it.*Lion"):
+        model = models.load_model(tmp_path / "m.keras")
+    assert model.optimizer is None
+    io_ = load_io(case)
+    np.testing.assert_allclose(model.predict(_inputs(io_), verbose=0), io_["y_pred"], atol=2e-5, rtol=0)

@@ -7,7 +7,7 @@ can assert each has a numerical gradient check.
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -40,11 +40,6 @@ def _expand_reduced(grad: np.ndarray, shape: Tuple[int, ...], axis: Any, keepdim
         return grad
     axes = _norm_axes(axis, len(shape))
     return grad.reshape([1 if i in axes else s for i, s in enumerate(shape)])
-
-
-def _erf(x: np.ndarray) -> np.ndarray:
-    # NOTE: numpy has no erf; math.erf is exact to double precision. Only gelu(approximate=False) needs it.
-    return np.vectorize(math.erf, otypes=[np.float64])(x).astype(x.dtype, copy=False)
 
 
 # ************************************************************ elementwise binary
@@ -316,24 +311,221 @@ class Abs(Function):
         return grad * np.sign(ctx.saved[0])
 
 
+# ************************************************************ activation maths: ONE table
+#
+# Every built-in activation's numpy maths is written once, here: `ACTIVATION_MATH[name]`. The activation ops below
+# (and so `minikeras.activations`) and the fused RNN kernels (`minikeras.autograd.rnn`) all use it.
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    # NOTE: numpy has no erf; math.erf is exact to double precision. Only gelu(approximate=False) needs it.
+    return np.vectorize(math.erf, otypes=[np.float64])(x).astype(x.dtype, copy=False)
+
+
+class ActivationMath:
+    """One activation's numpy maths.
+
+    Attributes:
+        name: the Keras name (`hard_sigmoid_keras3` for Keras 3's hard sigmoid).
+        forward: `forward(x, out=None) -> y`; `out` may be `x` itself (in place) and must be given as an array of
+            x's shape and dtype; without `out` a new array is returned.
+        deriv: `deriv(y, x) -> dy/dx` elementwise, from the output `y` (and the input `x` when `needs_input`).
+        needs_input: the derivative needs `x` (callers keep a copy of the pre-activation).
+        identity: `linear` (callers skip multiplies).
+        fold: `(scale, shift, core, post_scale, post_shift)` when `act(x) = post_scale * core(scale * x + shift) +
+            post_shift` with a core of `FOLD_CORES`. The fused kernels fold `scale` and `shift` into scaled copies
+            of the weights, so a block of gates costs one core call (and the post affine where it is not 1, 0).
+    """
+
+    __slots__ = ("name", "forward", "deriv", "needs_input", "identity", "fold")
+
+    def __init__(self, name: str, forward: Any, deriv: Any, needs_input: bool = False, identity: bool = False,
+                 fold: Optional[Tuple[float, float, str, float, float]] = None):
+        self.name, self.forward, self.deriv = name, forward, deriv
+        self.needs_input, self.identity, self.fold = needs_input, identity, fold
+
+    def __repr__(self) -> str:
+        return f"<activation maths {self.name}>"
+
+
+def _tanh(x, out=None):
+    return np.tanh(x, out=out)
+
+
+def _sigmoid(x, out=None):
+    # NOTE: 0.5 * (1 + tanh(x / 2)): one transcendental, and no overflow for any x (exp(-x) overflows below -88)
+    out = np.multiply(x, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out
+
+
+def sigmoid_np(x: np.ndarray) -> np.ndarray:
+    """The logistic sigmoid of an array (a new array)."""
+    return _sigmoid(x)
+
+
+def _hard_sigmoid(name: str, slope: float) -> ActivationMath:
+    def forward(x, out=None):
+        out = np.multiply(x, slope, out=out)
+        out += 0.5
+        return np.clip(out, 0, 1, out=out)
+
+    def deriv(y, x):
+        return np.where((y > 0) & (y < 1), y.dtype.type(slope), y.dtype.type(0))
+    return ActivationMath(name, forward, deriv, fold=(slope, 0.5, "clip01", 1.0, 0.0))  # clip(slope x + 0.5)
+
+
+def _logistic_core(a: np.ndarray) -> np.ndarray:
+    # NOTE: 1 / (1 + exp(a)) in place. exp overflows to inf for a > 88 (float32), giving the right limit 0: callers
+    # run it under np.errstate(over="ignore"). Measured with numpy 2.4 on AVX2: exp costs half of tanh, so sigmoid
+    # (scale -1) and tanh (scale -2, then 2y - 1) both go through exp.
+    np.exp(a, out=a)
+    a += 1
+    return np.reciprocal(a, out=a)
+
+
+def _clip01_core(a: np.ndarray) -> np.ndarray:
+    return np.clip(a, 0, 1, out=a)
+
+
+#: The in-place cores that folded activations reduce to (see `ActivationMath.fold`).
+FOLD_CORES = {"logistic": _logistic_core, "clip01": _clip01_core}
+
+
+def _linear(x, out=None):
+    if out is None:
+        return x.copy()
+    if out is not x:
+        np.copyto(out, x)
+    return out
+
+
+def _relu(x, out=None):
+    return np.maximum(x, 0, out=out)
+
+
+def _relu6(x, out=None):
+    return np.clip(x, 0, 6, out=out)
+
+
+def _leaky_relu(x, out=None):
+    out = _linear(x, out)
+    np.multiply(out, out.dtype.type(0.2), out=out, where=out < 0)
+    return out
+
+
+def _softsign(x, out=None):
+    d = np.abs(x)
+    d += 1
+    return np.divide(x, d, out=out)
+
+
+def elu_np(x: np.ndarray, alpha: float = 1.0, out: Optional[np.ndarray] = None) -> np.ndarray:
+    """x if x > 0 else alpha * (exp(x) - 1)."""
+    neg = np.expm1(np.minimum(x, 0))
+    if alpha != 1:
+        neg *= x.dtype.type(alpha)
+    out = _linear(x, out)
+    np.copyto(out, neg, where=out <= 0)
+    return out
+
+
+def _elu(x, out=None):
+    return elu_np(x, 1.0, out)
+
+
+def _selu(x, out=None):
+    out = elu_np(x, SELU_ALPHA, out)
+    out *= out.dtype.type(SELU_SCALE)
+    return out
+
+
+def _softplus(x, out=None):
+    return np.logaddexp(x.dtype.type(0), x, out=out)
+
+
+def _exponential(x, out=None):
+    return np.exp(x, out=out)
+
+
+def _swish(x, out=None):
+    s = sigmoid_np(x)
+    return np.multiply(x, s, out=out)
+
+
+def _swish_deriv(y, x):
+    s = sigmoid_np(x)
+    return s + x * s * (1 - s)
+
+
+def _gelu(x, out=None):
+    cdf = _erf(x / x.dtype.type(math.sqrt(2.0)))
+    cdf += 1
+    cdf *= 0.5
+    return np.multiply(x, cdf, out=out)
+
+
+def _gelu_deriv(y, x):
+    cdf = 0.5 * (1.0 + _erf(x / math.sqrt(2.0)))
+    return (cdf + x * np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)).astype(x.dtype, copy=False)
+
+
+def _mask_deriv(cond: np.ndarray, dtype: Any) -> np.ndarray:
+    return cond.astype(dtype)
+
+
+#: Every built-in activation's maths, by name. `hard_sigmoid` is Keras 1/2's `clip(0.2x + 0.5, 0, 1)`,
+#: `hard_sigmoid_keras3` Keras 3's `clip(x/6 + 0.5, 0, 1)`.
+ACTIVATION_MATH: Dict[str, ActivationMath] = {a.name: a for a in (
+    # tanh(x) = 2 / (1 + exp(-2x)) - 1 ; sigmoid(x) = 1 / (1 + exp(-x))
+    ActivationMath("tanh", _tanh, lambda y, x: 1 - y * y, fold=(-2.0, 0.0, "logistic", 2.0, -1.0)),
+    ActivationMath("sigmoid", _sigmoid, lambda y, x: y * (1 - y), fold=(-1.0, 0.0, "logistic", 1.0, 0.0)),
+    _hard_sigmoid("hard_sigmoid", 0.2),
+    _hard_sigmoid("hard_sigmoid_keras3", 1.0 / 6.0),
+    ActivationMath("linear", _linear, lambda y, x: np.ones_like(y), identity=True),
+    ActivationMath("relu", _relu, lambda y, x: _mask_deriv(y > 0, y.dtype)),
+    ActivationMath("relu6", _relu6, lambda y, x: _mask_deriv((y > 0) & (y < 6), y.dtype)),
+    ActivationMath("leaky_relu", _leaky_relu, lambda y, x: np.where(y > 0, y.dtype.type(1), np.where(
+        y < 0, y.dtype.type(0.2), y.dtype.type(0)))),
+    ActivationMath("softsign", _softsign, lambda y, x: (1 - np.abs(y)) ** 2),
+    ActivationMath("elu", _elu, lambda y, x: np.where(y > 0, y.dtype.type(1), y + 1)),
+    ActivationMath("selu", _selu, lambda y, x: np.where(y > 0, y.dtype.type(SELU_SCALE),
+                                                        y + y.dtype.type(SELU_SCALE * SELU_ALPHA))),
+    ActivationMath("softplus", _softplus, lambda y, x: sigmoid_np(x), needs_input=True),
+    ActivationMath("exponential", _exponential, lambda y, x: y),
+    ActivationMath("swish", _swish, _swish_deriv, needs_input=True),
+    ActivationMath("gelu", _gelu, _gelu_deriv, needs_input=True),
+)}
+
+
+def _forward_by_table(ctx: Any, name: str, x: np.ndarray) -> np.ndarray:
+    maths = ACTIVATION_MATH[name]
+    out = maths.forward(x)
+    ctx.save_for_backward(out, x if maths.needs_input else None)
+    return out
+
+
+def _backward_by_table(ctx: Any, name: str, grad: np.ndarray) -> np.ndarray:
+    y, x = ctx.saved
+    return grad * ACTIVATION_MATH[name].deriv(y, x)
+
+
 class Tanh(Function):
     """tanh(x).  d/dx = 1 - tanh(x)**2."""
 
     @staticmethod
     def forward(ctx, x):
-        out = np.tanh(x)
-        ctx.save_for_backward(out)
-        return out
+        return _forward_by_table(ctx, "tanh", x)
 
     @staticmethod
     def backward(ctx, grad):
-        out = ctx.saved[0]
-        return grad * (1 - out * out)
-
-
-def sigmoid_np(x: np.ndarray) -> np.ndarray:
-    """Numerically stable logistic sigmoid on arrays: 0.5 * (1 + tanh(x / 2)) (one transcendental)."""
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+        return _backward_by_table(ctx, "tanh", grad)
 
 
 class Sigmoid(Function):
@@ -341,14 +533,16 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
-        out = sigmoid_np(x)
-        ctx.save_for_backward(out)
-        return out
+        return _forward_by_table(ctx, "sigmoid", x)
 
     @staticmethod
     def backward(ctx, grad):
-        s = ctx.saved[0]
-        return grad * s * (1 - s)
+        return _backward_by_table(ctx, "sigmoid", grad)
+
+
+def _hard_sigmoid_math(slope: float) -> ActivationMath:
+    return ACTIVATION_MATH["hard_sigmoid_keras3" if slope == 1.0 / 6.0 else "hard_sigmoid"] \
+        if slope in (0.2, 1.0 / 6.0) else _hard_sigmoid("hard_sigmoid", slope)
 
 
 class HardSigmoid(Function):
@@ -361,7 +555,7 @@ class HardSigmoid(Function):
     def forward(ctx, x, slope=0.2):
         ctx.save_for_backward(x)
         ctx.slope = slope
-        return np.clip(x * x.dtype.type(slope) + x.dtype.type(0.5), 0, 1)
+        return _hard_sigmoid_math(slope).forward(x)
 
     @staticmethod
     def backward(ctx, grad):
@@ -402,39 +596,31 @@ class Relu(Function):
 
 
 class Elu(Function):
-    """x if x > 0 else alpha * (exp(x) - 1).  d/dx = 1 or alpha * exp(x)."""
+    """x if x > 0 else alpha * (exp(x) - 1).  d/dx = 1 or alpha * exp(x) = y + alpha."""
 
     @staticmethod
     def forward(ctx, x, alpha=1.0):
-        neg = x.dtype.type(alpha) * np.expm1(np.minimum(x, 0))
-        ctx.save_for_backward(x)
+        out = elu_np(x, alpha)
+        ctx.save_for_backward(x, out)
         ctx.alpha = alpha
-        return np.where(x > 0, x, neg)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        x = ctx.saved[0]
-        return grad * np.where(x > 0, 1, ctx.alpha * np.exp(np.minimum(x, 0))).astype(x.dtype, copy=False)
-
-
-SELU_ALPHA = 1.6732632423543772848170429916717
-SELU_SCALE = 1.0507009873554804934193349852946
+        x, y = ctx.saved
+        return grad * np.where(x > 0, x.dtype.type(1), y + x.dtype.type(ctx.alpha))
 
 
 class Selu(Function):
-    """scale * elu(x, alpha) with Keras's constants.  d/dx = scale or scale * alpha * exp(x)."""
+    """scale * elu(x, alpha) with Keras's constants.  d/dx = scale, or scale * alpha * exp(x) = y + scale * alpha."""
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        t = x.dtype.type
-        return t(SELU_SCALE) * np.where(x > 0, x, t(SELU_ALPHA) * np.expm1(np.minimum(x, 0)))
+        return _forward_by_table(ctx, "selu", x)
 
     @staticmethod
     def backward(ctx, grad):
-        x = ctx.saved[0]
-        d = np.where(x > 0, SELU_SCALE, SELU_SCALE * SELU_ALPHA * np.exp(np.minimum(x, 0)))
-        return grad * d.astype(x.dtype, copy=False)
+        return _backward_by_table(ctx, "selu", grad)
 
 
 class Softplus(Function):
@@ -442,26 +628,23 @@ class Softplus(Function):
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.logaddexp(x.dtype.type(0), x)
+        return _forward_by_table(ctx, "softplus", x)
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * sigmoid_np(ctx.saved[0])
+        return _backward_by_table(ctx, "softplus", grad)
 
 
 class Softsign(Function):
-    """x / (1 + |x|).  d/dx = 1 / (1 + |x|)**2."""
+    """x / (1 + |x|).  d/dx = 1 / (1 + |x|)**2 = (1 - |y|)**2."""
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x / (1 + np.abs(x))
+        return _forward_by_table(ctx, "softsign", x)
 
     @staticmethod
     def backward(ctx, grad):
-        d = 1 + np.abs(ctx.saved[0])
-        return grad / (d * d)
+        return _backward_by_table(ctx, "softsign", grad)
 
 
 class Swish(Function):
@@ -469,17 +652,11 @@ class Swish(Function):
 
     @staticmethod
     def forward(ctx, x):
-        s = sigmoid_np(x)
-        ctx.save_for_backward(x, s)
-        return x * s
+        return _forward_by_table(ctx, "swish", x)
 
     @staticmethod
     def backward(ctx, grad):
-        x, s = ctx.saved
-        return grad * (s + x * s * (1 - s))
-
-
-_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+        return _backward_by_table(ctx, "swish", grad)
 
 
 class Gelu(Function):
@@ -488,22 +665,21 @@ class Gelu(Function):
 
     @staticmethod
     def forward(ctx, x, approximate=False):
-        ctx.save_for_backward(x)
         ctx.approximate = approximate
         if approximate:
+            ctx.save_for_backward(x)
             inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
             return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
-        return (0.5 * x * (1 + _erf(x / math.sqrt(2)))).astype(x.dtype, copy=False)
+        return _forward_by_table(ctx, "gelu", x)
 
     @staticmethod
     def backward(ctx, grad):
+        if not ctx.approximate:
+            return _backward_by_table(ctx, "gelu", grad)
         x = ctx.saved[0]
-        if ctx.approximate:
-            inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
-            t = np.tanh(inner)
-            d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
-        else:
-            d = 0.5 * (1 + _erf(x / math.sqrt(2))) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+        inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
+        t = np.tanh(inner)
+        d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
         return grad * d.astype(x.dtype, copy=False)
 
 

@@ -1,182 +1,70 @@
 """Fused sequence kernels: a whole LSTM / GRU / SimpleRNN layer call as ONE autograd node with hand-written BPTT.
 
 The composed path in `minikeras.layers.recurrent` builds ~20 autograd nodes per timestep and is the readable
-reference (and the test oracle). These kernels compute the same numbers with far less Python work:
+reference (and the test oracle: fused and composed agree within 1e-6 in float64). These kernels compute the same
+numbers with far less Python work:
 
-* forward: the inputs of all timesteps are projected before the loop (`x.reshape(T*N, F) @ kernel + bias`, one
-  GEMM per gate block); each step then does ONE `h @ recurrent_kernel` GEMM into an `(N, 4u)` block (Keras's
-  packing i, f, c, o; GRU z, r, h) and the gate maths with in-place ufuncs on preallocated buffers. The gate
-  buffers are gate-major `(4, N, u)`, so each gate is a contiguous block: cheap ufuncs run several times faster on
-  contiguous memory than on column slices;
+* forward: the inputs of all timesteps are projected before the loop (`x @ kernel + bias`, one GEMM per gate, into
+  gate-major blocks); each step then does ONE batched recurrent matmul into a gate-major `(G, N, u)` block and the
+  gate maths with in-place ufuncs on contiguous memory (numpy's cheap ufuncs run several times faster on contiguous
+  blocks than on the column slices of an `(N, G*u)` array);
+* the LSTM folds each gate activation's constants into scaled copies of its weights (`ActivationMath.fold`), so all
+  four gates cost one `exp` pass (sigmoid and tanh) or one `clip` (hard sigmoid) plus a few cheap passes;
 * backward: the activation derivatives of all steps are computed before the loop with a few large ufuncs; each step
   then computes only the gate gradients and `dh = dz @ recurrent_kernel.T`; the weight gradients are two large
   GEMMs after the loop (`X^T dZ`, `H_{t-1}^T dZ`) and the input gradient one more;
+* large batches run as per-thread chunks of samples (the recurrence of each sample is independent of the others),
+  each thread with one BLAS thread; numpy releases the GIL inside ufuncs and BLAS calls, so both cores work;
 * under `no_grad()` nothing is stored for backward.
 
 Semantics are tf-keras 2.21's `backend.rnn` (also Keras 3's): with `go_backwards` the sequence is processed from the
 last step and the output sequence is returned in that (reversed) order; a masked step carries every state and
-repeats the previous output (zeros before the first unmasked step), or outputs zeros with `zero_output_for_mask`.
-Dropout masks are drawn by the caller, once per call, and reused at every step: `dropout_mask` is `(1, N, F)` (one
-mask for all gates, Keras's implementation 2) or `(G, N, F)` (one per gate, implementation 1);
-`recurrent_dropout_mask` is `(G, N, u)` for LSTM (G=4) and GRU (G=3), `(1, N, u)` for SimpleRNN.
+repeats the previous output (zeros before the first unmasked step, or `initial_output`), or outputs zeros with
+`zero_output_for_mask`. Dropout masks are drawn by the caller, once per call, and reused at every step:
+`dropout_mask` is `(1, N, F)` (one mask for all gates, Keras's implementation 2) or `(G, N, F)` (one per gate,
+implementation 1); `recurrent_dropout_mask` is `(G, N, u)` for LSTM (G=4) and GRU (G=3), `(1, N, u)` for SimpleRNN.
 
-Activations are given by name (`ACTIVATIONS`): each has an in-place numpy forward and its derivative. That covers
-every Keras activation that makes sense inside a cell (not softmax, log_softmax, crelu, mish, hard_silu); the layer
-falls back to the composed path for those and for user callables.
+Activations are given by name and come from the one activation table, `minikeras.autograd.ops.ACTIVATION_MATH`
+(every Keras activation that makes sense inside a cell; not softmax, log_softmax, crelu, mish, hard_silu: the
+layer falls back to the composed path for those and for user callables).
 """
 from __future__ import annotations
 
-import math
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+import contextlib
+import ctypes
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
 from minikeras.autograd.function import Function
+from minikeras.autograd.ops import ACTIVATION_MATH, FOLD_CORES, ActivationMath
 from minikeras.autograd.tensor import Tensor
 
 __all__ = ["ACTIVATIONS", "LSTMSequence", "GRUSequence", "SimpleRNNSequence", "lstm_sequence", "gru_sequence",
-           "simple_rnn_sequence", "lstm_gate_values"]
+           "simple_rnn_sequence", "lstm_gate_values", "blas_threads", "set_kernel_threads"]
 
-# ************************************************************ activations (numpy forward in place + derivative)
-
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
+#: The activations the fused kernels run, by name (the one table of `minikeras.autograd.ops`).
+ACTIVATIONS: Dict[str, ActivationMath] = ACTIVATION_MATH
 
 
-class _Act:
-    """One activation for the fused kernels.
-
-    `forward(a)` overwrites the pre-activation array `a` with the activation (in place, no allocation where numpy
-    allows). `deriv(y, z)` returns the derivative at each element, from the output `y` or, when `needs_input`, from
-    the pre-activation `z` (the kernels then keep a copy of `z`). `identity` lets the kernels skip a multiply.
-    """
-
-    __slots__ = ("name", "forward", "deriv", "needs_input", "identity", "into")
-
-    def __init__(self, name: str, forward: Callable[[np.ndarray], None],
-                 deriv: Callable[[np.ndarray, Optional[np.ndarray]], Any], needs_input: bool = False,
-                 identity: bool = False, into: Optional[Callable[[np.ndarray, np.ndarray], Any]] = None):
-        self.name, self.forward, self.deriv = name, forward, deriv
-        self.needs_input, self.identity = needs_input, identity
-        #: `into(src, out)`: out = activation(src), leaving src untouched
-        self.into = into or self._copy_then_forward
-
-    def _copy_then_forward(self, src: np.ndarray, out: np.ndarray) -> None:
-        np.copyto(out, src)
-        self.forward(out)
-
-    def __repr__(self) -> str:
-        return f"<fused activation {self.name}>"
-
-
-def _sigmoid_(a: np.ndarray) -> None:
-    # NOTE: 1 / (1 + exp(-x)): exp costs half of tanh in numpy. exp(-x) overflows to inf below x = -88 (float32),
-    # which gives the right limit 0; the kernels run under np.errstate(over="ignore").
-    np.negative(a, out=a)
-    np.exp(a, out=a)
-    np.add(a, 1.0, out=a)
-    np.reciprocal(a, out=a)
-
-
-def _sigmoid_np(z: np.ndarray) -> np.ndarray:
-    out = np.array(z, copy=True)
-    with np.errstate(over="ignore"):
-        _sigmoid_(out)
-    return out
-
-
-def _hard_sigmoid(slope: float) -> Tuple[Callable, Callable]:
-    def forward(a: np.ndarray) -> None:
-        np.multiply(a, slope, out=a)
-        np.add(a, 0.5, out=a)
-        # NOTE: two ufuncs: np.clip's Python-level dispatch costs more than the maths on small arrays
-        np.minimum(a, 1.0, out=a)
-        np.maximum(a, 0.0, out=a)
-
-    def deriv(y: np.ndarray, z: Any) -> np.ndarray:
-        return np.where((y > 0) & (y < 1), y.dtype.type(slope), y.dtype.type(0))
-    return forward, deriv
-
-
-def _elu_forward(a: np.ndarray) -> None:
-    neg = np.expm1(np.minimum(a, 0))
-    np.copyto(a, neg, where=a <= 0)
-
-
-def _selu_forward(a: np.ndarray) -> None:
-    neg = np.expm1(np.minimum(a, 0))
-    neg *= _SELU_ALPHA
-    np.copyto(a, neg, where=a <= 0)
-    a *= _SELU_SCALE
-
-
-def _leaky_forward(a: np.ndarray) -> None:
-    np.copyto(a, a * a.dtype.type(0.2), where=a < 0)
-
-
-def _erf(x: np.ndarray) -> np.ndarray:
-    # NOTE: numpy has no erf; math.erf is exact to double precision (gelu is rare inside an RNN cell)
-    return np.vectorize(math.erf, otypes=[np.float64])(x).astype(x.dtype, copy=False)
-
-
-def _gelu_forward(a: np.ndarray) -> None:
-    a *= 0.5 * (1.0 + _erf(a / math.sqrt(2.0)))
-
-
-def _gelu_deriv(y: Any, z: np.ndarray) -> np.ndarray:
-    cdf = 0.5 * (1.0 + _erf(z / math.sqrt(2.0)))
-    return cdf + z * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
-
-
-def _swish_forward(a: np.ndarray) -> None:
-    a *= _sigmoid_np(a)
-
-
-def _swish_deriv(y: Any, z: np.ndarray) -> np.ndarray:
-    s = _sigmoid_np(z)
-    return s + z * s * (1 - s)
-
-
-def _softplus_forward(a: np.ndarray) -> None:
-    np.logaddexp(a.dtype.type(0), a, out=a)
-
-
-_HS2 = _hard_sigmoid(0.2)
-_HS3 = _hard_sigmoid(1.0 / 6.0)
-
-#: Activations the fused kernels implement, by name. `hard_sigmoid` is Keras 1/2's `clip(0.2x + 0.5, 0, 1)`,
-#: `hard_sigmoid_keras3` Keras 3's `clip(x/6 + 0.5, 0, 1)`.
-ACTIVATIONS: Dict[str, _Act] = {a.name: a for a in (
-    _Act("tanh", lambda a: np.tanh(a, out=a), lambda y, z: 1 - y * y, into=lambda a, out: np.tanh(a, out=out)),
-    _Act("sigmoid", _sigmoid_, lambda y, z: y * (1 - y)),
-    _Act("hard_sigmoid", *_HS2),
-    _Act("hard_sigmoid_keras3", *_HS3),
-    _Act("linear", lambda a: None, lambda y, z: 1, identity=True),
-    _Act("relu", lambda a: np.maximum(a, 0, out=a), lambda y, z: (y > 0).astype(y.dtype)),
-    _Act("relu6", lambda a: np.maximum(np.minimum(a, 6, out=a), 0, out=a), lambda y, z: ((y > 0) & (y < 6)).astype(y.dtype)),
-    _Act("leaky_relu", _leaky_forward, lambda y, z: np.where(y > 0, y.dtype.type(1),
-                                                             np.where(y < 0, y.dtype.type(0.2), y.dtype.type(0)))),
-    _Act("softsign", lambda a: np.divide(a, 1 + np.abs(a), out=a), lambda y, z: (1 - np.abs(y)) ** 2),
-    _Act("elu", _elu_forward, lambda y, z: np.where(y > 0, y.dtype.type(1), y + 1)),
-    _Act("selu", _selu_forward, lambda y, z: np.where(y > 0, y.dtype.type(_SELU_SCALE), y + _SELU_SCALE * _SELU_ALPHA)),
-    _Act("softplus", _softplus_forward, lambda y, z: _sigmoid_np(z), needs_input=True),
-    _Act("exponential", lambda a: np.exp(a, out=a), lambda y, z: y),
-    _Act("swish", _swish_forward, _swish_deriv, needs_input=True),
-    _Act("gelu", _gelu_forward, _gelu_deriv, needs_input=True),
-)}
-
-
-def _forward_only(fn: Callable[[np.ndarray], np.ndarray]) -> _Act:
+def _forward_only(fn: Callable[[np.ndarray], np.ndarray]) -> ActivationMath:
     """Any numpy activation `fn(array) -> array` as a forward-only kernel activation (inspection, no backward)."""
-    def forward(a: np.ndarray) -> None:
-        np.copyto(a, fn(a))
+    def forward(x: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
+        y = fn(x)
+        if out is None:
+            return np.asarray(y)
+        np.copyto(out, y)
+        return out
 
-    def no_deriv(y: Any, z: Any) -> Any:
+    def no_deriv(y: Any, x: Any) -> Any:
         raise TypeError(f"{fn!r} is a forward-only activation: the kernels cannot differentiate it")
-    return _Act(getattr(fn, "__name__", repr(fn)), forward, no_deriv)
+    return ActivationMath(getattr(fn, "__name__", repr(fn)), forward, no_deriv)
 
 
-def _act(name: Any) -> _Act:
+def _act(name: Any) -> ActivationMath:
     if callable(name):
         return _forward_only(name)
     try:
@@ -186,7 +74,164 @@ def _act(name: Any) -> _Act:
                          f"{sorted(ACTIVATIONS)}. Received: activation={name!r}") from None
 
 
+def _apply(act: ActivationMath, a: np.ndarray) -> None:
+    """`a = act(a)` in place."""
+    if not act.identity:
+        act.forward(a, a)
+
+
+# ************************************************************ threads: both cores on large batches
+
+
+class _BlasThreads:
+    """Get and set the number of threads of the BLAS library numpy uses, through the library's own call.
+
+    `threadpoolctl` when it is importable, else a few lines of ctypes for OpenBLAS (the library of numpy's wheels:
+    `openblas_set_num_threads`, with or without the `scipy_` prefix and the `64_` suffix of its ILP64 build). An
+    environment variable would not do: OpenBLAS reads it once, when numpy is imported.
+    """
+
+    def __init__(self) -> None:
+        self._get: Optional[Callable[[], int]] = None
+        self._set: Optional[Callable[[int], None]] = None
+        try:
+            import threadpoolctl
+        except ImportError:
+            threadpoolctl = None
+        if threadpoolctl is not None:
+            blas = [c for c in threadpoolctl.ThreadpoolController().lib_controllers if c.user_api == "blas"]
+            if blas:
+                self._get = lambda: blas[0].num_threads
+                self._set = blas[0].set_num_threads
+                return
+        self._find_openblas()
+
+    def _find_openblas(self) -> None:
+        try:
+            with open("/proc/self/maps") as fh:
+                paths = sorted({line.split()[-1] for line in fh if "openblas" in line.lower() and ".so" in line})
+        except OSError:
+            return
+        for path in paths:
+            try:
+                lib = ctypes.CDLL(path)
+            except OSError:
+                continue
+            for prefix in ("scipy_openblas_", "openblas_"):
+                for suffix in ("64_", ""):
+                    get = getattr(lib, f"{prefix}get_num_threads{suffix}", None)
+                    put = getattr(lib, f"{prefix}set_num_threads{suffix}", None)
+                    if get is not None and put is not None:
+                        get.restype, put.argtypes = ctypes.c_int, [ctypes.c_int]
+                        self._get, self._set = get, put
+                        return
+
+    @property
+    def available(self) -> bool:
+        return self._set is not None
+
+    def get(self) -> int:
+        return int(self._get()) if self._get is not None else 0
+
+    def set(self, n: int) -> None:
+        if self._set is not None:
+            self._set(int(n))
+
+
+_BLAS: Optional[_BlasThreads] = None
+_BLAS_LOCK = threading.Lock()
+_KERNEL_THREADS: Optional[int] = None  # set_kernel_threads(); None: the cores this process may use
+
+
+def _blas() -> _BlasThreads:
+    global _BLAS
+    if _BLAS is None:
+        _BLAS = _BlasThreads()
+    return _BLAS
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def set_kernel_threads(n: Optional[int]) -> None:
+    """How many threads the fused kernels split a large batch into: `n >= 1`, or None (default) for the number of
+    cores this process may use. The numbers do not depend on it for a given batch size and thread count, run after
+    run; `python -m minikeras.bench --threads 1` uses it."""
+    global _KERNEL_THREADS
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ValueError(f"Expected a number of threads >= 1 or None. Received: n={n!r}")
+    _KERNEL_THREADS = n
+
+
+@contextlib.contextmanager
+def blas_threads(n: int) -> Iterator[None]:
+    """Within this block numpy's BLAS uses `n` threads (a no-op where the library cannot be controlled)."""
+    blas = _blas()
+    with _BLAS_LOCK:
+        prev = blas.get()
+        blas.set(n)
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            blas.set(prev)
+
+
+# NOTE: thresholds measured on a 2-core machine: a thread costs GIL hand-offs around every numpy call, so it pays
+# only with enough rows per thread and enough work per call (the Keras 2 two-LSTM example's batch 32 x 5 steps
+# does not gain; batch 64 x 40 steps and batches of 256 do).
+_MIN_ROWS_PER_THREAD = 32
+_MIN_WORK_PER_CALL = 1 << 19  # timesteps x batch x gate width
+
+_POOL: Optional[ThreadPoolExecutor] = None
+
+
+def _row_chunks(steps: int, n: int, width: int) -> List[slice]:
+    """Split the batch rows into one contiguous chunk per kernel thread (deterministic: depends on the shapes and
+    the thread count only)."""
+    threads = _KERNEL_THREADS if _KERNEL_THREADS is not None else _cores()
+    threads = min(threads, n // _MIN_ROWS_PER_THREAD)
+    if threads <= 1 or steps * n * width < _MIN_WORK_PER_CALL or not _blas().available:
+        return [slice(0, n)]
+    bounds = [round(i * n / threads) for i in range(threads + 1)]
+    return [slice(bounds[i], bounds[i + 1]) for i in range(threads)]
+
+
+def _run_chunks(fn: Callable[[slice], None], chunks: List[slice]) -> None:
+    """`fn(rows)` for every chunk: in this thread for one chunk, else one pooled thread per further chunk, BLAS at
+    one thread meanwhile (two levels of threads would fight for the same cores)."""
+    global _POOL
+    if len(chunks) == 1:
+        fn(chunks[0])
+        return
+    if _POOL is None or _POOL._max_workers < len(chunks) - 1:
+        _POOL = ThreadPoolExecutor(max_workers=len(chunks) - 1, thread_name_prefix="minikeras-rnn")
+    with blas_threads(1):
+        futures = [_POOL.submit(fn, rows) for rows in chunks[1:]]
+        try:
+            fn(chunks[0])
+        finally:
+            for f in futures:
+                f.exception()  # wait for every chunk, even when this one failed
+    for f in futures:
+        f.result()
+
+
 # ************************************************************ shared plumbing
+
+
+class StepMask(NamedTuple):
+    """The mask of one processing step, as the kernels use it (each `(N, 1)`)."""
+    inactive: np.ndarray   # bool: True where the step is masked (states carried, output repeated)
+    active_f: np.ndarray   # float: 1 where the step runs
+    inactive_f: np.ndarray  # float: 1 where it is masked
+
+    def rows(self, rows: slice) -> "StepMask":
+        return StepMask(self.inactive[rows], self.active_f[rows], self.inactive_f[rows])
 
 
 def _to_processing_order(x: np.ndarray, time_major: bool, go_backwards: bool) -> np.ndarray:
@@ -204,9 +249,9 @@ def _from_processing_order(a: np.ndarray, time_major: bool, go_backwards: bool) 
     return a if time_major else a.swapaxes(0, 1)
 
 
-def _mask_steps(mask: Optional[np.ndarray], time_major: bool, go_backwards: bool, T: int, N: int, dtype: Any):
-    """Per processing step: None (every sample active) or a tuple `(inactive bool (N, 1), active float (N, 1),
-    inactive float (N, 1))`."""
+def _mask_steps(mask: Optional[np.ndarray], time_major: bool, go_backwards: bool, T: int, N: int,
+                dtype: Any) -> Optional[List[Optional[StepMask]]]:
+    """Per processing step: None (every sample active) or its `StepMask`."""
     if mask is None:
         return None
     m = np.asarray(mask).astype(bool, copy=False)
@@ -214,15 +259,37 @@ def _mask_steps(mask: Optional[np.ndarray], time_major: bool, go_backwards: bool
     if m.shape != (T, N):
         raise ValueError(f"The mask must have shape (batch, timesteps) = {(N, T)} (or (timesteps, batch) when "
                          f"time_major). Received: mask.shape={np.shape(mask)}")
-    steps = []
+    steps: List[Optional[StepMask]] = []
     for t in range(T):
         mt = m[t]
         if mt.all():
             steps.append(None)
         else:
             active = mt[:, None].astype(dtype)
-            steps.append((~mt[:, None], active, 1 - active))
+            steps.append(StepMask(~mt[:, None], active, 1 - active))
     return steps
+
+
+_ALL = slice(None)  # every row (the kernels that run as one chunk)
+
+
+def _step_mask(steps: Optional[List[Optional[StepMask]]], t: int, rows: slice) -> Optional[StepMask]:
+    m = None if steps is None else steps[t]
+    return None if m is None else m.rows(rows)
+
+
+def _carry(m: Optional[StepMask], new_states: Sequence[np.ndarray], old_states: Sequence[np.ndarray]) -> None:
+    """THE mask rule for states: a masked sample keeps its previous states (in place)."""
+    if m is not None:
+        for new, old in zip(new_states, old_states):
+            np.copyto(new, old, where=m.inactive)
+
+
+def _carry_grads(m: Optional[StepMask], grads: Sequence[np.ndarray]) -> Tuple[List[np.ndarray], List[Any]]:
+    """The mask rule backwards: split each state gradient into the part through the step and the carried part."""
+    if m is None:
+        return list(grads), [None] * len(grads)
+    return [g * m.active_f for g in grads], [g * m.inactive_f for g in grads]
 
 
 _SMALL = 1 << 15  # elements of a projection below which one GEMM + a copy beats one GEMM per gate
@@ -230,11 +297,7 @@ _SMALL = 1 << 15  # elements of a projection below which one GEMM + a copy beats
 
 def _project_inputs(xt: np.ndarray, kernel: np.ndarray, bias: Optional[np.ndarray],
                     dp: Optional[np.ndarray], gates: int) -> np.ndarray:
-    """All timesteps' input projections, x @ kernel + bias, GATE-MAJOR: (T, N, F) -> (G, T, N, u).
-
-    Gate-major so that every gate of a step is one contiguous (N, u) block: numpy's cheap ufuncs run several times
-    faster on contiguous blocks than on the column slices of an (N, G*u) array.
-    """
+    """All timesteps' input projections, x @ kernel + bias, GATE-MAJOR: (T, N, F) -> (G, T, N, u)."""
     T, N, F = xt.shape
     width = kernel.shape[1]
     u = width // gates
@@ -300,6 +363,16 @@ def _split_weights(u_mat: np.ndarray, gates: int) -> np.ndarray:
     return np.ascontiguousarray(u_mat.reshape(u, gates, u).transpose(1, 0, 2))
 
 
+def _prologue(name: str, x: np.ndarray, kernel: np.ndarray, rk: np.ndarray, h0: np.ndarray, gates: int,
+              mask: Optional[np.ndarray], time_major: bool, go_backwards: bool):
+    """What every kernel starts with: the compute dtype, the inputs in processing order (T, N, F) (shapes checked)
+    and the per-step masks."""
+    dtype = np.result_type(x, kernel, rk, h0)
+    xt = _to_processing_order(x, time_major, go_backwards)
+    _check_shapes(name, xt, kernel, rk, h0, gates)
+    return dtype, xt, _mask_steps(mask, time_major, go_backwards, xt.shape[0], xt.shape[1], dtype)
+
+
 def _check_shapes(name: str, xt: np.ndarray, kernel: np.ndarray, rk: np.ndarray, h0: np.ndarray, gates: int) -> None:
     T, N, F = xt.shape
     u = rk.shape[0]
@@ -310,7 +383,7 @@ def _check_shapes(name: str, xt: np.ndarray, kernel: np.ndarray, rk: np.ndarray,
                          f"state {h0.shape}")
 
 
-def _output_grads(grad_y: np.ndarray, return_sequences: bool, time_major: bool, go_backwards: bool):
+def _output_grads(grad_y: np.ndarray, return_sequences: bool, time_major: bool):
     """The gradient of the layer output per processing step: (T, N, u) array, or None + the last step's grad."""
     if return_sequences:
         # NOTE: the output sequence is already in processing order (Keras returns it reversed with go_backwards)
@@ -319,41 +392,49 @@ def _output_grads(grad_y: np.ndarray, return_sequences: bool, time_major: bool, 
 
 
 class _Outputs:
-    """Builds the output of every step: the new h where the sample is active, else the carried / zero output."""
+    """The output of every step, THE mask rule for outputs: the new h where the sample is active, else the previous
+    output (or zeros with `zero_output_for_mask`). Works on row chunks, so threads can share it."""
 
     def __init__(self, T: int, N: int, u: int, dtype: Any, masked: bool, return_sequences: bool,
                  zero_output_for_mask: bool, hs: np.ndarray, initial_output: Optional[np.ndarray] = None):
-        self.return_sequences = return_sequences
-        self.masked = masked
-        self.zero = zero_output_for_mask
+        self.return_sequences, self.masked, self.zero = return_sequences, masked, zero_output_for_mask
         if return_sequences and not masked:
             self.Y = hs[1:]  # NOTE: without a mask the outputs ARE the h states: no copy
         elif return_sequences:
             self.Y = np.empty((T, N, u), dtype=dtype)
-        self.prev = None
-        if masked:
-            self.prev = np.zeros((N, u), dtype=dtype) if initial_output is None else \
-                np.array(initial_output, dtype=dtype, copy=True)
+        self.initial = np.zeros((N, u), dtype=dtype) if initial_output is None else \
+            np.array(initial_output, dtype=dtype, copy=True)
+        # without return_sequences: the output so far (starts as the initial output)
+        self.last = self.initial if masked and not return_sequences else None
 
-    def step(self, t: int, h_new: np.ndarray, m: Any) -> None:
-        """Record step t's output; `h_new` is the h state after masking (the new h wherever `m` is active)."""
+    def step(self, t: int, rows: slice, h_new: np.ndarray, m: Optional[StepMask]) -> None:
+        """Record step t's output for `rows`; `h_new` is the h state after masking."""
         if not self.masked:
             return
-        out = self.Y[t] if self.return_sequences else np.empty_like(h_new)
+        if not self.return_sequences:
+            if m is None:
+                np.copyto(self.last[rows], h_new)
+            else:
+                np.copyto(self.last[rows], h_new, where=~m.inactive)
+                if self.zero:
+                    np.copyto(self.last[rows], 0, where=m.inactive)
+            return
+        out = self.Y[t, rows]
         np.copyto(out, h_new)
         if m is not None:
-            np.copyto(out, 0 if self.zero else self.prev, where=m[0])
-        self.prev = out
+            prev = self.Y[t - 1, rows] if t else self.initial[rows]
+            np.copyto(out, 0 if self.zero else prev, where=m.inactive)
 
     def result(self, hs: np.ndarray, time_major: bool) -> np.ndarray:
         if self.return_sequences:
             return self.Y if time_major else self.Y.swapaxes(0, 1)
-        return self.prev if self.masked else hs[-1]
+        return self.last if self.masked else hs[-1]
 
 
 def _backprop_output(t: int, dh: np.ndarray, gy_seq: Optional[np.ndarray], gy_last: Optional[np.ndarray],
-                     T: int, m: Any, masked: bool, zero_output: bool, carry: list) -> None:
-    """Add the gradient of step t's output into dh (the gradient of the post-mask h state of step t)."""
+                     T: int, m: Optional[StepMask], masked: bool, zero_output: bool, carry: list) -> None:
+    """Add the gradient of step t's output into dh (the gradient of the post-mask h state of step t); `gy_seq` and
+    `gy_last` are already cut to the chunk's rows."""
     g = gy_seq[t] if gy_seq is not None else (gy_last if t == T - 1 else None)
     if not masked:
         if g is not None:
@@ -361,7 +442,7 @@ def _backprop_output(t: int, dh: np.ndarray, gy_seq: Optional[np.ndarray], gy_la
         return
     if zero_output:
         if g is not None:
-            dh += g if m is None else g * m[1]
+            dh += g if m is None else g * m.active_f
         return
     # NOTE: a masked step repeats the previous step's output, so its output gradient flows on to that step
     if carry[0] is not None:
@@ -372,89 +453,173 @@ def _backprop_output(t: int, dh: np.ndarray, gy_seq: Optional[np.ndarray], gy_la
         dh += g
         carry[0] = None
     else:
-        dh += g * m[1]
-        carry[0] = g * m[2]
+        dh += g * m.active_f
+        carry[0] = g * m.inactive_f
 
 
 # ************************************************************ LSTM
 
+#: Keras's LSTM gate order: the weights' column blocks, and the gradients the backward pass writes.
+I, F, C, O = 0, 1, 2, 3
+#: The forward pass's gate order: the three recurrent-activation gates first, as one contiguous block.
+FORWARD_GATES = (I, F, O, C)
+_POS = {g: FORWARD_GATES.index(g) for g in (I, F, C, O)}  # Keras gate -> forward position
+
+
+class _GatePlan:
+    """How the forward pass activates a gate-major block `(G, N, u)` whose gates have activations `acts`.
+
+    Each gate whose activation has a `fold` gets its weights scaled and its bias shifted (`scales`, `shifts`), so the
+    activation is a core pass (`FOLD_CORES`) plus, where needed, a post affine; consecutive gates with the same core
+    (or the same unfoldable activation) share one call. Built once per layer call.
+    """
+
+    def __init__(self, acts: Sequence[ActivationMath]):
+        folds = [a.fold for a in acts]
+        self.scales = [1.0 if f is None else f[0] for f in folds]
+        self.shifts = [0.0 if f is None else f[1] for f in folds]
+        self.passes: List[Tuple[slice, Callable[[np.ndarray], Any]]] = []
+        cores = [("core", f[2]) if f is not None else ("act", a) for f, a in zip(folds, acts)]
+        for lo, hi, key in _runs(cores):
+            fn = FOLD_CORES[key[1]] if key[0] == "core" else (lambda x, act=key[1]: _apply(act, x))
+            self.passes.append((slice(lo, hi), fn))
+        posts = [(1.0, 0.0) if f is None else (f[3], f[4]) for f in folds]
+        for lo, hi, (ps, pb) in _runs(posts):
+            if (ps, pb) != (1.0, 0.0):
+                self.passes.append((slice(lo, hi), _affine(ps, pb)))
+        self.identity = all(s == 1.0 for s in self.scales) and not any(self.shifts)
+
+    def __call__(self, a: np.ndarray) -> None:
+        for gates, fn in self.passes:
+            fn(a[gates])
+
+
+def _runs(keys: Sequence[Any]) -> Iterator[Tuple[int, int, Any]]:
+    lo = 0
+    for hi in range(1, len(keys) + 1):
+        if hi == len(keys) or keys[hi] != keys[lo]:
+            yield lo, hi, keys[lo]
+            lo = hi
+
+
+def _affine(scale: float, shift: float) -> Callable[[np.ndarray], None]:
+    def apply(x: np.ndarray) -> None:
+        x *= scale
+        x += shift
+    return apply
+
+
+def _fold_lstm_weights(plan: _GatePlan, kernel: np.ndarray, rk: np.ndarray, bias: Optional[np.ndarray],
+                       u: int) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
+    """The LSTM weights in the forward gate order, each gate scaled and shifted as `plan` folds its activation:
+    kernel (F, 4u), recurrent kernel stacked per gate (4, u, u), bias (4u,) (None: no bias and no shift)."""
+    k = np.empty_like(kernel)
+    r = np.empty((4, u, u), dtype=rk.dtype)
+    b = None if bias is None and not any(plan.shifts) else np.zeros(4 * u, dtype=kernel.dtype)
+    for pos, g in enumerate(FORWARD_GATES):
+        src, dst, s = slice(g * u, (g + 1) * u), slice(pos * u, (pos + 1) * u), plan.scales[pos]
+        np.multiply(kernel[:, src], s, out=k[:, dst])
+        np.multiply(rk[:, src], s, out=r[pos])
+        if b is not None:
+            if bias is not None:
+                np.multiply(bias[src], s, out=b[dst])
+            b[dst] += plan.shifts[pos]
+    return k, r, b
+
 
 def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major, return_sequences,
-                  zero_output_for_mask, initial_output, activation, recurrent_activation, dropout_mask, recurrent_dropout_mask,
-                  store):
+                  zero_output_for_mask, initial_output, activation, recurrent_activation, dropout_mask,
+                  recurrent_dropout_mask, store):
     act, ract = _act(activation), _act(recurrent_activation)
-    dtype = np.result_type(x, kernel, rk, h0)
-    xt = _to_processing_order(x, time_major, go_backwards)
+    dtype, xt, steps = _prologue("LSTMSequence", x, kernel, rk, h0, 4, mask, time_major, go_backwards)
     T, N, _ = xt.shape
     u = rk.shape[0]
-    _check_shapes("LSTMSequence", xt, kernel, rk, h0, 4)
-    steps = _mask_steps(mask, time_major, go_backwards, T, N, dtype)
-    rdp = recurrent_dropout_mask
-    zx = _project_inputs(xt, kernel, bias, dropout_mask, 4)      # (4, T, N, u)
-    u4 = _split_weights(rk, 4) if rdp is not None else None
-
+    order = list(FORWARD_GATES)
+    dp = None if dropout_mask is None else dropout_mask[order] if dropout_mask.shape[0] == 4 else dropout_mask
+    rdp = None if recurrent_dropout_mask is None else recurrent_dropout_mask[order]
+    plan = _GatePlan([ract, ract, ract, act])               # forward order i, f, o, c~
+    k_f, rk_f, b_f = _fold_lstm_weights(plan, kernel, rk, bias, u)
+    Z = _project_inputs(xt, k_f, b_f, dp, 4)                # (4, T, N, u) in forward order
     keep_z = store and (act.needs_input or ract.needs_input)
     S = T if store else 1
-    A = np.empty((S, 4, N, u), dtype=dtype)             # activated gates i, f, c~, o (gate-major per step)
+    A = np.empty((S, 4, N, u), dtype=dtype)   # activated gates, forward order: i, f, o, c~
     Zp = np.empty((S, 4, N, u), dtype=dtype) if keep_z else None
-    Hs = np.empty((T + 1, N, u), dtype=dtype)           # h states after each step (after masking)
+    Hs = np.empty((T + 1, N, u), dtype=dtype)  # h states after each step (after masking)
     Hs[0] = h0
     Cs = np.empty((T + 1 if store else 2, N, u), dtype=dtype)
     Cs[0] = c0
     # new c before masking; without a mask it is the c state itself
     Cn = (Cs[1:] if store else None) if steps is None else np.empty((S, N, u), dtype=dtype)
-    TC = np.empty((S, N, u), dtype=dtype)               # activation(c_new)
-    tmp = np.empty((N, u), dtype=dtype)
-    rec = np.empty((N, 4 * u), dtype=dtype)             # h @ recurrent_kernel: ONE GEMM per step
-    rec4 = rec.reshape(N, 4, u).transpose(1, 0, 2)      # ... seen gate-major
-    outs = _Outputs(T, N, u, dtype, steps is not None, return_sequences, zero_output_for_mask, Hs,
-                   initial_output)
-    with np.errstate(over="ignore"):
-        for t in range(T):
-            k = t if store else 0
-            h = Hs[t]
-            c = Cs[t] if store else Cs[t % 2]
-            a = A[k]
-            if rdp is None:
-                np.matmul(h, rk, out=rec)
-                np.add(zx[:, t], rec4, out=a)
-            else:
-                # NOTE: implementation 1's per-gate recurrent dropout: h * mask_g @ U_g, one batched matmul
-                np.add(zx[:, t], np.matmul(h[None] * rdp, u4), out=a)
-            if keep_z:
-                np.copyto(Zp[k], a)
-            ract.forward(a[:2])
-            act.forward(a[2])
-            ract.forward(a[3])
-            c_next = Cs[t + 1] if store else Cs[(t + 1) % 2]
-            cn = c_next if steps is None else Cn[k]
-            np.multiply(a[1], c, out=cn)
-            np.multiply(a[0], a[2], out=tmp)
-            cn += tmp
-            tc = TC[k]
-            act.into(cn, tc)
-            hn = Hs[t + 1]
-            np.multiply(a[3], tc, out=hn)
-            if steps is not None:
-                m = steps[t]
-                np.copyto(c_next, cn)
-                if m is not None:
-                    np.copyto(c_next, c, where=m[0])
-                    np.copyto(hn, h, where=m[0])
-                outs.step(t, hn, m)
+    TC = np.empty((S, N, u), dtype=dtype)     # act(c_new)
+    outs = _Outputs(T, N, u, dtype, steps is not None, return_sequences, zero_output_for_mask, Hs, initial_output)
+    gi, gf, go, gc = _POS[I], _POS[F], _POS[O], _POS[C]
+
+    def run(rows: slice) -> None:
+        n = rows.stop - rows.start
+        rec = np.empty((4, n, u), dtype=dtype)  # h @ U, gate-major: one batched matmul per step
+        tmp = np.empty((n, u), dtype=dtype)
+        with np.errstate(over="ignore"):
+            for t in range(T):
+                k = t if store else 0
+                h = Hs[t, rows]
+                c = Cs[t if store else t % 2, rows]
+                a = A[k, :, rows]
+                np.matmul(h if rdp is None else h * rdp[:, rows], rk_f, out=rec)
+                np.add(Z[:, t, rows], rec, out=a)
+                if keep_z:
+                    np.copyto(Zp[k, :, rows], a)
+                plan(a)
+                c_next = Cs[t + 1 if store else (t + 1) % 2, rows]
+                cn = c_next if steps is None else Cn[k, rows]
+                np.multiply(a[gf], c, out=cn)          # c_t = f * c_{t-1} + i * c~
+                np.multiply(a[gi], a[gc], out=tmp)
+                cn += tmp
+                tc = TC[k, rows]
+                act.forward(cn, tc)
+                hn = Hs[t + 1, rows]
+                np.multiply(a[go], tc, out=hn)         # h_t = o * act(c_t)
+                if steps is not None:
+                    m = _step_mask(steps, t, rows)
+                    np.copyto(c_next, cn)
+                    _carry(m, (c_next, hn), (c, h))
+                    outs.step(t, rows, hn, m)
+
+    _run_chunks(run, _row_chunks(T, N, 4 * u))
     c_last = Cs[T] if store else Cs[T % 2]
     y = outs.result(Hs, time_major)
     saved = None
     if store:
-        saved = dict(xt=xt, A=A, Zp=Zp, Hs=Hs, Cs=Cs, Cn=Cn, TC=TC, steps=steps, u4=u4)
+        saved = dict(xt=xt, A=A, Zp=Zp, Hs=Hs, Cs=Cs, Cn=Cn, TC=TC, steps=steps)
     return y, Hs[T], c_last, saved
 
 
 class LSTMSequence(Function):
-    """A whole LSTM layer call (Keras gate packing i, f, c, o) as one node; backward is hand-written BPTT.
+    r"""A whole LSTM layer call (Keras gate packing i, f, c, o) as one node; backward is hand-written BPTT.
 
-    Inputs: x, kernel, recurrent_kernel, [bias], h0, c0. Outputs: (output, h_T, c_T), the output being the
-    sequence (processing order) or the last step's output.
+    Inputs: x, kernel `W` (F, 4u), recurrent_kernel `U` (u, 4u), [bias `b` (4u,)], h0, c0. Outputs: (output, h_T,
+    c_T), the output being the sequence (processing order) or the last step's output.
+
+    Forward, per step t, with `ra` the recurrent activation and `act` the activation::
+
+        z_t  = x_t W + h_{t-1} U + b                     (N, 4u), split into z_i, z_f, z_c, z_o
+        i_t  = ra(z_i)    f_t = ra(z_f)    o_t = ra(z_o)    c~_t = act(z_c)
+        c_t  = f_t * c_{t-1} + i_t * c~_t
+        h_t  = o_t * act(c_t)
+
+    The kernel runs the gates in the order i, f, o, c~ with weights folded per gate (`ActivationMath.fold`): e.g.
+    sigmoid gates use `-W`, `-U`, `-b` and `1 / (1 + exp(.))`, the tanh gate `-2W` and `2 / (1 + exp(.)) - 1`,
+    hard sigmoid gates `0.2W`, `0.2b + 0.5` and `clip(., 0, 1)`: one `exp` or `clip` pass over the gate block.
+
+    Backward (BPTT), from the last step down, with `dh`, `dc` the gradients reaching h_t, c_t (output gradient of
+    step t included)::
+
+        dz_o = dh * act(c_t) * ra'(z_o)
+        dc   = dc + dh * o_t * act'(c_t)                 (the gradient of c_t before its use in step t+1)
+        dz_i = dc * c~_t * ra'(z_i)     dz_f = dc * c_{t-1} * ra'(z_f)     dz_c = dc * i_t * act'(z_c)
+        dh_{t-1} = dz_t U^T             dc_{t-1} = dc * f_t
+        dW = sum_t x_t^T dz_t           dU = sum_t h_{t-1}^T dz_t          db = sum_t dz_t      dx_t = dz_t W^T
+
+    A masked step passes dh and dc through unchanged for its masked samples (their states were carried).
     """
 
     @staticmethod
@@ -465,10 +630,9 @@ class LSTMSequence(Function):
         store = getattr(ctx, "needs_input_grad", None) is not None
         y, h, c, saved = _lstm_forward(
             x, kernel, rk, bias, h0, c0, mask=mask, go_backwards=go_backwards, time_major=time_major,
-            return_sequences=return_sequences, zero_output_for_mask=zero_output_for_mask, initial_output=initial_output,
-            activation=activation,
-            recurrent_activation=recurrent_activation, dropout_mask=dropout_mask,
-            recurrent_dropout_mask=recurrent_dropout_mask, store=store)
+            return_sequences=return_sequences, zero_output_for_mask=zero_output_for_mask,
+            initial_output=initial_output, activation=activation, recurrent_activation=recurrent_activation,
+            dropout_mask=dropout_mask, recurrent_dropout_mask=recurrent_dropout_mask, store=store)
         if store:
             ctx.saved = saved
             ctx.kernel, ctx.rk, ctx.has_bias = kernel, rk, has_bias
@@ -483,51 +647,64 @@ class LSTMSequence(Function):
         s, o = ctx.saved, ctx.opts
         kernel, rk = ctx.kernel, ctx.rk
         act, ract, rdp = o["act"], o["ract"], o["rdp"]
-        xt, A, Zp, Hs, Cs, Cn, TC, steps, u4 = (s[k] for k in ("xt", "A", "Zp", "Hs", "Cs", "Cn", "TC", "steps",
-                                                                "u4"))
+        xt, A, Zp, Hs, Cs, Cn, TC, steps = (s[k] for k in ("xt", "A", "Zp", "Hs", "Cs", "Cn", "TC", "steps"))
         T, N, _ = xt.shape
         u = rk.shape[0]
-        gy_seq, gy_last = _output_grads(gy, o["return_sequences"], o["time_major"], o["go_backwards"])
+        gy_seq, gy_last = _output_grads(gy, o["return_sequences"], o["time_major"])
         masked = steps is not None
         dtype = Hs.dtype
-        dh = np.array(ghT, dtype=dtype, copy=True)
-        dc = np.array(gcT, dtype=dtype, copy=True)
-        carry = [None]
-        # NOTE: every derivative is computed for the whole sequence at once (a few large ufuncs); the step loop
-        # then needs ~7 small ones, on contiguous gate-major blocks: dz_o = dh*P_o, dc_new = dc + dh*Q,
-        # dz_ifc = dc_new*P_ifc, dc = dc_new*f, one copy to the (N, 4u) row layout, dh = dz @ U^T
-        P = np.empty((T, 4, N, u), dtype=dtype)
-        for g, fn in ((0, ract), (1, ract), (2, act), (3, ract)):
-            P[:, g] = 1 if fn.identity else fn.deriv(A[:, g], None if Zp is None else Zp[:, g])
-        P[:, 0] *= A[:, 2]                   # di = dc_new * c~ * ra'(z_i)
-        P[:, 1] *= Cs[:-1]                   # df = dc_new * c_prev * ra'(z_f)
-        P[:, 2] *= A[:, 0]                   # dc~ = dc_new * i * act'(z_c)
-        P[:, 3] *= TC                        # do = dh * act(c) * ra'(z_o)
-        Q = A[:, 3] * (1 if act.identity else act.deriv(TC, Cn))  # dc_new += dh * o * act'(c)
-        dZ = np.empty((T, N, 4 * u), dtype=dtype)   # row layout, for the weight-gradient GEMMs
-        dzg = np.empty((4, N, u), dtype=dtype)      # one step, gate-major
+        dh_all = np.array(ghT, dtype=dtype, copy=True)
+        dc_all = np.array(gcT, dtype=dtype, copy=True)
+        dZ = np.empty((T, N, 4 * u), dtype=dtype)   # Keras gate order, row layout: for the weight-gradient GEMMs
         rkT = rk.T
-        u4T = u4.transpose(0, 2, 1) if u4 is not None else None
-        dcn = np.empty((N, u), dtype=dtype)
-        for t in range(T - 1, -1, -1):
-            m = steps[t] if masked else None
-            _backprop_output(t, dh, gy_seq, gy_last, T, m, masked, o["zero_output_for_mask"], carry)
-            if m is not None:
-                dh_pass, dc_pass = dh * m[2], dc * m[2]
-                dh, dc = dh * m[1], dc * m[1]
-            np.multiply(dh, P[t, 3], out=dzg[3])
-            np.multiply(dh, Q[t], out=dcn)
-            dcn += dc
-            np.multiply(dcn, P[t, :3], out=dzg[:3])
-            dc = dcn * A[t, 1]
-            np.copyto(dZ[t].reshape(N, 4, u), dzg.transpose(1, 0, 2))
-            if rdp is None:
-                dh = dZ[t] @ rkT
+        u4T = _split_weights(rk, 4).transpose(0, 2, 1) if rdp is not None else None
+        gi, gf, go, gc = _POS[I], _POS[F], _POS[O], _POS[C]
+
+        def run(rows: slice) -> None:
+            n = rows.stop - rows.start
+            # NOTE: the derivatives for the whole sequence first (a few large ufuncs), then ~7 small ufuncs per
+            # step on contiguous gate-major blocks. P is in Keras order: dz_g = (dc or dh) * P_g.
+            Ar = A[:, :, rows]
+            P = np.empty((T, 4, n, u), dtype=dtype)
+            zr = None if Zp is None else Zp[:, :, rows]
+            if ract.identity:
+                P[:, [I, F, O]] = 1
             else:
-                dh = (np.matmul(dzg, u4T) * rdp).sum(axis=0)
-            if m is not None:
-                dh += dh_pass
-                dc += dc_pass
+                d = ract.deriv(Ar[:, :3], None if zr is None else zr[:, :3])   # forward order i, f, o
+                P[:, I], P[:, F], P[:, O] = d[:, gi], d[:, gf], d[:, go]
+            P[:, C] = 1 if act.identity else act.deriv(Ar[:, gc], None if zr is None else zr[:, gc])
+            P[:, I] *= Ar[:, gc]               # dz_i = dc * c~ * ra'(z_i)
+            P[:, F] *= Cs[:-1, rows]           # dz_f = dc * c_{t-1} * ra'(z_f)
+            P[:, C] *= Ar[:, gi]               # dz_c = dc * i * act'(z_c)
+            P[:, O] *= TC[:, rows]             # dz_o = dh * act(c) * ra'(z_o)
+            Q = Ar[:, go] * (1 if act.identity else act.deriv(TC[:, rows], None if Cn is None else Cn[:, rows]))
+            dh, dc = dh_all[rows], dc_all[rows]
+            gs = None if gy_seq is None else gy_seq[:, rows]
+            gl = None if gy_last is None else gy_last[rows]
+            carry: List[Any] = [None]
+            dzg = np.empty((4, n, u), dtype=dtype)   # one step, gate-major, Keras order
+            dcn = np.empty((n, u), dtype=dtype)
+            for t in range(T - 1, -1, -1):
+                m = _step_mask(steps, t, rows)
+                _backprop_output(t, dh, gs, gl, T, m, masked, o["zero_output_for_mask"], carry)
+                (dh, dc), (dh_pass, dc_pass) = _carry_grads(m, (dh, dc))
+                np.multiply(dh, P[t, O], out=dzg[O])
+                np.multiply(dh, Q[t], out=dcn)
+                dcn += dc
+                np.multiply(dcn, P[t, I:C + 1], out=dzg[I:C + 1])
+                dc = dcn * Ar[t, gf]
+                dzt = dZ[t, rows]
+                np.copyto(dzt.reshape(n, 4, u), dzg.transpose(1, 0, 2))
+                if rdp is None:
+                    dh = dzt @ rkT
+                else:
+                    dh = (np.matmul(dzg, u4T) * rdp[:, rows]).sum(axis=0)
+                if m is not None:
+                    dh += dh_pass
+                    dc += dc_pass
+            dh_all[rows], dc_all[rows] = dh, dc
+
+        _run_chunks(run, _row_chunks(T, N, 4 * u))
         need = ctx.needs_input_grad
         dx, dk = _input_grads(xt, kernel, o["dp"], dZ, 4, need[0], need[1])
         dU = None
@@ -546,7 +723,7 @@ class LSTMSequence(Function):
         out = [dx, dk, dU]
         if ctx.has_bias:
             out.append(dZ.sum(axis=(0, 1)) if need[3] else None)
-        out += [dh, dc]
+        out += [dh_all, dc_all]
         return tuple(out)
 
 
@@ -560,7 +737,7 @@ def lstm_sequence(x: Tensor, kernel: Tensor, recurrent_kernel: Tensor, bias: Opt
 def lstm_gate_values(x: np.ndarray, kernel: np.ndarray, recurrent_kernel: np.ndarray,
                      bias: Optional[np.ndarray] = None, h0: Optional[np.ndarray] = None,
                      c0: Optional[np.ndarray] = None, mask: Optional[np.ndarray] = None,
-                     activation: str = "tanh", recurrent_activation: str = "hard_sigmoid",
+                     activation: Any = "tanh", recurrent_activation: Any = "hard_sigmoid",
                      go_backwards: bool = False) -> Dict[str, np.ndarray]:
     """Per-timestep LSTM internals, for inspection: numpy in, numpy out, no autograd.
 
@@ -597,12 +774,12 @@ def lstm_gate_values(x: np.ndarray, kernel: np.ndarray, recurrent_kernel: np.nda
     c0 = np.zeros((N, u), dtype) if c0 is None else np.asarray(c0, dtype=dtype)
     bias = None if bias is None else np.asarray(bias, dtype=dtype)
     _, _, _, s = _lstm_forward(x, kernel, recurrent_kernel, bias, h0, c0, mask=mask, go_backwards=go_backwards,
-                               time_major=False, return_sequences=True, zero_output_for_mask=False, initial_output=None,
-                               activation=activation, recurrent_activation=recurrent_activation, dropout_mask=None,
-                               recurrent_dropout_mask=None, store=True)
-    A = s["A"]  # (T, 4, N, u)
-    gate = lambda g: np.ascontiguousarray(A[:, g].swapaxes(0, 1))  # noqa: E731
-    return {"i": gate(0), "f": gate(1), "c_tilde": gate(2), "o": gate(3),
+                               time_major=False, return_sequences=True, zero_output_for_mask=False,
+                               initial_output=None, activation=activation, recurrent_activation=recurrent_activation,
+                               dropout_mask=None, recurrent_dropout_mask=None, store=True)
+    A = s["A"]  # (T, 4, N, u), forward order
+    gate = lambda g: np.ascontiguousarray(A[:, _POS[g]].swapaxes(0, 1))  # noqa: E731
+    return {"i": gate(I), "f": gate(F), "c_tilde": gate(C), "o": gate(O),
             "c": np.ascontiguousarray(s["Cs"][1:].swapaxes(0, 1)),
             "h": np.ascontiguousarray(s["Hs"][1:].swapaxes(0, 1))}
 
@@ -611,15 +788,12 @@ def lstm_gate_values(x: np.ndarray, kernel: np.ndarray, recurrent_kernel: np.nda
 
 
 def _gru_forward(x, kernel, rk, bias, h0, *, reset_after, mask, go_backwards, time_major, return_sequences,
-                 zero_output_for_mask, initial_output, activation, recurrent_activation, dropout_mask, recurrent_dropout_mask,
-                 store):
+                 zero_output_for_mask, initial_output, activation, recurrent_activation, dropout_mask,
+                 recurrent_dropout_mask, store):
     act, ract = _act(activation), _act(recurrent_activation)
-    dtype = np.result_type(x, kernel, rk, h0)
-    xt = _to_processing_order(x, time_major, go_backwards)
+    dtype, xt, steps = _prologue("GRUSequence", x, kernel, rk, h0, 3, mask, time_major, go_backwards)
     T, N, _ = xt.shape
     u = rk.shape[0]
-    _check_shapes("GRUSequence", xt, kernel, rk, h0, 3)
-    steps = _mask_steps(mask, time_major, go_backwards, T, N, dtype)
     rdp = recurrent_dropout_mask
     b_in, b_rec = (None, None) if bias is None else ((bias[0], bias[1]) if reset_after else (bias, None))
     zx = _project_inputs(xt, kernel, b_in, dropout_mask, 3)   # (3, T, N, u)
@@ -630,8 +804,7 @@ def _gru_forward(x, kernel, rk, bias, h0, *, reset_after, mask, go_backwards, ti
     AUX = np.empty((S, N, u), dtype=dtype)              # reset_after: h @ U_h + b_rh ; else r * h (dropped out)
     Hs = np.empty((T + 1, N, u), dtype=dtype)
     Hs[0] = h0
-    outs = _Outputs(T, N, u, dtype, steps is not None, return_sequences, zero_output_for_mask, Hs,
-                   initial_output)
+    outs = _Outputs(T, N, u, dtype, steps is not None, return_sequences, zero_output_for_mask, Hs, initial_output)
     rk_zr, rk_h = rk[:, :2 * u], rk[:, 2 * u:]
     u3 = _split_weights(rk, 3) if rdp is not None else None
     inner = np.empty((N, 3 * u), dtype=dtype)          # the recurrent GEMM's output
@@ -656,7 +829,7 @@ def _gru_forward(x, kernel, rk, bias, h0, *, reset_after, mask, go_backwards, ti
             np.add(zx[:2, t], inner3[:2], out=a[:2])
             if keep_z:
                 np.copyto(Zp[k, :2], a[:2])
-            ract.forward(a[:2])
+            _apply(ract, a[:2])
             aux = AUX[k]
             if reset_after:
                 np.copyto(aux, inner3[2])
@@ -667,17 +840,16 @@ def _gru_forward(x, kernel, rk, bias, h0, *, reset_after, mask, go_backwards, ti
             a[2] += zx[2, t]
             if keep_z:
                 np.copyto(Zp[k, 2], a[2])
-            act.forward(a[2])
+            _apply(act, a[2])
             hn = Hs[t + 1]
             # h = z * h_prev + (1 - z) * hh = hh + z * (h_prev - hh)
             np.subtract(h, a[2], out=tmp)
             tmp *= a[0]
             np.add(a[2], tmp, out=hn)
             if steps is not None:
-                m = steps[t]
-                if m is not None:
-                    np.copyto(hn, h, where=m[0])
-                outs.step(t, hn, m)
+                m = _step_mask(steps, t, _ALL)
+                _carry(m, (hn,), (h,))
+                outs.step(t, _ALL, hn, m)
     y = outs.result(Hs, time_major)
     saved = dict(xt=xt, A=A, Zp=Zp, AUX=AUX, Hs=Hs, steps=steps, u3=u3) if store else None
     return y, Hs[T], saved
@@ -686,13 +858,29 @@ def _gru_forward(x, kernel, rk, bias, h0, *, reset_after, mask, go_backwards, ti
 class GRUSequence(Function):
     """A whole GRU layer call (Keras gate packing z, r, h; `reset_after` either way) as one node.
 
-    Inputs: x, kernel, recurrent_kernel, [bias], h0. Outputs: (output, h_T).
+    Inputs: x, kernel `W` (F, 3u), recurrent_kernel `U` (u, 3u), [bias `b` (3u,), or (2, 3u) = input bias `b`
+    and recurrent bias `b'` with reset_after], h0. Outputs: (output, h_T).
+
+    Forward, per step t, with `ra` the recurrent activation and `act` the activation::
+
+        z_t  = ra(x_t W_z + h_{t-1} U_z + b_z)          r_t = ra(x_t W_r + h_{t-1} U_r + b_r)
+        hh_t = act(x_t W_h + (r_t * h_{t-1}) U_h + b_h)                 (reset_after=False)
+        hh_t = act(x_t W_h + b_h + r_t * (h_{t-1} U_h + b'_h))         (reset_after=True; b'_z, b'_r join z, r)
+        h_t  = z_t * h_{t-1} + (1 - z_t) * hh_t
+
+    Backward (BPTT), from the last step down, with `dh` the gradient reaching h_t::
+
+        dhh = dh * (1 - z_t) * act'(.)                  dz = dh * (h_{t-1} - hh_t) * ra'(.)
+        reset_after=False:  d(r h) = dhh U_h^T   dr = d(r h) * h_{t-1} * ra'(.)   dh_{t-1} += d(r h) * r_t
+        reset_after=True:   dr = dhh * (h_{t-1} U_h + b'_h) * ra'(.)              d(h U_h) = dhh * r_t
+        dh_{t-1} = dh * z_t + [dz, dr, (recurrent part of dhh)] U^T
+        dW = sum_t x_t^T [dz, dr, dhh]    dU, db likewise from the recurrent products
     """
 
     @staticmethod
     def forward(ctx, x, kernel, rk, *rest, has_bias=True, reset_after=False, mask=None, go_backwards=False,
-                time_major=False, return_sequences=False, zero_output_for_mask=False, initial_output=None, activation="tanh",
-                recurrent_activation="sigmoid", dropout_mask=None, recurrent_dropout_mask=None):
+                time_major=False, return_sequences=False, zero_output_for_mask=False, initial_output=None,
+                activation="tanh", recurrent_activation="sigmoid", dropout_mask=None, recurrent_dropout_mask=None):
         bias, h0 = (rest[0], rest[1]) if has_bias else (None, rest[0])
         store = getattr(ctx, "needs_input_grad", None) is not None
         y, h, saved = _gru_forward(
@@ -719,7 +907,7 @@ class GRUSequence(Function):
         xt, A, Zp, AUX, Hs, steps, u3 = (s[k] for k in ("xt", "A", "Zp", "AUX", "Hs", "steps", "u3"))
         T, N, _ = xt.shape
         u = rk.shape[0]
-        gy_seq, gy_last = _output_grads(gy, o["return_sequences"], o["time_major"], o["go_backwards"])
+        gy_seq, gy_last = _output_grads(gy, o["return_sequences"], o["time_major"])
         masked = steps is not None
         dtype = Hs.dtype
         dh = np.array(ghT, dtype=dtype, copy=True)
@@ -741,11 +929,9 @@ class GRUSequence(Function):
         rkT, rk_zrT, rk_hT = rk.T, rk[:, :2 * u].T, rk[:, 2 * u:].T
         u3T = u3.transpose(0, 2, 1) if u3 is not None else None
         for t in range(T - 1, -1, -1):
-            m = steps[t] if masked else None
+            m = _step_mask(steps, t, _ALL)
             _backprop_output(t, dh, gy_seq, gy_last, T, m, masked, o["zero_output_for_mask"], carry)
-            if m is not None:
-                dh_pass = dh * m[2]
-                dh = dh * m[1]
+            (dh,), (dh_pass,) = _carry_grads(m, (dh,))
             np.multiply(dh, Ph[t], out=dxg[2])
             np.multiply(dh, Pz[t], out=dxg[0])
             dh_new = dh * A[t, 0]
@@ -813,14 +999,12 @@ def gru_sequence(x: Tensor, kernel: Tensor, recurrent_kernel: Tensor, bias: Opti
 
 
 def _simple_rnn_forward(x, kernel, rk, bias, h0, *, mask, go_backwards, time_major, return_sequences,
-                        zero_output_for_mask, initial_output, activation, dropout_mask, recurrent_dropout_mask, store):
+                        zero_output_for_mask, initial_output, activation, dropout_mask, recurrent_dropout_mask,
+                        store):
     act = _act(activation)
-    dtype = np.result_type(x, kernel, rk, h0)
-    xt = _to_processing_order(x, time_major, go_backwards)
+    dtype, xt, steps = _prologue("SimpleRNNSequence", x, kernel, rk, h0, 1, mask, time_major, go_backwards)
     T, N, _ = xt.shape
     u = rk.shape[0]
-    _check_shapes("SimpleRNNSequence", xt, kernel, rk, h0, 1)
-    steps = _mask_steps(mask, time_major, go_backwards, T, N, dtype)
     rdp = recurrent_dropout_mask
     zx = _project_inputs(xt, kernel, bias, dropout_mask, 1)[0]
     keep_z = store and act.needs_input
@@ -829,8 +1013,7 @@ def _simple_rnn_forward(x, kernel, rk, bias, h0, *, mask, go_backwards, time_maj
     Hs = np.empty((T + 1, N, u), dtype=dtype)
     Hs[0] = h0
     An = np.empty((T if store else 1, N, u), dtype=dtype) if steps is not None else Hs[1:]
-    outs = _Outputs(T, N, u, dtype, steps is not None, return_sequences, zero_output_for_mask, Hs,
-                   initial_output)
+    outs = _Outputs(T, N, u, dtype, steps is not None, return_sequences, zero_output_for_mask, Hs, initial_output)
     rec = np.empty((N, u), dtype=dtype)
     with np.errstate(over="ignore"):
         for t in range(T):
@@ -840,33 +1023,37 @@ def _simple_rnn_forward(x, kernel, rk, bias, h0, *, mask, go_backwards, time_maj
             np.add(zx[t], rec, out=a)
             if keep_z:
                 np.copyto(Zp[t], a)
-            act.forward(a)
+            _apply(act, a)
             if steps is not None:
                 hn = Hs[t + 1]
                 np.copyto(hn, a)
-                m = steps[t]
-                if m is not None:
-                    np.copyto(hn, h, where=m[0])
-                outs.step(t, hn, m)
+                m = _step_mask(steps, t, _ALL)
+                _carry(m, (hn,), (h,))
+                outs.step(t, _ALL, hn, m)
     y = outs.result(Hs, time_major)
     saved = dict(xt=xt, An=An, Zp=Zp, Hs=Hs, steps=steps) if store else None
     return y, Hs[T], saved
 
 
 class SimpleRNNSequence(Function):
-    """A whole SimpleRNN layer call as one node. Inputs: x, kernel, recurrent_kernel, [bias], h0.
-    Outputs: (output, h_T)."""
+    """A whole SimpleRNN layer call as one node. Inputs: x, kernel `W` (F, u), recurrent_kernel `U` (u, u),
+    [bias `b` (u,)], h0. Outputs: (output, h_T).
+
+    Forward: `h_t = act(x_t W + h_{t-1} U + b)`. Backward (BPTT), from the last step down, with `dh` the gradient
+    reaching h_t: `dz_t = dh * act'(.)`, `dh_{t-1} = dz_t U^T`; `dW = sum_t x_t^T dz_t`, `dU = sum_t h_{t-1}^T dz_t`,
+    `db = sum_t dz_t`, `dx_t = dz_t W^T`.
+    """
 
     @staticmethod
     def forward(ctx, x, kernel, rk, *rest, has_bias=True, mask=None, go_backwards=False, time_major=False,
-                return_sequences=False, zero_output_for_mask=False, initial_output=None, activation="tanh", dropout_mask=None,
-                recurrent_dropout_mask=None):
+                return_sequences=False, zero_output_for_mask=False, initial_output=None, activation="tanh",
+                dropout_mask=None, recurrent_dropout_mask=None):
         bias, h0 = (rest[0], rest[1]) if has_bias else (None, rest[0])
         store = getattr(ctx, "needs_input_grad", None) is not None
         y, h, saved = _simple_rnn_forward(
             x, kernel, rk, bias, h0, mask=mask, go_backwards=go_backwards, time_major=time_major,
-            return_sequences=return_sequences, zero_output_for_mask=zero_output_for_mask, initial_output=initial_output,
-            activation=activation,
+            return_sequences=return_sequences, zero_output_for_mask=zero_output_for_mask,
+            initial_output=initial_output, activation=activation,
             dropout_mask=dropout_mask, recurrent_dropout_mask=recurrent_dropout_mask, store=store)
         if store:
             ctx.saved = saved
@@ -885,7 +1072,7 @@ class SimpleRNNSequence(Function):
         xt, An, Zp, Hs, steps = (s[k] for k in ("xt", "An", "Zp", "Hs", "steps"))
         T, N, _ = xt.shape
         u = rk.shape[0]
-        gy_seq, gy_last = _output_grads(gy, o["return_sequences"], o["time_major"], o["go_backwards"])
+        gy_seq, gy_last = _output_grads(gy, o["return_sequences"], o["time_major"])
         masked = steps is not None
         dh = np.array(ghT, dtype=Hs.dtype, copy=True)
         carry = [None]
@@ -893,11 +1080,9 @@ class SimpleRNNSequence(Function):
         DZ = np.empty((T, N, u), dtype=Hs.dtype)
         rkT = rk.T
         for t in range(T - 1, -1, -1):
-            m = steps[t] if masked else None
+            m = _step_mask(steps, t, _ALL)
             _backprop_output(t, dh, gy_seq, gy_last, T, m, masked, o["zero_output_for_mask"], carry)
-            if m is not None:
-                dh_pass = dh * m[2]
-                dh = dh * m[1]
+            (dh,), (dh_pass,) = _carry_grads(m, (dh,))
             np.multiply(dh, D[t], out=DZ[t])
             dh = DZ[t] @ rkT
             if rdp is not None:

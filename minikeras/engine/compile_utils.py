@@ -60,6 +60,42 @@ def apply_mask(mask: Optional[np.ndarray], sw: Optional[np.ndarray], dtype: Any)
 
 
 
+def output_names_for(names: Optional[List[str]], n: int) -> List[str]:
+    """The model's output names, or tf_keras's pseudo names `output_1`, `output_2`, ... when it has none."""
+    if names is not None and len(names) == n:
+        return list(names)
+    return [f"output_{i + 1}" for i in range(n)]
+
+
+def flatten_outputs(y_pred: Any, names: Optional[List[str]]) -> List[Tensor]:
+    """The model's outputs as a list: one output, a list, or a dict (by output name, else by sorted key)."""
+    if isinstance(y_pred, dict):
+        keys = names if names is not None and set(names) == set(y_pred) else sorted(y_pred)
+        return [y_pred[k] for k in keys]
+    return list(y_pred) if isinstance(y_pred, (list, tuple)) else [y_pred]
+
+
+def map_to_outputs(struct: Any, names: List[str], what: str) -> List[Any]:
+    """Targets or sample weights per output: a dict is matched by output name (a missing name: no target for that
+    output, as tf_keras), a list by position, one value goes to a single output or to all."""
+    n = len(names)
+    if struct is None:
+        return [None] * n
+    if isinstance(struct, dict):
+        keys = list(struct)
+        struct = dict(struct)
+        out = [struct.pop(name, None) for name in names]
+        if struct:
+            raise ValueError(f"Found {what} data for {sorted(struct)}, which name no model output. Expected keys "
+                             f"among the output names {names}. Received: {what} with keys {list(keys)}")
+        return out
+    if isinstance(struct, (list, tuple)):
+        if len(struct) != n:
+            raise ValueError(f"Expected one {what} array per model output ({n}: {names}), got {len(struct)}.")
+        return list(struct)
+    return [struct] * n
+
+
 class LossesContainer:
     """The compiled loss (tf.keras's `compile_utils.LossesContainer`).
 
@@ -129,12 +165,14 @@ class LossesContainer:
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None,
                  regularization_losses: Optional[Sequence[Tensor]] = None) -> Optional[Tensor]:
-        y_pred = list(y_pred) if isinstance(y_pred, (list, tuple)) else [y_pred]
+        y_pred = flatten_outputs(y_pred, self._output_names)
         if not self._built:
             self.build(y_pred)
-        y_true = self._conform(len(y_pred), y_true, "target", False) if y_true is not None else [None] * len(y_pred)
-        if sample_weight is None or not isinstance(sample_weight, (list, tuple)):
-            sample_weight = [sample_weight] * len(y_pred)
+        names = self._output_names
+        if y_true is not None and not isinstance(y_true, (dict, list, tuple)) and len(y_pred) > 1:
+            y_true = [y_true] + [None] * (len(y_pred) - 1)  # one array: the first output's targets (tf_keras)
+        y_true = map_to_outputs(y_true, names, "target")
+        sample_weight = map_to_outputs(sample_weight, names, "sample_weight")
         loss_values: List[Tensor] = []
         mean_values: List[float] = []
         batch_dim = None
@@ -344,14 +382,13 @@ class MetricsContainer:
                                       target_shape=None if y_t is None else tuple(y_t.shape))
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-        y_pred = list(y_pred) if isinstance(y_pred, (list, tuple)) else [y_pred]
+        y_pred = flatten_outputs(y_pred, self._output_names)
         n = len(y_pred)
-        if y_true is None:
-            y_true = [None] * n
-        elif not isinstance(y_true, (list, tuple)):
-            y_true = [y_true]
-        if sample_weight is None or not isinstance(sample_weight, (list, tuple)):
-            sample_weight = [sample_weight] * n
+        names = output_names_for(self._output_names, n)
+        if y_true is not None and not isinstance(y_true, (dict, list, tuple)) and n > 1:
+            y_true = [y_true] + [None] * (n - 1)
+        y_true = map_to_outputs(y_true, names, "target")
+        sample_weight = map_to_outputs(sample_weight, names, "sample_weight")
         if not self._built:
             self.build(y_pred, [None if t is None else np.asarray(t) for t in y_true])
         for y_t, y_p, sw, ms, wms in zip(y_true, y_pred, sample_weight, self._metrics, self._weighted_metrics):

@@ -43,13 +43,34 @@ def as_array(value: Any, name: str) -> np.ndarray:
     return arr
 
 
+class NamedArrays(list):
+    """The arrays of a dict (`{'input_name': array}`, `{'output_name': targets}`), in the dict's order, remembering
+    the keys so that every batch is handed to the model and the losses as a dict again."""
+
+    def __init__(self, keys: Sequence[str], arrays: Sequence[Any]):
+        super().__init__(arrays)
+        self.keys = list(keys)
+
+    def map(self, fn: Any) -> "NamedArrays":
+        return NamedArrays(self.keys, [fn(a) for a in self])
+
+
+def map_arrays(arrays: Optional[List[Any]], fn: Any) -> Optional[List[Any]]:
+    """`fn` applied to every array, keeping dict keys."""
+    if arrays is None:
+        return None
+    return arrays.map(fn) if isinstance(arrays, NamedArrays) else [fn(a) for a in arrays]
+
+
 def flatten_data(data: Any, name: str) -> Optional[List[np.ndarray]]:
-    """None, one array, or a list/tuple of arrays (several model inputs/outputs) -> None or a list of arrays."""
+    """None, one array, a list/tuple of arrays or a dict of arrays (several model inputs/outputs) -> None or a list
+    of arrays (a `NamedArrays` for a dict)."""
     if data is None:
         return None
     if isinstance(data, dict):
-        raise NotImplementedError("Dict inputs/targets (named model inputs) are not supported by minikeras's "
-                                  f"Sequential models. Received: {name} as a dict with keys {list(data)}")
+        if not data:
+            raise ValueError(f"Expected `{name}` to hold arrays. Received: {name}={{}}")
+        return NamedArrays(list(data), [as_array(v, f"{name}['{k}']") for k, v in data.items()])
     if isinstance(data, (list, tuple)) and data and all(isinstance(d, (np.ndarray, Tensor)) for d in data):
         return [as_array(d, name) for d in data]
     return [as_array(data, name)]
@@ -74,8 +95,11 @@ def single_batch(x: Any, batch_size: int) -> Any:
 
 
 def unflatten(arrays: Optional[List[Any]]) -> Any:
+    """The inverse of `flatten_data`: None, one array, a list of arrays or (`NamedArrays`) a dict."""
     if arrays is None:
         return None
+    if isinstance(arrays, NamedArrays):
+        return dict(zip(arrays.keys, arrays))
     return arrays[0] if len(arrays) == 1 else list(arrays)
 
 
@@ -134,8 +158,8 @@ def train_validation_split(arrays: Sequence[Any], validation_split: float) -> Tu
         raise ValueError(f"Training data contains {batch_dim} samples, which is not sufficient to split it into a "
                          f"validation and training set as specified by `validation_split={validation_split}`. Either "
                          "provide more data, or a different value for the `validation_split` argument.")
-    train = [None if a is None else [t[:split_at] for t in a] for a in arrays]
-    val = [None if a is None else [t[split_at:] for t in a] for a in arrays]
+    train = [map_arrays(a, lambda t: t[:split_at]) for a in arrays]
+    val = [map_arrays(a, lambda t: t[split_at:]) for a in arrays]
     return train, val
 
 
@@ -185,9 +209,7 @@ def batch_indices(n: int, batch_size: int, shuffle: Any) -> List[Any]:
 
 def take(arrays: Optional[List[np.ndarray]], idx: Any) -> Any:
     """The batch `idx` of every array (None stays None), unflattened."""
-    if arrays is None:
-        return None
-    return unflatten([a[idx] for a in arrays])
+    return unflatten(map_arrays(arrays, lambda a: a[idx]))
 
 
 # ---------------------------------------------------------------------------------------------------- batch sources

@@ -451,8 +451,11 @@ def _json_shape(shape: Any) -> Any:
     return [_json_shape(s) for s in shape]
 
 
-def get_network_config(network: Functional, config: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """The graph part of a functional config (tf.keras's `get_network_config`)."""
+def get_network_config(network: Functional, config: Optional[Dict[str, Any]] = None,
+                       serialize_layer_fn: Any = None) -> Dict[str, Any]:
+    """The graph part of a functional config (tf.keras's `get_network_config`); `serialize_layer_fn` replaces
+    the layer entries (`clone_model` only needs the graph)."""
+    serialize_layer_fn = serialize_layer_fn or _serialize_layer
     config = dict(config or {})
     config["name"] = network.name
     node_conversion_map: Dict[str, int] = {}
@@ -470,7 +473,7 @@ def get_network_config(network: Functional, config: Optional[Dict[str, Any]] = N
             key = _make_node_key(layer.name, original_index)
             if key in network._network_nodes and not node.is_input:
                 filtered.append(node.serialize(_make_node_key, node_conversion_map))
-        entry = _serialize_layer(layer)
+        entry = serialize_layer_fn(layer)
         entry["name"] = layer.name
         entry["inbound_nodes"] = filtered
         layer_configs.append(entry)

@@ -79,7 +79,7 @@ class Sequential(Functional):
                              "argument to pass a unique name.")
         if not self._layers and layer.batch_input_shape is not None:
             self._input_layer = InputLayer(batch_input_shape=layer.batch_input_shape, name=f"{layer.name}_input",
-                                           dtype=getattr(layer, "_input_dtype", None) or layer.dtype)
+                                           dtype=layer.dtype)
             self._layers.append(self._input_layer)
             self._chain = [self._input_layer._inbound_nodes[0].outputs]
         self._layers.append(layer)
@@ -119,7 +119,7 @@ class Sequential(Functional):
         """Build the graph from an input shape the data gave (no explicit input): tf.keras's inferred graph."""
         shape = tuple(None if d is None else int(d) for d in input_shape)
         first = self.layers[0]
-        dtype = getattr(first, "_input_dtype", None) or first.dtype
+        dtype = first.dtype
         x = Input(batch_shape=shape, dtype=dtype, name=f"{first.name}_input")
         chain = [x]
         for layer in self.layers:

@@ -11,12 +11,11 @@ import itertools
 import math
 import numbers
 import warnings
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from minikeras import callbacks as callbacks_module
-from minikeras import optimizers
 from minikeras.autograd import Tensor, no_grad
 from minikeras.engine import compile_utils, data_adapter
 from minikeras.engine.base_layer import Layer
@@ -24,6 +23,8 @@ from minikeras.engine.compile_utils import LossesContainer, MetricsContainer
 from minikeras.engine.data_adapter import (check_data_cardinality, check_positive_int, class_weight_to_sample_weight,
                                            flatten_data, get_verbosity, train_validation_split, unflatten,
                                            unpack_x_y_sample_weight)
+from minikeras.legacy import interfaces as legacy_interfaces
+
 
 def flatten_metrics_in_order(logs: Dict[str, Any], metrics_names: Sequence[str]) -> Any:
     """The `logs` dict as a list in `metrics_names` order (a scalar if there is one entry), as tf.keras returns."""
@@ -784,35 +785,45 @@ class Model(Layer):
         return np.concatenate(outs)
 
     # ------------------------------------------------------------------ deprecated generator methods (Keras 2)
+    @legacy_interfaces.legacy_generator_methods_support
     def fit_generator(self, generator: Any, steps_per_epoch: Optional[int] = None, epochs: int = 1,
                       verbose: Any = 1, callbacks: Any = None, validation_data: Any = None,
                       validation_steps: Optional[int] = None, validation_freq: Any = 1, class_weight: Any = None,
                       max_queue_size: int = 10, workers: int = 1, use_multiprocessing: bool = False,
                       shuffle: Any = True, initial_epoch: int = 0) -> Any:
-        """Keras 2's `fit_generator`: deprecated, `fit` takes generators and Sequences (same arguments)."""
+        """Keras 2's `fit_generator`: deprecated, `fit` takes generators and Sequences (same arguments).
+
+        Keras 1's names (`samples_per_epoch`, `nb_epoch`, `nb_val_samples`, `nb_worker`, `pickle_safe`,
+        `max_q_size`) are converted with Keras 2's warnings, as Keras 2.0-2.3 did.
+        """
         warnings.warn("`Model.fit_generator` is deprecated and will be removed in a future version. Please use "
-                      "`Model.fit`, which supports generators.", stacklevel=2)
+                      "`Model.fit`, which supports generators.",
+                      stacklevel=3)  # the caller, above the Keras 1 argument converter
         return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
                         callbacks=callbacks, validation_data=validation_data, validation_steps=validation_steps,
                         validation_freq=validation_freq, class_weight=class_weight, max_queue_size=max_queue_size,
                         workers=workers, use_multiprocessing=use_multiprocessing, shuffle=shuffle,
                         initial_epoch=initial_epoch)
 
+    @legacy_interfaces.legacy_generator_methods_support
     def evaluate_generator(self, generator: Any, steps: Optional[int] = None, callbacks: Any = None,
                            max_queue_size: int = 10, workers: int = 1, use_multiprocessing: bool = False,
                            verbose: Any = 0) -> Any:
         """Keras 2's `evaluate_generator`: deprecated, `evaluate` takes generators and Sequences."""
         warnings.warn("`Model.evaluate_generator` is deprecated and will be removed in a future version. Please use "
-                      "`Model.evaluate`, which supports generators.", stacklevel=2)
+                      "`Model.evaluate`, which supports generators.",
+                      stacklevel=3)  # the caller, above the Keras 1 argument converter
         return self.evaluate(generator, steps=steps, max_queue_size=max_queue_size, workers=workers,
                              use_multiprocessing=use_multiprocessing, verbose=verbose, callbacks=callbacks)
 
+    @legacy_interfaces.legacy_generator_methods_support
     def predict_generator(self, generator: Any, steps: Optional[int] = None, callbacks: Any = None,
                           max_queue_size: int = 10, workers: int = 1, use_multiprocessing: bool = False,
                           verbose: Any = 0) -> Any:
         """Keras 2's `predict_generator`: deprecated, `predict` takes generators and Sequences."""
         warnings.warn("`Model.predict_generator` is deprecated and will be removed in a future version. Please use "
-                      "`Model.predict`, which supports generators.", stacklevel=2)
+                      "`Model.predict`, which supports generators.",
+                      stacklevel=3)  # the caller, above the Keras 1 argument converter
         return self.predict(generator, steps=steps, max_queue_size=max_queue_size, workers=workers,
                             use_multiprocessing=use_multiprocessing, verbose=verbose, callbacks=callbacks)
 

@@ -34,7 +34,7 @@ def _registry() -> Dict[str, Any]:
 
 def serialize(layer: Layer) -> Dict[str, Any]:
     """`{"class_name": ..., "config": layer.get_config()}` (tf.keras's layer entry)."""
-    return {"class_name": getattr(layer, "_keras_class_name", None) or type(layer).__name__,
+    return {"class_name": type(layer).__name__,
             "config": layer.get_config()}
 
 

@@ -759,7 +759,7 @@ class RNN(Layer):
         self._states = states
 
     def get_initial_state(self, inputs: Any) -> List[Tensor]:
-        """The zero initial states for `inputs` (from the cell's `get_initial_state` when it has one), as Keras's RNN."""
+        """The zero initial states for `inputs` (the cell's `get_initial_state` when it has one), as Keras's RNN."""
         shape = np.shape(inputs.data if isinstance(inputs, Tensor) else inputs)
         batch = shape[1] if self.time_major else shape[0]
         get = getattr(self.cell, "get_initial_state", None)

@@ -37,7 +37,7 @@ Preprocessor = Callable[[tuple, Dict[str, Any]], Tuple[tuple, Dict[str, Any], Co
 __all__ = ["generate_legacy_interface", "raise_duplicate_arg_error", "legacy_dense_support",
            "legacy_dropout_support", "legacy_embedding_support", "legacy_recurrent_support",
            "legacy_conv1d_support", "legacy_pooling1d_support", "legacy_global_pooling_support",
-           "legacy_spatialdropout1d_support"]
+           "legacy_spatialdropout1d_support", "legacy_generator_methods_support"]
 
 
 def _render(value: Any) -> str:
@@ -66,21 +66,23 @@ def raise_duplicate_arg_error(old_arg: str, new_arg: str) -> None:
 
 def generate_legacy_interface(conversions: Sequence[Tuple[str, str]] = (),
                               preprocessor: Optional[Preprocessor] = None,
-                              value_conversions: Optional[Mapping[str, Mapping[Any, Any]]] = None
-                              ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+                              value_conversions: Optional[Mapping[str, Mapping[Any, Any]]] = None,
+                              object_type: str = "class") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A decorator for `__init__` that renames Keras 1 keyword arguments (Keras 2.0's function of the same name).
 
     Args:
         conversions: `(old_name, new_name)` pairs, applied in order.
         preprocessor: optional `f(args, kwargs) -> (args, kwargs, converted)` for conversions that are not renames.
         value_conversions: `{old_name: {old_value: new_value}}`, applied before renaming.
+        object_type: `'class'` (the warning names the class) or `'method'` (it names the method, e.g.
+            `fit_generator`).
     """
     value_conversions = dict(value_conversions or {})
 
     def legacy_support(func: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            object_name = type(args[0]).__name__
+            object_name = type(args[0]).__name__ if object_type == "class" else func.__name__
             converted: Converted = []
             if preprocessor is not None:
                 args, kwargs, converted = preprocessor(args, kwargs)
@@ -220,3 +222,39 @@ legacy_pooling1d_support = generate_legacy_interface(
 legacy_global_pooling_support = generate_legacy_interface(
     conversions=[("dim_ordering", "data_format")],
     value_conversions={"dim_ordering": {"tf": "channels_last", "th": "channels_first", "default": None}})
+
+
+# ************************************************************ Model's generator methods
+
+def generator_methods_args_preprocessor(args: tuple, kwargs: Dict[str, Any]
+                                        ) -> Tuple[tuple, Dict[str, Any], Converted]:
+    """Keras 1's `samples_per_epoch` becomes `steps_per_epoch` (divided by the generator's `batch_size` if it has
+    one, else taken as is, as Keras 2.0 did), with Keras 2.0's warning on the arguments that changed meaning."""
+    converted: Converted = []
+    if len(args) < 3 and "samples_per_epoch" in kwargs:
+        samples_per_epoch = kwargs.pop("samples_per_epoch")
+        generator = args[1] if len(args) > 1 else kwargs["generator"]
+        if hasattr(generator, "batch_size"):
+            kwargs["steps_per_epoch"] = samples_per_epoch // generator.batch_size
+        else:
+            kwargs["steps_per_epoch"] = samples_per_epoch
+        converted.append(("samples_per_epoch", "steps_per_epoch"))
+    if {"samples_per_epoch", "val_samples", "nb_epoch", "nb_val_samples", "nb_worker"}.intersection(kwargs):
+        warnings.warn("The semantics of the Keras 2 argument `steps_per_epoch` is not the same as the Keras 1 "
+                      "argument `samples_per_epoch`. `steps_per_epoch` is the number of batches to draw from the "
+                      "generator at each epoch. Basically steps_per_epoch = samples_per_epoch/batch_size. Similarly "
+                      "`nb_val_samples`->`validation_steps` and `val_samples`->`steps` arguments have changed. "
+                      "Update your method calls accordingly.", stacklevel=3)
+    return args, kwargs, converted
+
+
+legacy_generator_methods_support = generate_legacy_interface(
+    conversions=[("samples_per_epoch", "steps_per_epoch"),
+                 ("val_samples", "steps"),
+                 ("nb_epoch", "epochs"),
+                 ("nb_val_samples", "validation_steps"),
+                 ("nb_worker", "workers"),
+                 ("pickle_safe", "use_multiprocessing"),
+                 ("max_q_size", "max_queue_size")],
+    preprocessor=generator_methods_args_preprocessor,
+    object_type="method")

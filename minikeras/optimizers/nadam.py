@@ -18,7 +18,11 @@ class Nadam(Optimizer):
         var -= lr * m_hat / (sqrt(v / (1 - beta_2**t)) + epsilon)
 
     (The legacy Nadam used `0.96 ** (0.004 * t)`; this one uses `0.96 ** t`.) The once-per-step guard is tf_keras's
-    `_u_product_counter`, which, like tf_keras, is not part of the saved state.
+    `_u_product_counter`, which, like tf_keras, is not part of the saved state (`get_state` does hold it).
+
+    The cache moves once per step everywhere, in `fit` too: that is tf_keras's eager rule and Keras 3's rule.
+    tf_keras 2.21's traced `fit`/`train_on_batch` evaluate the guard once, when the step is traced, and so multiply
+    the cache once per variable and step; minikeras does not reproduce that.
 
     Args:
         learning_rate: float or `LearningRateSchedule` (0.001). beta_1: 0.9. beta_2: 0.999. epsilon: 1e-7.

@@ -952,19 +952,3 @@ def _clip_by_norm(g: np.ndarray, clip_norm: float) -> np.ndarray:
     l2norm = np.sqrt(l2sum) if l2sum > 0 else l2sum
     cn = t(clip_norm)
     return (g * cn) / np.maximum(l2norm, cn)
-
-
-def _clip_by_global_norm(grads: List[np.ndarray], clip_norm: float) -> List[np.ndarray]:
-    """`tf.clip_by_global_norm(grads, clip_norm)[0]`: scale all by `clip_norm * min(1/global_norm, 1/clip_norm)`."""
-    if not grads:
-        return grads
-    dtype = grads[0].dtype
-    t = dtype.type
-    # global_norm = sqrt(2 * sum(l2_loss(g))), l2_loss(g) = sum(g**2) / 2
-    half_squared = np.asarray([(g * g * t(0.5)).sum(dtype=dtype) for g in grads], dtype=dtype).sum(dtype=dtype)
-    use_norm = np.sqrt(half_squared * t(2.0))
-    cn = t(clip_norm)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = cn * np.minimum(t(1.0) / use_norm, t(1.0) / cn)
-        scale = scale + (use_norm - use_norm)  # NaN/inf norms propagate, as TF does
-    return [g * scale.astype(g.dtype) for g in grads]

@@ -19,8 +19,8 @@ from minikeras.saving.atomic import atomic_write
 from minikeras.saving.convert import preprocess_weights_for_loading
 from minikeras.saving.errors import ConfigError, FileFormatError, SavingError, WeightMismatchError
 from minikeras.saving.h5file import MAX_WEIGHT_BYTES, open_h5
-from minikeras.saving.keras3 import (HARD_SIGMOID_SCALE, hard_sigmoid_scales, restore_optimizer_values,
-                                     uses_hard_sigmoid)
+from minikeras.saving.keras3 import (HARD_SIGMOID_SCALE, hard_sigmoid_scales, rescaled_layers,
+                                     restore_optimizer_values, uses_hard_sigmoid)
 
 HDF5_OBJECT_HEADER_LIMIT = 64512
 #: What minikeras writes as `keras_version`: the tf.keras release whose layout and numerics it follows. The
@@ -323,6 +323,8 @@ def save_model(model: Any, filepath: Any, include_optimizer: bool = True) -> Non
             f.attrs["backend"] = "tensorflow"
             f.attrs["minikeras_version"] = __version__
             f.attrs["model_config"] = json.dumps(config).encode("utf8")
+            if scales:  # read by `python -m minikeras.check`; Keras ignores it
+                f.attrs["minikeras_hard_sigmoid_rescaled"] = json.dumps(rescaled_layers(model, scales))
             save_weights_to_hdf5_group(f.create_group("model_weights"), model, scales)
             optimizer = getattr(model, "optimizer", None)
             if include_optimizer and optimizer is not None:

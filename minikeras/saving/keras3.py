@@ -442,6 +442,11 @@ def uses_hard_sigmoid(model: Any, era: int) -> bool:
                for attr in ("activation", "recurrent_activation"))
 
 
+def rescaled_layers(model: Any, scales: Dict[int, np.ndarray]) -> List[str]:
+    """Names of the layers of `model.layers` whose stored weights `scales` rescales."""
+    return sorted({top.name for _, obj, top in _walk(model) for v in _own_variables(obj) if id(v) in scales})
+
+
 def hard_sigmoid_scales(model: Any, era: int = 2) -> Dict[int, np.ndarray]:
     """Per variable (by `id`), the multipliers of its last axis that make the other era's hard_sigmoid compute the
     one of `era` the model uses: 1.2 for Keras 2's in a `.keras` file, 1 / 1.2 for Keras 3's in a `.h5` file.
@@ -628,6 +633,8 @@ def save_model_keras3(model: Any, filepath: Any) -> None:
     metadata = {"keras_version": KERAS_VERSION,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
                 "minikeras_version": __version__}
+    if scales:  # Keras reads only its own two keys; `python -m minikeras.check` reports this one
+        metadata["minikeras_hard_sigmoid_rescaled"] = rescaled_layers(model, scales)
     buf = io.BytesIO()
     with h5py.File(buf, "w") as f:
         _write_weights(model, f, scales)

@@ -70,7 +70,7 @@ def serialize_keras_object(instance: Any, module: Optional[str] = None) -> Any:
     if instance is None:
         return None
     if hasattr(instance, "get_config"):
-        name = getattr(instance, "_keras_class_name", None) or type(instance).__name__
+        name = type(instance).__name__
         out: Dict[str, Any] = {"class_name": name, "config": instance.get_config()}
         if module is not None:
             out = {"module": module, "class_name": name, "config": out["config"], "registered_name": None}
