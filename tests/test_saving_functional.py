@@ -475,3 +475,20 @@ def test_nested_model_round_trips_in_h5_and_is_refused_in_keras3_files(tmp_path)
     _layer(cfg, "lstm")["class_name"] = "Functional"
     with pytest.raises(UnsupportedConfigError, match="nested in a Keras 3 functional model"):
         F.keras3_to_keras2(cfg)
+
+
+def test_training_resumes_from_keras3_weights_file_of_a_compiled_model():
+    """config.json + compile as Keras did + load_weights(model.weights.h5): the file's optimizer/vars restore
+    the optimizer, and 2 more steps give Keras's weights."""
+    from minikeras import optimizers
+
+    case = keras_case(3, "fn_two_output")
+    io_ = load_io(case)
+    model = models.model_from_json((case / "config.json").read_text())
+    model.compile(optimizer=optimizers.Adam(0.01), loss=["categorical_crossentropy", "mse"], loss_weights=[1.0, 0.5])
+    model.load_weights(case / "model.weights.h5")
+    np.testing.assert_allclose(int(np.asarray(model.optimizer.iterations)), 2)
+    for _ in range(2):
+        model.train_on_batch(io_["x0"], _resume_targets(io_))
+    for i, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, io_[f"w_resume_{i}"], atol=1e-5, rtol=0)
