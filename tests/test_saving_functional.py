@@ -492,3 +492,40 @@ def test_training_resumes_from_keras3_weights_file_of_a_compiled_model():
         model.train_on_batch(io_["x0"], _resume_targets(io_))
     for i, w in enumerate(model.get_weights()):
         np.testing.assert_allclose(w, io_[f"w_resume_{i}"], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("era, fname", [(2, "model.h5"), (3, "model.keras"), (3, "model.h5")])
+def test_lstm_seq2seq_restore_on_keras_file(era, fname):
+    """Keras 2's examples/lstm_seq2seq_restore.py, run on the training model Keras saved: its inference models,
+    rebuilt from `model.input`, `model.layers[i].output` and a second call of the decoder layers, predict what
+    Keras's own inference models predicted (fn_seq2seq_encoder / fn_seq2seq_decoder)."""
+    from minikeras.layers import Input
+    from minikeras.models import Model, load_model
+
+    latent_dim = 4
+    model = load_model(keras_case(era, "fn_seq2seq") / fname)
+    encoder_inputs = model.input[0]  # input_1
+    encoder_outputs, state_h_enc, state_c_enc = model.layers[2].output  # lstm_1
+    encoder_states = [state_h_enc, state_c_enc]
+    encoder_model = Model(encoder_inputs, encoder_states)
+
+    decoder_inputs = model.input[1]  # input_2
+    decoder_state_input_h = Input(shape=(latent_dim,), name='input_3')
+    decoder_state_input_c = Input(shape=(latent_dim,), name='input_4')
+    decoder_states_inputs = [decoder_state_input_h, decoder_state_input_c]
+    decoder_lstm = model.layers[3]
+    decoder_outputs, state_h_dec, state_c_dec = decoder_lstm(
+        decoder_inputs, initial_state=decoder_states_inputs)
+    decoder_states = [state_h_dec, state_c_dec]
+    decoder_dense = model.layers[4]
+    decoder_outputs = decoder_dense(decoder_outputs)
+    decoder_model = Model(
+        [decoder_inputs] + decoder_states_inputs,
+        [decoder_outputs] + decoder_states)
+
+    xs, ys = inputs_outputs(load_io(keras_case(era, "fn_seq2seq_encoder")))
+    for g, y in zip(encoder_model.predict(xs[0], verbose=0), ys):
+        np.testing.assert_allclose(g, y, atol=2e-5, rtol=0)
+    xs, ys = inputs_outputs(load_io(keras_case(era, "fn_seq2seq_decoder")))
+    for g, y in zip(decoder_model.predict(xs, verbose=0), ys):
+        np.testing.assert_allclose(g, y, atol=2e-5, rtol=0)
