@@ -529,3 +529,16 @@ def test_lstm_seq2seq_restore_on_keras_file(era, fname):
     xs, ys = inputs_outputs(load_io(keras_case(era, "fn_seq2seq_decoder")))
     for g, y in zip(decoder_model.predict(xs, verbose=0), ys):
         np.testing.assert_allclose(g, y, atol=2e-5, rtol=0)
+
+
+def test_keras_2_0_three_element_inbound_refs_load(tmp_path):
+    """Keras 2.0-2.1 wrote inbound tensors as [layer, node, tensor] without the kwargs dict."""
+    def strip(c):
+        c["class_name"] = "Model"
+        for e in c["config"]["layers"]:
+            e["inbound_nodes"] = [[ref[:3] for ref in node] for node in e["inbound_nodes"]]
+
+    _rewrite_h5(keras_case(2, "fn_concat_two_input") / "model.h5", tmp_path / "m.h5", strip)
+    model = saving.load_model(tmp_path / "m.h5")
+    xs, ys = inputs_outputs(load_io(keras_case(2, "fn_concat_two_input")))
+    np.testing.assert_allclose(model.predict(xs, verbose=0), ys[0], atol=2e-5, rtol=0)
