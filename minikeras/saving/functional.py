@@ -329,11 +329,10 @@ def keras3_to_keras2(config: Dict[str, Any], filepath: Any = None) -> Dict[str, 
             nodes = [_convert_node(graph, name, class_name, n, filepath) for n in nodes]
         else:
             nodes = [_keras2_node(name, n, filepath) for n in nodes]
-        if class_name == "Bidirectional" or class_name == "TimeDistributed":
+        if fmt == 3 and class_name in ("Bidirectional", "TimeDistributed"):
             from minikeras.saving.keras3 import _fix_bidirectional
 
-            if fmt == 3:
-                entry = _fix_bidirectional(entry)
+            entry = _fix_bidirectional(entry)  # Keras 3's `forward_`/`backward_` name prefixes
         norm = normalize_layer_entry(entry)
         layers.append({"class_name": norm["class_name"], "config": norm["config"], "name": name,
                        "inbound_nodes": nodes})
