@@ -13,7 +13,7 @@ from minikeras.saving.errors import ConfigError, UnsupportedConfigError, WeightM
 from helpers import keras_case, load_json
 
 CASES = ["fn_seq2seq", "fn_seq2seq_encoder", "fn_seq2seq_decoder", "fn_concat_two_input", "fn_shared_lstm",
-         "fn_two_output", "fn_masking_two_input"]
+         "fn_two_output", "fn_masking_two_input", "fn_masking_depth"]
 
 
 def config(era, name):
@@ -285,7 +285,8 @@ def test_loaded_graph_is_keras_graph(era, how, name):
     """Same layers in Keras's order, same names, same graph (config) as the model Keras saved."""
     model = load(era, name, how, compile=False)
     meta = load_json(keras_case(era, name) / "meta.json")
-    assert [[l.name, type(l).__name__] for l in model.layers] == meta["layers"]
+    layers = F.keras3_layers(model) if era == 3 else model.layers  # Keras 3's order counts its mask operations
+    assert [[l.name, type(l).__name__] for l in layers] == meta["layers"]
     want = F.keras3_to_keras2(config(era, name))
     assert renamed_graph({"config": model.get_config()}) == renamed_graph(want)
 
@@ -372,7 +373,11 @@ def test_written_files_reload_and_match_keras_layout(tmp_path, name):
         assert json.loads(f.attrs["model_config"])["class_name"] == "Functional"
         written_names = strings(f["model_weights"].attrs["layer_names"])
     with h5py.File(keras_case(3, name) / "model.h5", "r") as f:
-        assert written_names == strings(f["model_weights"].attrs["layer_names"])
+        keras_names = strings(f["model_weights"].attrs["layer_names"])
+    # minikeras writes tf_keras's .h5, in tf_keras's layer order; Keras 3's differs only where its mask
+    # operations deepen a branch (fn_masking_depth)
+    assert written_names == [l.name for l in model.layers] and sorted(written_names) == sorted(keras_names)
+    assert (written_names == keras_names) == (name != "fn_masking_depth")
 
 
 def strings(values):
@@ -542,3 +547,14 @@ def test_keras_2_0_three_element_inbound_refs_load(tmp_path):
     model = saving.load_model(tmp_path / "m.h5")
     xs, ys = inputs_outputs(load_io(keras_case(2, "fn_concat_two_input")))
     np.testing.assert_allclose(model.predict(xs, verbose=0), ys[0], atol=2e-5, rtol=0)
+
+
+def test_keras3_order_of_a_model_from_elsewhere_counts_the_mask_operations_keras3_adds():
+    """A model that did not come from a Keras 3 file (here tf_keras's) is written to `.weights.h5` in the order
+    Keras 3 gives it once it has added its NotEqual/Any mask nodes, which differs from tf_keras's order here."""
+    model = load(2, "fn_masking_depth", "model.h5", compile=False)
+    keras2_order = [l.name for l in model.layers if type(l).__name__ != "InputLayer"]
+    keras3_order = [n for n, c in load_json(keras_case(3, "fn_masking_depth") / "meta.json")["layers"]
+                    if c != "InputLayer"]
+    assert keras2_order != keras3_order
+    assert [l.name for l in F.keras3_layers(model) if type(l).__name__ != "InputLayer"] == keras3_order

@@ -20,6 +20,7 @@ minikeras's own mask propagation computes anyway.
 """
 from __future__ import annotations
 
+import copy
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from minikeras.saving.errors import ConfigError, UnsupportedConfigError
@@ -533,6 +534,78 @@ def layer_order(config: Dict[str, Any]) -> List[str]:
     return [n for n in names if not _is_op_entry(by_name[n])]
 
 
+# Keras 3 passes a tensor's mask to the next call as `mask=` only for layers whose `call` takes one, and the mask
+# reaches it through layers that hand masks on; the operations it records then change the graph's depths, hence
+# `model.layers` order, hence the `.weights.h5` group names. These tables follow Keras 3.15's layers.
+_K3_CALL_TAKES_MASK = ("LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional", "TimeDistributed",
+                       "GlobalAveragePooling1D", "GlobalMaxPooling1D")
+_K3_MASK_PASSTHROUGH = ("Dense", "Dropout", "SpatialDropout1D", "Activation", "GaussianNoise", "GaussianDropout",
+                        "ActivityRegularization")
+
+
+def keras3_graph_order(config: Dict[str, Any]) -> List[str]:
+    """Keras 3's `model.layers` order for a tf_keras-form functional config, with the mask operations Keras 3
+    records when it rebuilds the model (`NotEqual` after an `Embedding(mask_zero=True)`, `NotEqual` + `Any` after
+    a `Masking`) put in as Keras 3 puts them: as the `mask=` of the next call that takes a mask."""
+    inner = copy.deepcopy(config.get("config", config))
+    by_name = {e["name"]: e for e in inner["layers"]}
+    ops: List[Dict[str, Any]] = []
+    made: Dict[Tuple[str, int], List[Any]] = {}
+
+    def origin(ref: Sequence[Any]) -> Optional[Tuple[str, int]]:
+        for _ in range(len(by_name) + 1):
+            entry = by_name.get(ref[0])
+            if entry is None or entry["class_name"] == "InputLayer":
+                return None
+            cfg, cls = entry.get("config") or {}, entry["class_name"]
+            if (cls == "Embedding" and cfg.get("mask_zero")) or cls == "Masking":
+                return ref[0], ref[1]
+            seq = cls in _RETURN_SEQUENCE_MASK and cfg.get("return_sequences") and ref[2] == 0
+            if cls not in _K3_MASK_PASSTHROUGH and not seq:
+                return None
+            index = ref[1] - _node_offset(entry)
+            if not 0 <= index < len(entry["inbound_nodes"]):
+                return None
+            ref = entry["inbound_nodes"][index][0]
+        return None
+
+    def mask_ref(key: Tuple[str, int]) -> List[Any]:
+        if key not in made:
+            entry = by_name[key[0]]
+            source = entry["inbound_nodes"][key[1] - _node_offset(entry)][0][:3]
+            ref = list(source)
+            chain = ["NotEqual"] + (["Any"] if entry["class_name"] == "Masking" else [])
+            for k, cls in enumerate(chain):
+                name = f"__mask_{len(ops)}"
+                ops.append({"module": "keras.src.ops.numpy", "class_name": cls, "name": name,
+                            "inbound_nodes": [[list(ref) + [{}]]]})
+                ref = [name, 0, 0]
+            made[key] = ref
+        return made[key]
+
+    for entry in inner["layers"]:
+        if entry["class_name"] not in _K3_CALL_TAKES_MASK:
+            continue
+        for node in entry.get("inbound_nodes") or []:
+            key = origin(node[0])
+            if key is not None and len(node[-1]) > 3 and isinstance(node[-1][3], dict) and "mask" not in node[-1][3]:
+                node[-1][3]["mask"] = mask_ref(key)  # after `initial_state` tensors, as Keras's sorted kwargs
+    inner["layers"] = inner["layers"] + ops
+    return layer_order(inner)
+
+
+def keras3_layers(model: Any) -> List[Any]:
+    """`model.layers` in the order Keras 3 has them for this model (its `.weights.h5` group names follow it): the
+    order read from the Keras 3 file the model came from, else the one Keras 3 will compute when it rebuilds it."""
+    if not is_functional(model):
+        return list(model.layers)
+    names = getattr(model, "_keras3_layer_order", None) or keras3_graph_order(model.get_config())
+    by_name = {l.name: l for l in model.layers}
+    if sorted(names) != sorted(by_name):
+        return list(model.layers)
+    return [by_name[n] for n in names]
+
+
 # ------------------------------------------------------------------------------------------ models
 
 
@@ -548,7 +621,12 @@ def functional_from_config(config: Dict[str, Any], custom_objects: Optional[Dict
                           filepath)
     _check_sizes(config)
     k2 = keras3_to_keras2(config, filepath)
-    return Functional.from_config(k2["config"], custom_objects=custom_objects)
+    model = Functional.from_config(k2["config"], custom_objects=custom_objects)
+    if any(_is_op_entry(e) for e in config["config"]["layers"]):
+        # Keras wrote its operation nodes: the exact order of its graph, for `.weights.h5` group names (without
+        # them, as in minikeras's files, `keras3_layers` puts in the ones Keras 3 adds when it rebuilds the model)
+        model._keras3_layer_order = layer_order(config)
+    return model
 
 
 def is_functional(model: Any) -> bool:

@@ -91,7 +91,9 @@ def _walk(model: Any) -> Iterator[Tuple[str, Any, Any]]:
     visited.add(id(model))
     yield "", model, model
     used: Dict[str, int] = {}
-    for layer in model.layers:
+    from minikeras.saving.functional import keras3_layers
+
+    for layer in keras3_layers(model):  # Keras 3's order for functional models (mask operations change it)
         base = _snake(_class_name(layer))
         if base in used:
             used[base] += 1
