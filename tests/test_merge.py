@@ -192,3 +192,29 @@ def test_merge_on_real_tensors_keeps_graph_gradients():
     out.backward()
     np.testing.assert_allclose(a.grad, np.ones((2, 3)))
     np.testing.assert_allclose(b.grad, np.ones((2, 3)))
+
+
+def test_merge_layers_and_masks_match_tf_keras():
+    """tests/fixtures/keras2_merge_cases.py's model (every merge layer on masked sequences, each read by an LSTM
+    whose output depends on the merged mask; Dot with normalize; broadcasting Add), built by the same code with
+    minikeras: tf_keras 2.21's config and, with its weights, its outputs (2e-5)."""
+    import importlib.util
+    import pathlib
+
+    import minikeras
+    from helpers import keras_case, load_io, load_json
+
+    path = pathlib.Path(__file__).resolve().parent / "fixtures" / "keras2_merge_cases.py"
+    spec = importlib.util.spec_from_file_location("keras2_merge_cases", path)
+    cases = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cases)
+    minikeras.backend.clear_session()
+    model = cases.build(minikeras)
+    case = keras_case(2, "merge_masks")
+    assert model.get_config() == load_json(case / "config.json")["config"]
+    io = load_io(case)
+    model.set_weights([io[f"model_w_{i}"] for i in range(len(model.weights))])
+    outputs = model.predict([io["x0"], io["x1"], io["x2"]], verbose=0)
+    assert len(outputs) == 10
+    for i, y in enumerate(outputs):
+        np.testing.assert_allclose(y, io[f"y_pred_{i}"], atol=2e-5, err_msg=model.output_names[i])

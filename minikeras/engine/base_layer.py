@@ -8,6 +8,7 @@ import numpy as np
 
 from minikeras import backend
 from minikeras.autograd import Tensor, Variable, no_grad, ops
+from minikeras.engine.keras_tensor import KerasTensor, flatten
 from minikeras.utils.generic_utils import to_snake_case
 
 Shape = Tuple[Optional[int], ...]
@@ -604,8 +605,13 @@ def _mask_array(mask: Any) -> Optional[np.ndarray]:
 
 
 def _any_symbolic(inputs: Any, args: Any, kwargs: Dict[str, Any]) -> bool:
-    from minikeras.engine.keras_tensor import KerasTensor, flatten
-
+    if isinstance(inputs, KerasTensor):
+        return True
+    # NOTE: the common eager call (one array or Tensor, no nested arguments) is decided without flattening
+    containers = (list, tuple, dict, KerasTensor)
+    if not isinstance(inputs, (list, tuple, dict)) and not args and \
+            not any(isinstance(v, containers) for v in kwargs.values()):
+        return False
     return any(isinstance(t, KerasTensor) for t in flatten([inputs, list(args), list(kwargs.values())]))
 
 

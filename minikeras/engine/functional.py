@@ -248,8 +248,11 @@ class Functional(Model):
                 if training is not None:
                     kwargs.setdefault("training", training)
                 result = node.layer(*args, **kwargs)
-                for key, value in zip(node.flat_output_ids, flatten(result)):
-                    tensor_dict[key] = value
+                if isinstance(result, Tensor):
+                    tensor_dict[node.flat_output_ids[0]] = result
+                else:
+                    for key, value in zip(node.flat_output_ids, flatten(result)):
+                        tensor_dict[key] = value
         outputs = [tensor_dict[id(t)] for t in self.outputs]
         self._call_output_masks = [getattr(o, "_keras_mask", None) for o in outputs]
         return pack_sequence_as(self._nested_outputs, outputs)

@@ -37,6 +37,10 @@ class Node:
         self.keras_inputs: List[KerasTensor] = [t for t in self._flat_arguments if isinstance(t, KerasTensor)]
         self.flat_output_ids = [id(t) for t in flatten(outputs)]
         self.flat_input_ids = [id(t) for t in self.keras_inputs]
+        # NOTE: most calls take one tensor and constant keyword arguments: replaying them needs no nest walk
+        self._single_input_id = (id(self.call_args[0]) if len(self.call_args) == 1
+                                 and isinstance(self.call_args[0], KerasTensor)
+                                 and len(self.keras_inputs) == 1 else None)
         layer._inbound_nodes.append(self)
         node_index = len(layer._inbound_nodes) - 1
         for i, t in enumerate(flatten(outputs)):
@@ -86,6 +90,9 @@ class Node:
 
     def map_arguments(self, tensor_dict: Dict[int, Any]) -> Tuple[Tuple[Any, ...], Dict[str, Any]]:
         """The call's arguments with every KerasTensor replaced by its computed value."""
+        if self._single_input_id is not None:
+            return (tensor_dict[self._single_input_id],), dict(self.call_kwargs)
+
         def sub(x: Any) -> Any:
             return tensor_dict[id(x)] if isinstance(x, KerasTensor) else x
 
