@@ -95,6 +95,7 @@ class Functional(Model):
         self._nodes_by_depth = nodes_by_depth
         self._depth_keys = sorted(nodes_by_depth, reverse=True)
         self._layers[:] = layers
+        self._plan = _ExecutionPlan(self.inputs, self.outputs, self._depth_keys, nodes_by_depth)
         self.input_names = [layer.name for layer in self._input_layers]
         self._set_output_names()
         self.built = True
@@ -234,27 +235,14 @@ class Functional(Model):
 
     def call(self, inputs: Any, training: Optional[bool] = None, mask: Any = None) -> Any:
         flat = inputs if isinstance(inputs, list) else self._convert_input(inputs)
-        masks = [None] * len(flat) if mask is None else flatten(mask)
-        tensor_dict: Dict[int, Any] = {}
-        for ref, value, m in zip(self.inputs, flat, masks):
-            if m is not None:
-                value._keras_mask = np.asarray(m.data if isinstance(m, Tensor) else m, dtype=bool)
-            tensor_dict[id(ref)] = value
-        for depth in self._depth_keys:
-            for node in self._nodes_by_depth[depth]:
-                if node.is_input or any(i not in tensor_dict for i in node.flat_input_ids):
-                    continue
-                args, kwargs = node.map_arguments(tensor_dict)
-                if training is not None:
-                    kwargs.setdefault("training", training)
-                result = node.layer(*args, **kwargs)
-                if isinstance(result, Tensor):
-                    tensor_dict[node.flat_output_ids[0]] = result
-                else:
-                    for key, value in zip(node.flat_output_ids, flatten(result)):
-                        tensor_dict[key] = value
-        outputs = [tensor_dict[id(t)] for t in self.outputs]
+        if mask is not None:
+            for value, m in zip(flat, flatten(mask)):
+                if m is not None:
+                    value._keras_mask = np.asarray(m.data if isinstance(m, Tensor) else m, dtype=bool)
+        outputs = self._plan.run(flat, training)
         self._call_output_masks = [getattr(o, "_keras_mask", None) for o in outputs]
+        if isinstance(self._nested_outputs, KerasTensor):
+            return outputs[0]
         return pack_sequence_as(self._nested_outputs, outputs)
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
@@ -335,6 +323,59 @@ class Functional(Model):
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+class _ExecutionPlan:
+    """The graph's nodes in execution order, with integer slots for the tensors, made once per graph.
+
+    Running the model fills a list of slots instead of walking nodes and nested structures: slot `i` of the
+    inputs is the model's input `i`; each step reads its input slot(s), calls its layer and writes its output
+    slot(s). A node whose inputs the model's inputs do not determine is left out (it never runs).
+    """
+
+    def __init__(self, inputs: List[KerasTensor], outputs: List[KerasTensor], depth_keys: List[int],
+                 nodes_by_depth: Dict[int, list]):
+        slots: Dict[int, int] = {id(t): i for i, t in enumerate(inputs)}
+        self.n_inputs = len(inputs)
+        # one step: (layer, input slot or -1, node (for nested calls) or None, constant kwargs, output slots)
+        self.steps: List[Tuple[Any, int, Any, Dict[str, Any], List[int]]] = []
+        for depth in depth_keys:
+            for node in nodes_by_depth[depth]:
+                if node.is_input or any(i not in slots for i in node.flat_input_ids):
+                    continue
+                out_slots = []
+                for key in node.flat_output_ids:
+                    slots[key] = len(slots)
+                    out_slots.append(slots[key])
+                if node._single_input_id is not None:
+                    self.steps.append((node.layer, slots[node._single_input_id], None, dict(node.call_kwargs),
+                                       out_slots))
+                else:
+                    self.steps.append((node.layer, -1, node, {}, out_slots))
+        self.slots = slots
+        self.n_slots = len(slots)
+        self.output_slots = [slots[id(t)] for t in outputs]
+
+    def run(self, flat_inputs: List[Any], training: Optional[bool]) -> List[Any]:
+        values: List[Any] = list(flat_inputs) + [None] * (self.n_slots - self.n_inputs)
+        slots = self.slots
+        for layer, in_slot, node, const_kwargs, out_slots in self.steps:
+            if in_slot >= 0:
+                kwargs = dict(const_kwargs) if const_kwargs else {}
+                if training is not None:
+                    kwargs.setdefault("training", training)
+                result = layer(values[in_slot], **kwargs)
+            else:
+                args, kwargs = node.map_arguments({key: values[slots[key]] for key in node.flat_input_ids})
+                if training is not None:
+                    kwargs.setdefault("training", training)
+                result = layer(*args, **kwargs)
+            if isinstance(result, Tensor):
+                values[out_slots[0]] = result
+            else:
+                for slot, value in zip(out_slots, flatten(result)):
+                    values[slot] = value
+        return [values[i] for i in self.output_slots]
+
+
 def _flatten_shapes(shape: Any) -> List[Tuple[Optional[int], ...]]:
     if is_shape(shape):
         return [tuple(shape)]
