@@ -203,23 +203,22 @@ class Functional(Model):
                              f"{len(flat)} input tensors. Inputs received: "
                              f"{[getattr(v, 'shape', type(v).__name__) for v in flat]}")
         out = []
-        for index, (value, ref) in enumerate(zip(flat, self.inputs)):
+        for index, (value, (ref_dtype, expected)) in enumerate(zip(flat, self._plan.input_refs)):
             if isinstance(value, Tensor):
-                if value.dtype != np.dtype(ref.dtype) and value.dtype.kind == "f" and np.dtype(ref.dtype).kind == "f":
-                    value = ops.cast(value, ref.dtype)
+                if value.dtype != ref_dtype and value.dtype.kind == "f" and ref_dtype.kind == "f":
+                    value = ops.cast(value, ref_dtype.name)
             else:
                 arr = np.asarray(value)
                 if arr.dtype == object:
                     raise TypeError(f"Model '{self.name}' expects numeric input, expected a numeric array for input "
                                     f"{index} ('{self.input_names[index]}'). Received: an array of dtype object "
                                     "(ragged or non-numeric data)")
-                ref_kind = np.dtype(ref.dtype).kind
+                ref_kind = ref_dtype.kind
                 # NOTE: floats take the input's dtype (tf.keras's cast); integer ids stay exact integers, so an
                 # Embedding after a float input declaration still sees ids above 2**24 unchanged
                 if arr.dtype.kind == "f" or (ref_kind in "iu" and arr.dtype.kind not in "iu"):
-                    arr = arr.astype(ref.dtype, copy=False)
+                    arr = arr.astype(ref_dtype, copy=False)
                 value = Tensor._wrap(arr, False)
-            expected = ref.shape
             # tf.keras: (batch, ..., 1) and (batch, ...) data are interchangeable (the Input's rank wins)
             if value.ndim == len(expected) + 1 and value.shape[-1] == 1:
                 value = value.squeeze(-1)
@@ -335,6 +334,8 @@ class _ExecutionPlan:
                  nodes_by_depth: Dict[int, list]):
         slots: Dict[int, int] = {id(t): i for i, t in enumerate(inputs)}
         self.n_inputs = len(inputs)
+        # what each model input accepts: (dtype, shape), read on every call to convert and check the data
+        self.input_refs = [(np.dtype(t.dtype), t.shape) for t in inputs]
         # one step: (layer, input slot or -1, node (for nested calls) or None, constant kwargs, output slots)
         self.steps: List[Tuple[Any, int, Any, Dict[str, Any], List[int]]] = []
         for depth in depth_keys:
