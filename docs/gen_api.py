@@ -36,6 +36,8 @@ MODULES = [
 # module is placed on purpose.
 INTERNAL = {
     "minikeras.autograd.rnn": "the fused recurrent kernels, reached through the recurrent layers",
+    "minikeras.engine.topology": "Keras 2.0-2.2's module path, kept for `from keras.engine.topology import Layer`; "
+                                 "its classes are documented under the Layer base class and Inputs",
     "minikeras.bench": "a command, `python -m minikeras.bench`, described in docs/performance.md",
     "minikeras.check": "a command, `python -m minikeras.check FILE`, described in docs/file-formats.md",
     "minikeras.engine.compile_utils": "the compiled loss and metric containers behind `Model.compile`",

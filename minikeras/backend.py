@@ -1,5 +1,6 @@
 """Global numeric settings, name counters, the random source and the variable helpers Keras 2 scripts call as
-`K.get_value`, `K.set_value`, `K.int_shape`, ... (Keras 2's `keras.backend`).
+`K.get_value`, `K.set_value`, `K.int_shape`, ..., and the few tensor functions custom layers call in `call`
+(`K.mean`, `K.l2_normalize`, `K.relu`, `K.concatenate`, ...) (Keras 2's `keras.backend`).
 
 This module imports nothing from minikeras, so every other module may import it.
 """
@@ -169,3 +170,168 @@ def learning_phase() -> int:
     `evaluate` leave False; this function exists so Keras 2 scripts that read it keep running.
     """
     return 0
+
+
+# ---------------------------------------------------------------------------------------- tensor math for layers
+# The few Keras 2 backend functions that custom layers in Keras 2's own examples call inside `call`
+# (`examples/antirectifier.py`: `K.mean`, `K.l2_normalize`, `K.relu`, `K.concatenate`), and their close
+# relatives; not the whole tensor API. Each works on minikeras Tensors (recorded for gradients) and on numpy
+# arrays. The autograd ops are imported inside the functions so that importing this module still imports nothing
+# from minikeras.
+
+
+def _ops():
+    from minikeras.autograd import ops
+
+    return ops
+
+
+def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Mean of a tensor along `axis` (an int, a list of ints, or None for all), as Keras 2's `K.mean`.
+
+    Example:
+
+    >>> from minikeras import backend as K
+    >>> K.mean(np.array([[1.0, 2.0], [3.0, 5.0]]), axis=1, keepdims=True).numpy().tolist()
+    [[1.5], [4.0]]
+    """
+    return _ops().mean(x, axis=_axis(axis), keepdims=keepdims)
+
+
+def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001 - Keras's name
+    """Sum of a tensor along `axis`, as Keras 2's `K.sum`."""
+    return _ops().sum(x, axis=_axis(axis), keepdims=keepdims)
+
+
+def max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001 - Keras's name
+    """Maximum of a tensor along `axis`, as Keras 2's `K.max`."""
+    return _ops().max(x, axis=_axis(axis), keepdims=keepdims)
+
+
+def min(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001 - Keras's name
+    """Minimum of a tensor along `axis`, as Keras 2's `K.min`."""
+    return _ops().min(x, axis=_axis(axis), keepdims=keepdims)
+
+
+def _axis(axis: Any) -> Any:
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def square(x: Any) -> Any:
+    """Element-wise square, as Keras 2's `K.square`."""
+    return _ops().square(x)
+
+
+def sqrt(x: Any) -> Any:
+    """Element-wise square root, as Keras 2's `K.sqrt`."""
+    return _ops().sqrt(x)
+
+
+def exp(x: Any) -> Any:
+    """Element-wise exponential, as Keras 2's `K.exp`."""
+    return _ops().exp(x)
+
+
+def log(x: Any) -> Any:
+    """Element-wise natural logarithm, as Keras 2's `K.log`."""
+    return _ops().log(x)
+
+
+def abs(x: Any) -> Any:  # noqa: A001 - Keras's name
+    """Element-wise absolute value, as Keras 2's `K.abs`."""
+    return _ops().abs(x)
+
+
+def relu(x: Any, alpha: float = 0.0, max_value: Optional[float] = None, threshold: float = 0.0) -> Any:
+    """Rectified linear unit, as Keras 2's `K.relu`: `x` above `threshold`, `alpha * (x - threshold)` below,
+    capped at `max_value`."""
+    return _ops().relu(x, alpha=alpha, max_value=max_value, threshold=threshold)
+
+
+def sigmoid(x: Any) -> Any:
+    """Element-wise sigmoid, as Keras 2's `K.sigmoid`."""
+    return _ops().sigmoid(x)
+
+
+def tanh(x: Any) -> Any:
+    """Element-wise tanh, as Keras 2's `K.tanh`."""
+    return _ops().tanh(x)
+
+
+def softmax(x: Any, axis: int = -1) -> Any:
+    """Softmax along `axis`, as Keras 2's `K.softmax`."""
+    return _ops().softmax(x, axis=axis)
+
+
+def clip(x: Any, min_value: Any, max_value: Any) -> Any:
+    """Element-wise clipping to `[min_value, max_value]`, as Keras 2's `K.clip`."""
+    return _ops().clip(x, min_value=min_value, max_value=max_value)
+
+
+def concatenate(tensors: Sequence[Any], axis: int = -1) -> Any:
+    """Concatenates a list of tensors along `axis`, as Keras 2's `K.concatenate`."""
+    return _ops().concatenate(list(tensors), axis=axis)
+
+
+def l2_normalize(x: Any, axis: Any = None) -> Any:
+    """Normalizes `x` to unit L2 norm along `axis`, as Keras 2's `K.l2_normalize` (TensorFlow's
+    `tf.nn.l2_normalize`): `x / sqrt(max(sum(x ** 2, axis), 1e-12))`.
+
+    Example:
+
+    >>> from minikeras import backend as K
+    >>> K.l2_normalize(np.array([[3.0, 4.0]]), axis=1).numpy().tolist()
+    [[0.6, 0.8]]
+    """
+    ops = _ops()
+    squares = ops.sum(ops.square(x), axis=_axis(axis), keepdims=True)
+    return ops.divide(x, ops.sqrt(ops.maximum(squares, 1e-12)))
+
+
+def function(inputs: Any, outputs: Any, updates: Any = None, name: Optional[str] = None, **kwargs: Any) -> Any:
+    """A callable computing `outputs` from values of the symbolic `inputs`, as Keras 2's `K.function` (tf_keras 2.x,
+    eager: it builds `Model(inputs, outputs)` and calls it in inference mode, returning numpy arrays).
+
+    Keras 2 code uses it to read a layer's output: `K.function([model.input], [model.layers[0].output])`.
+
+    Args:
+        inputs: a symbolic tensor or a list of them (`Input(...)`, `model.input`, `layer.input`).
+        outputs: a symbolic tensor or a list of them (`layer.output`).
+        updates: not supported (graph-mode variable updates); a non-empty value raises ValueError, as tf_keras.
+        name: unused, as in tf_keras's eager `function`.
+        **kwargs: none accepted (TensorFlow session arguments in Keras 2): ValueError, as tf_keras in eager mode.
+
+    Returns:
+        `f(values)`: `values` holds one array per input (a list, or one array for one input); the result is a list
+        of arrays when `outputs` is a list, else one array.
+
+    Example:
+
+    >>> from minikeras import Sequential, layers, backend as K
+    >>> model = Sequential([layers.Dense(4, input_shape=(3,), activation="relu"), layers.Dense(2)])
+    >>> get_hidden = K.function([model.input], [model.layers[0].output])
+    >>> get_hidden([np.ones((5, 3))])[0].shape
+    (5, 4)
+    """
+    if kwargs:
+        raise ValueError("Session keyword arguments are not supported during eager execution. "
+                         f"You passed: {kwargs}")
+    if updates:
+        # tf_keras 2.x's message: graph-mode variable updates have no eager (or minikeras) meaning
+        raise ValueError(f"`updates` argument is not supported during eager execution. You passed: {updates}")
+    from minikeras.autograd import no_grad
+    from minikeras.engine.training import Model
+
+    model = Model(inputs=inputs, outputs=outputs)
+    wrap_outputs = isinstance(outputs, list) and len(outputs) == 1
+
+    def func(model_inputs: Any) -> Any:
+        with no_grad():
+            outs = model(model_inputs)
+        if wrap_outputs:
+            outs = [outs]
+        if isinstance(outs, (list, tuple)):
+            return [o.numpy() for o in outs]
+        return outs.numpy()
+
+    return func

@@ -81,3 +81,62 @@ def test_settings_and_session():
     K.clear_session()
     assert layers.Dense(1).name == "dense"
     assert K.learning_phase() == 0
+
+
+def test_tensor_math_for_custom_layers_matches_numpy_and_gradchecks():
+    """The backend functions Keras 2's antirectifier example calls inside a layer's `call`."""
+    from minikeras.autograd import check_grads
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 4))
+    np.testing.assert_allclose(K.mean(x, axis=1, keepdims=True).numpy(), x.mean(1, keepdims=True))
+    np.testing.assert_allclose(K.sum(x, axis=[0, 1]).numpy(), x.sum())
+    np.testing.assert_allclose(K.max(x, axis=0).numpy(), x.max(0))
+    np.testing.assert_allclose(K.min(x).numpy(), x.min())
+    np.testing.assert_allclose(K.relu(x).numpy(), np.maximum(x, 0))
+    np.testing.assert_allclose(K.relu(x, alpha=0.1, max_value=0.5).numpy(),
+                               np.minimum(np.where(x > 0, x, 0.1 * x), 0.5))
+    np.testing.assert_allclose(K.concatenate([x, -x], axis=1).numpy(), np.concatenate([x, -x], 1))
+    np.testing.assert_allclose(K.clip(x, -0.5, 0.5).numpy(), np.clip(x, -0.5, 0.5))
+    np.testing.assert_allclose(K.softmax(x).numpy(), np.exp(x) / np.exp(x).sum(-1, keepdims=True))
+    for fn, ref in [(K.square, np.square), (K.abs, np.abs), (K.exp, np.exp), (K.tanh, np.tanh)]:
+        np.testing.assert_allclose(fn(x).numpy(), ref(x))
+    np.testing.assert_allclose(K.sqrt(np.abs(x)).numpy(), np.sqrt(np.abs(x)))
+    np.testing.assert_allclose(K.log(np.abs(x)).numpy(), np.log(np.abs(x)))
+    np.testing.assert_allclose(K.sigmoid(x).numpy(), 1 / (1 + np.exp(-x)))
+    # tf.nn.l2_normalize: x / sqrt(max(sum(x**2), 1e-12)); an all-zero row stays zero
+    np.testing.assert_allclose(K.l2_normalize(x, axis=1).numpy(), x / np.linalg.norm(x, axis=1, keepdims=True))
+    assert K.l2_normalize(np.zeros((1, 3)), axis=1).numpy().tolist() == [[0.0, 0.0, 0.0]]
+    assert K.l2_normalize(x.astype("float32"), axis=1).dtype == np.float32
+
+    weights = Tensor(rng.normal(size=(3, 8)))
+
+    def antirectifier(t):
+        t = t - K.mean(t, axis=1, keepdims=True)
+        t = K.l2_normalize(t, axis=1)
+        return K.concatenate([K.relu(t), K.relu(-t)], axis=1) * weights
+
+    check_grads(antirectifier, x)
+    check_grads(lambda t: K.l2_normalize(t), x)
+
+
+def test_function_reads_intermediate_outputs_as_tf_keras():
+    """`K.function([model.input], [layer.output])`, Keras 2 code's way to read a hidden layer (tf_keras 2.x eager:
+    a Model called in inference mode, numpy results; tf_keras 2.21 gives the same result types and refuses the same
+    three calls)."""
+    model = Sequential([layers.Dense(4, input_shape=(3,), activation="relu"), layers.Dropout(0.5), layers.Dense(2)])
+    x = np.random.default_rng(1).random((5, 3)).astype("float32")
+    hidden, out = K.function([model.input], [model.layers[0].output, model.layers[2].output])([x])
+    kernel, bias = model.layers[0].get_weights()
+    np.testing.assert_allclose(hidden, np.maximum(x @ kernel + bias, 0), rtol=1e-6)
+    np.testing.assert_array_equal(out, model.predict(x, verbose=0))  # inference mode: no dropout
+    (single,) = K.function([model.input], [model.output])([x])
+    assert isinstance(single, np.ndarray) and single.shape == (5, 2)
+    bare = K.function(model.input, model.output)(x)
+    assert isinstance(bare, np.ndarray) and bare.shape == (5, 2)
+    with pytest.raises(ValueError, match="must come from `keras.Input`"):
+        K.function([model.input, K.learning_phase()], [model.output])  # as tf_keras 2.x in eager mode
+    with pytest.raises(ValueError, match="`updates` argument is not supported during eager execution"):
+        K.function([model.input], [model.output], updates=[(model.layers[0].kernel, kernel)])
+    with pytest.raises(ValueError, match="Session keyword arguments are not supported"):
+        K.function([model.input], [model.output], fetches=[])

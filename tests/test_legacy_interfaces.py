@@ -129,3 +129,20 @@ def test_keras1_model_trains():
     x = np.random.default_rng(0).integers(1, 20, (8, 6))
     history = model.fit(x, np.ones(8), epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2
+
+
+def test_model_constructor_takes_keras1_input_output():
+    """Keras 2.0-2.2's `legacy_model_constructor_support`: `Model(input=..., output=...)` -> `inputs`/`outputs`."""
+    from minikeras import Input, Model
+
+    inp = Input(shape=(3,))
+    out = layers.Dense(2)(inp)
+    with pytest.warns(UserWarning, match=r"Update your `Functional` call to the Keras 2 API: `Functional\(inputs="):
+        model = Model(input=inp, output=out)
+    reference = Model(inputs=inp, outputs=out)
+    x = np.ones((2, 3), "float32")
+    np.testing.assert_array_equal(model.predict(x, verbose=0), reference.predict(x, verbose=0))
+    assert model.inputs[0] is inp and model.outputs[0] is out
+    with pytest.raises(TypeError, match="received both the legacy keyword argument `input` and the Keras 2 "
+                                        "keyword argument `inputs`"):
+        Model(input=inp, inputs=inp, outputs=out)

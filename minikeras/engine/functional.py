@@ -20,6 +20,7 @@ from minikeras.engine.base_layer import Layer
 from minikeras.engine.input_layer import InputLayer
 from minikeras.engine.keras_tensor import KerasTensor, flatten, is_shape, map_structure, pack_sequence_as
 from minikeras.engine.training import Model
+from minikeras.legacy import interfaces
 
 
 def _make_node_key(layer_name: str, node_index: int) -> str:
@@ -50,6 +51,7 @@ class Functional(Model):
     (None, 1)
     """
 
+    @interfaces.legacy_model_constructor_support  # Keras 1's Model(input=, output=), as Keras 2.0-2.2
     def __init__(self, inputs: Any, outputs: Any, name: Optional[str] = None, trainable: bool = True,
                  **kwargs: Any):
         if kwargs:

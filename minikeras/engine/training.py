@@ -81,7 +81,7 @@ class Model(Layer):
 
     def __new__(cls, *args: Any, **kwargs: Any) -> "Model":
         # NOTE: as tf.keras: `Model(inputs, outputs)` builds a functional model (engine/functional.py)
-        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+        if cls is Model and (args or {"inputs", "outputs", "input", "output"} & set(kwargs)):
             from minikeras.engine.functional import Functional
 
             return super().__new__(Functional)

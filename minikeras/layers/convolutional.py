@@ -279,3 +279,14 @@ class Conv1D(Layer):
 
 
 Convolution1D = Conv1D
+
+
+def __getattr__(name: str) -> Any:
+    # Keras 2's convolutional.py re-exported the pooling layers ("imports for backwards namespace compatibility"),
+    # so Keras 2 code writes `from keras.layers.convolutional import MaxPooling1D`. Looked up on first use because
+    # pooling.py imports this module.
+    if name in ("MaxPooling1D", "AveragePooling1D"):
+        from minikeras.layers import pooling
+
+        return getattr(pooling, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

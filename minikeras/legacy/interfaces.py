@@ -37,7 +37,8 @@ Preprocessor = Callable[[tuple, Dict[str, Any]], Tuple[tuple, Dict[str, Any], Co
 __all__ = ["generate_legacy_interface", "raise_duplicate_arg_error", "legacy_dense_support",
            "legacy_dropout_support", "legacy_embedding_support", "legacy_recurrent_support",
            "legacy_conv1d_support", "legacy_pooling1d_support", "legacy_global_pooling_support",
-           "legacy_spatialdropout1d_support", "legacy_generator_methods_support"]
+           "legacy_spatialdropout1d_support", "legacy_generator_methods_support",
+           "legacy_model_constructor_support"]
 
 
 def _render(value: Any) -> str:
@@ -258,3 +259,10 @@ legacy_generator_methods_support = generate_legacy_interface(
                  ("max_q_size", "max_queue_size")],
     preprocessor=generator_methods_args_preprocessor,
     object_type="method")
+
+
+# ************************************************************ Model constructor
+
+legacy_model_constructor_support = generate_legacy_interface(
+    conversions=[("input", "inputs"),
+                 ("output", "outputs")])

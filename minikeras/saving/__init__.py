@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, Optional
 
+from minikeras.saving import hdf5_legacy, keras3
 from minikeras.saving.atomic import remove_stale_temp_files
 from minikeras.saving.errors import (ConfigError, FileFormatError, SavingError, UnsupportedConfigError,
                                      WeightMismatchError)
@@ -39,13 +40,9 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True, include_optimi
         raise FileExistsError(f"File exists and overwrite=False. Received: filepath={filepath}")
     kind = _kind(filepath, save_format)
     if kind == "keras":
-        from minikeras.saving.keras3 import save_model_keras3
-
-        save_model_keras3(model, filepath)
+        keras3.save_model_keras3(model, filepath)
     elif kind == "h5":
-        from minikeras.saving.hdf5_legacy import save_model as save_h5
-
-        save_h5(model, filepath, include_optimizer=include_optimizer)
+        hdf5_legacy.save_model(model, filepath, include_optimizer=include_optimizer)
     else:
         raise ValueError("A `.weights.h5` file holds weights only; use `model.save_weights(path)` for it, or save "
                          f"the whole model as `.keras` or `.h5`. Received: filepath={filepath}")
@@ -58,13 +55,9 @@ def load_model(filepath: Any, custom_objects: Optional[Dict[str, Any]] = None, c
     kind = _kind(filepath)
     remove_stale_temp_files(filepath)
     if kind == "keras":
-        from minikeras.saving.keras3 import load_model_keras3
-
-        return load_model_keras3(filepath, custom_objects=custom_objects, compile=compile)
+        return keras3.load_model_keras3(filepath, custom_objects=custom_objects, compile=compile)
     if kind == "h5":
-        from minikeras.saving.hdf5_legacy import load_model as load_h5
-
-        return load_h5(filepath, custom_objects=custom_objects, compile=compile)
+        return hdf5_legacy.load_model(filepath, custom_objects=custom_objects, compile=compile)
     raise ValueError("A `.weights.h5` file holds weights only: build the model, then call "
                      f"`model.load_weights(path)`. Received: filepath={filepath}")
 
@@ -75,13 +68,9 @@ def save_weights(model: Any, filepath: Any, overwrite: bool = True, save_format:
         raise FileExistsError(f"File exists and overwrite=False. Received: filepath={filepath}")
     kind = _kind(filepath, save_format)
     if kind == "weights.h5":
-        from minikeras.saving.keras3 import save_weights_keras3
-
-        save_weights_keras3(model, filepath)
+        keras3.save_weights_keras3(model, filepath)
     elif kind == "h5":
-        from minikeras.saving.hdf5_legacy import save_weights as save_h5
-
-        save_h5(model, filepath)
+        hdf5_legacy.save_weights(model, filepath)
     else:
         raise ValueError("`save_weights` writes `.weights.h5` or `.h5` files; use `model.save(path)` for `.keras`. "
                          f"Received: filepath={filepath}")
@@ -97,16 +86,12 @@ def load_weights(model: Any, filepath: Any, by_name: bool = False, skip_mismatch
         if by_name:
             raise ValueError("`by_name` only supports loading legacy '.h5' or '.hdf5' files. "
                              f"Received: filepath={filepath}")
-        from minikeras.saving import keras3
-
         if kind == "keras":
             keras3.load_weights_from_keras_zip(model, filepath, skip_mismatch=skip_mismatch)
         else:
             keras3.load_weights_keras3(model, filepath, skip_mismatch=skip_mismatch)
         return
-    from minikeras.saving.hdf5_legacy import load_weights as load_h5
-
-    load_h5(model, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
+    hdf5_legacy.load_weights(model, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
 
 
 def check_savable(model: Any, filepath: Any, weights_only: bool = False, save_format: Optional[str] = None) -> None:
@@ -116,8 +101,6 @@ def check_savable(model: Any, filepath: Any, weights_only: bool = False, save_fo
     file for a layer using Keras 2's hard_sigmoid where no exact export exists, a `.weights.h5` path given to
     `model.save`, an unknown extension) fails before the first epoch instead of after it.
     """
-    from minikeras.saving import keras3
-
     kind = _kind(filepath, save_format)
     if weights_only and kind == "keras":
         raise ValueError("`save_weights` writes `.weights.h5` or `.h5` files; use `model.save(path)` for `.keras`. "

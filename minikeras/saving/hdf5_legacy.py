@@ -14,13 +14,17 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import h5py
 import numpy as np
 
+from minikeras import __version__
 from minikeras.engine.base_layer import Layer
 from minikeras.saving.atomic import atomic_write
 from minikeras.saving.convert import preprocess_weights_for_loading
 from minikeras.saving.errors import ConfigError, FileFormatError, SavingError, WeightMismatchError
+from minikeras.saving.functional import is_functional
 from minikeras.saving.h5file import MAX_WEIGHT_BYTES, open_h5
 from minikeras.saving.keras3 import (HARD_SIGMOID_SCALE, hard_sigmoid_scales, rescaled_layers,
                                      restore_optimizer_values, uses_hard_sigmoid)
+from minikeras.saving.serialization import (compile_from_training_config, era_of, model_from_file_config,
+                                            training_config)
 
 HDF5_OBJECT_HEADER_LIMIT = 64512
 #: What minikeras writes as `keras_version`: the tf.keras release whose layout and numerics it follows. The
@@ -99,8 +103,6 @@ def save_weights_to_hdf5_group(f: Any, model: Any, scales: Optional[Dict[int, np
     """Write `model`'s weights in tf.keras's legacy layout into an open h5py group; `scales` (by variable `id`)
     multiplies the last axis of the variables it names."""
     scales = scales or {}
-    from minikeras import __version__
-
     layers = model.layers
     save_attributes_to_hdf5_group(f, "layer_names", [l.name.encode("utf8") for l in layers])
     f.attrs["backend"] = np.bytes_(b"tensorflow")
@@ -299,11 +301,6 @@ def save_weights(model: Any, filepath: Any) -> None:
 
 def save_model(model: Any, filepath: Any, include_optimizer: bool = True) -> None:
     """`model.save('m.h5')`: model_config, training_config, model_weights, optimizer_weights (tf.keras layout)."""
-    from minikeras import __version__
-    from minikeras.saving.serialization import training_config
-
-    from minikeras.saving.functional import is_functional
-
     config = {"class_name": "Functional" if is_functional(model) else "Sequential",
               "config": _shared_config(model.get_config())}
     scales = hard_sigmoid_scales(model, era=3)
@@ -363,8 +360,6 @@ def _compile_from_file(model: Any, f: Any, version: str, filepath: Any) -> None:
     """Compile as the file's `training_config` says. A config minikeras cannot honour (an optimizer it does not have,
     malformed JSON) costs only the compilation: one warning, and the model is returned uncompiled, as tf_keras does
     when it cannot compile a loaded model."""
-    from minikeras.saving.serialization import compile_from_training_config, era_of
-
     try:
         try:
             tc = json.loads(_decode(f.attrs["training_config"]))
@@ -402,8 +397,6 @@ def _optimizer_state(model: Any) -> Tuple[List[str], List[np.ndarray]]:
 
 def load_model(filepath: Any, custom_objects: Optional[Dict[str, Any]] = None, compile: bool = True) -> Any:
     """`load_model('m.h5')`: rebuild from `model_config`, load weights, re-compile with the optimizer state."""
-    from minikeras.saving.serialization import model_from_file_config
-
     with open_h5(filepath) as f:
         try:
             if "model_config" not in f.attrs:

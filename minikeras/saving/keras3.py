@@ -31,11 +31,16 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import h5py
 import numpy as np
 
+from minikeras import __version__, activations, backend, optimizers
 from minikeras.engine.base_layer import Layer
+from minikeras.layers.recurrent import GRUCell, LSTMCell, SimpleRNNCell
+from minikeras.saving import functional
 from minikeras.saving.atomic import atomic_write
 from minikeras.saving.h5file import open_h5
 from minikeras.saving.errors import (ConfigError, FileFormatError, SavingError, UnsupportedConfigError,
                                      WeightMismatchError)
+from minikeras.saving.serialization import (_metric_names, loss_from_file, model_from_file_config,
+                                            optimizer_config_from_file, training_config)
 
 KERAS_VERSION = "3.15.1"
 _MEMBERS = ("metadata.json", "config.json", "model.weights.h5")
@@ -412,8 +417,6 @@ HARD_SIGMOID_SCALE = 1.2
 
 
 def _is_era(fn: Any, era: int) -> bool:
-    from minikeras import activations
-
     return activations.era_of(fn) == era
 
 
@@ -451,8 +454,6 @@ def hard_sigmoid_scales(model: Any, era: int = 2) -> Dict[int, np.ndarray]:
     export and raises `UnsupportedConfigError` (e.g. an `Activation('hard_sigmoid')` layer, or an LSTM's `activation`,
     which is also applied to the cell state).
     """
-    from minikeras.layers.recurrent import GRUCell, LSTMCell, SimpleRNNCell
-
     factor = HARD_SIGMOID_SCALE if era == 2 else 1 / HARD_SIGMOID_SCALE
     scales: Dict[int, np.ndarray] = {}
     for _, obj, top in _walk(model):
@@ -569,8 +570,6 @@ def _compile_config(model: Any) -> Optional[Dict[str, Any]]:
     opt = _optimizer(model)
     if opt is None:
         return None
-    from minikeras.saving.serialization import training_config
-
     tc = training_config(model) or {}
     return {"optimizer": _k3_optimizer(opt), "loss": tc.get("loss"), "loss_weights": tc.get("loss_weights"),
             "metrics": tc.get("metrics"), "weighted_metrics": None, "run_eagerly": False,
@@ -579,10 +578,6 @@ def _compile_config(model: Any) -> Optional[Dict[str, Any]]:
 
 def model_config_keras3(model: Any) -> Dict[str, Any]:
     """`config.json` of a `.keras` file, as Keras 3.15.1's `serialize_keras_object(model)` writes it."""
-    from minikeras import backend
-
-    from minikeras.saving import functional
-
     if functional.is_functional(model):
         return functional.model_config_keras3(model)
     if _class_name(model) != "Sequential":
@@ -611,8 +606,6 @@ def model_config_keras3(model: Any) -> Dict[str, Any]:
 
 def save_model_keras3(model: Any, filepath: Any) -> None:
     """Write a Keras 3 `.keras` zip (metadata.json, config.json, model.weights.h5; ZIP_STORED), atomically."""
-    from minikeras import __version__
-
     if not getattr(model, "built", False):
         raise ValueError("You are calling `save` on a model that has not been built yet: call "
                          "`model.build(input_shape)` or call the model on data first.")
@@ -853,9 +846,6 @@ def keras3_model_config(config: Dict[str, Any], filepath: Any = None) -> Dict[st
 
 def compile_from_config(model: Any, compile_config: Dict[str, Any], filepath: Any = None) -> None:
     """`model.compile(...)` as a Keras 3 `compile_config` says (optimizer, loss, metrics by name)."""
-    from minikeras import optimizers
-    from minikeras.saving.serialization import _metric_names, loss_from_file, optimizer_config_from_file
-
     opt_cfg = compile_config.get("optimizer")
     try:
         if isinstance(opt_cfg, dict):
@@ -900,8 +890,6 @@ def _load_weights_bytes(model: Any, weights: bytes, filepath: Any, skip_mismatch
 
 def load_model_keras3(filepath: Any, custom_objects: Optional[Dict[str, Any]] = None, compile: bool = True) -> Any:
     """Load a `.keras` file Keras 3 or minikeras wrote: build from config.json, load weights (+ optimizer state)."""
-    from minikeras.saving.serialization import model_from_file_config
-
     config, metadata, weights = read_keras_zip(filepath)
     # Keras 2.13-2.15 wrote .keras files too: their `hard_sigmoid` is Keras 2's, so the era follows the metadata.
     version = metadata.get("keras_version") if isinstance(metadata.get("keras_version"), str) else KERAS_VERSION

@@ -7,8 +7,10 @@ data: only registered minikeras classes (and `custom_objects`) are ever construc
 from __future__ import annotations
 
 import contextlib
+import warnings
 from typing import Any, Dict, List, Optional
 
+from minikeras import activations, losses, optimizers
 from minikeras.saving.errors import ConfigError, SavingError, UnsupportedConfigError
 from minikeras.saving.h5file import MAX_WEIGHT_BYTES
 
@@ -114,8 +116,6 @@ def normalize_model_config(config: Any) -> Any:
 @contextlib.contextmanager
 def _era_scope(era: int) -> Any:
     if era == 3:
-        from minikeras import activations
-
         with activations.keras_era(3):
             yield
     else:
@@ -125,7 +125,7 @@ def _era_scope(era: int) -> Any:
 def model_from_file_config(config: Any, version: Optional[str], custom_objects: Optional[Dict[str, Any]] = None,
                            filepath: Any = None) -> Any:
     """Build the model a file describes, with era-correct activations (`hard_sigmoid` of Keras 3 files)."""
-    from minikeras.models import Sequential
+    from minikeras.models import Sequential  # NOTE: models imports saving: a real cycle
 
     if era_of(version) == 1:
         raise UnsupportedConfigError("Keras 1 model configs use Keras 1 argument names; build the model in code and "
@@ -157,8 +157,6 @@ def model_from_file_config(config: Any, version: Optional[str], custom_objects: 
 def _serialize_loss(loss: Any) -> Any:
     if loss is None or isinstance(loss, (str, list, dict)):
         return loss
-    from minikeras import losses
-
     return losses.serialize(loss)
 
 
@@ -230,8 +228,6 @@ def loss_from_file(loss: Any) -> Any:
     if isinstance(loss, dict) and loss.get("module") == "builtins" and isinstance(loss.get("config"), str):
         return loss["config"]
     if isinstance(loss, dict):
-        from minikeras import losses
-
         return losses.deserialize({"class_name": loss.get("class_name"), "config": loss.get("config") or {}})
     return loss
 
@@ -241,11 +237,9 @@ def compile_from_training_config(model: Any, tc: Any, optimizer_values: Optional
     """Re-compile `model` as the file's `training_config` says and restore the optimizer state.
 
     `era` 3 (a Keras 3 `.h5`) builds the optimizer with Keras 3's semantics; its state, in Keras 3's order, is for
-    `keras3.restore_optimizer_values` (pass `optimizer_values` only for tf_keras's order). Raises `ConfigError` when the config cannot be honoured; the model is then
-    left uncompiled.
+    `keras3.restore_optimizer_values` (pass `optimizer_values` only for tf_keras's order). Raises `ConfigError`
+    when the config cannot be honoured; the model is then left uncompiled.
     """
-    from minikeras import optimizers
-
     if not isinstance(tc, dict) or not isinstance(tc.get("optimizer_config"), dict):
         raise ConfigError("Invalid training_config: expected a dict with 'optimizer_config'", filepath)
     opt_cfg = optimizer_config_from_file(tc["optimizer_config"], era, filepath)
@@ -271,7 +265,5 @@ def restore_optimizer_state(model: Any, values: List[Any], filepath: Any = None)
     try:
         opt.set_weights(values)
     except (ValueError, TypeError) as e:
-        import warnings
-
         warnings.warn(f"Optimizer state in {filepath} does not match the model's optimizer and was not restored "
                       f"({e}); training restarts the optimizer from scratch.", stacklevel=3)
