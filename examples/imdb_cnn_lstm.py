@@ -85,7 +85,7 @@ def main(out_dir: str) -> float:
     model = build_model(sizes)
     model.summary()
     history = model.fit(x_train, y_train, batch_size=sizes["batch_size"], epochs=sizes["epochs"],
-                        validation_data=(x_test, y_test), verbose=1)
+                        validation_data=(x_test, y_test), verbose=2)
     score, acc = model.evaluate(x_test, y_test, batch_size=sizes["batch_size"], verbose=0)
     print(f"Test score: {score:.4f}  Test accuracy: {acc:.4f}")
 
@@ -94,11 +94,15 @@ def main(out_dir: str) -> float:
         path = os.path.join(out_dir, "imdb_cnn_lstm" + suffix)
         model.save(path)
         np.testing.assert_array_equal(load_model(path).predict(x_test, verbose=0), expected)
-        print(f"saved and reloaded {path}: predictions identical")
+        print(f"saved imdb_cnn_lstm{suffix} and loaded it back: predictions identical")
     assert len(history.epoch) == sizes["epochs"]
     return float(acc)
 
 
 if __name__ == "__main__":
-    target = sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp(prefix="minikeras_")
-    main(target)
+    if len(sys.argv) > 1:  # keep the saved files there
+        os.makedirs(sys.argv[1], exist_ok=True)
+        main(sys.argv[1])
+    else:  # a temporary folder, removed at the end
+        with tempfile.TemporaryDirectory(prefix="minikeras_") as tmp:
+            main(tmp)

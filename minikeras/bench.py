@@ -73,12 +73,12 @@ def minikeras_model(name: str, recurrent_activation: str = "sigmoid") -> Any:
     ra = recurrent_activation
     m = Sequential()
     if name == "seed":
-        m.add(layers.LSTM(128, input_dim=64, input_length=5, return_sequences=True, recurrent_activation=ra))
+        m.add(layers.LSTM(128, input_shape=(5, 64), return_sequences=True, recurrent_activation=ra))
         m.add(layers.LSTM(256, recurrent_activation=ra))
         m.add(layers.Dense(10, activation="softmax"))
         m.compile(optimizer=optimizers.Adam(), loss="categorical_crossentropy")
     else:
-        m.add(layers.Embedding(5000, 64, input_length=40))
+        m.add(layers.Embedding(5000, 64, input_shape=(40,)))
         m.add(layers.LSTM(128, recurrent_activation=ra))
         m.add(layers.Dense(1, activation="sigmoid"))
         m.compile(optimizer=optimizers.Adam(), loss="binary_crossentropy")

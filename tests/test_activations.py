@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from minikeras import activations
-from minikeras.autograd import Tensor, check_grads
+from minikeras.autograd import Tensor, check_grads, ops, rnn
+from minikeras.autograd.ops import ACTIVATION_MATH, FOLD_CORES
 from minikeras.utils.generic_utils import custom_object_scope
 
 from helpers import keras_case, load_io, load_json
@@ -389,3 +390,25 @@ def test_keras_era_rejects_other_values(era):
 def test_era_of_other_functions_is_none():
     assert A.era_of(A.relu) is None
     assert A.era_of(np.tanh) is None
+
+
+# ************************************************************ the one activation table
+
+
+@pytest.mark.parametrize("name", sorted(n for n, m in ACTIVATION_MATH.items() if m.fold is not None))
+def test_folded_form_equals_the_activation(name):
+    """The fused kernels compute a folded activation as post_scale * core(scale * x + shift) + post_shift."""
+    maths = ACTIVATION_MATH[name]
+    scale, shift, core, post_scale, post_shift = maths.fold
+    x = np.linspace(-120, 120, 24001)
+    with np.errstate(over="ignore"):
+        folded = FOLD_CORES[core](x * scale + shift) * post_scale + post_shift
+    np.testing.assert_allclose(folded, maths.forward(x), rtol=0, atol=1e-15)
+
+
+def test_activations_ops_and_kernels_share_one_table():
+    assert rnn.ACTIVATIONS is ops.ACTIVATION_MATH
+    x = np.linspace(-5, 5, 101)
+    for name in ("tanh", "sigmoid", "softplus", "softsign", "selu", "swish", "gelu", "elu"):
+        np.testing.assert_array_equal(activations.get(name)(x).numpy(), ACTIVATION_MATH[name].forward(x),
+                                      err_msg=name)

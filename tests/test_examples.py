@@ -61,7 +61,7 @@ def test_readme_first_command_prints_what_was_asked_and_cleans_up(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["seed_two_lstms", "text_generation", "load_keras_model", "gates",
-                                  "pytorch_weights"])
+                                  "pytorch_weights", "imdb_cnn_lstm"])
 def test_examples_print_no_progress_bars_and_leave_no_files(name, tmp_path):
     """Each example as a user runs it (quick mode): it succeeds, prints no progress bar and leaves nothing behind
     but what it was asked to write (gates.py writes its PNGs to the folder it is given)."""

@@ -471,3 +471,29 @@ def test_chunked_results_are_deterministic(chunked):
     rnn_kernels.set_kernel_threads(1)
     for a, b in zip(first, run()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)  # and the same numbers as one chunk
+
+
+@pytest.mark.parametrize("recurrent_activation", ["hard_sigmoid", "sigmoid", "tanh"])
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
+@pytest.mark.parametrize("option", ["plain", "mask_go_backwards", "time_major"])
+def test_small_inference_runs_unfolded_and_matches_the_folded_kernel(activation, recurrent_activation, option,
+                                                                     float64):
+    """Few samples in inference (T * N < F + u) skip the per-call weight folding; same numbers as the folded path."""
+    rng = np.random.default_rng(21)
+    n, t, f, u = 2, 3, 9, 4  # T * N = 6 < F + u = 13: unfolded in inference; training always folds
+    x = rng.standard_normal((n, t, f))
+    k, r, b = rng.standard_normal((f, 4 * u)), rng.standard_normal((u, 4 * u)), rng.standard_normal(4 * u)
+    h0, c0 = rng.standard_normal((n, u)), rng.standard_normal((n, u))
+    opts = dict(return_sequences=True, activation=activation, recurrent_activation=recurrent_activation)
+    if option == "mask_go_backwards":
+        opts.update(mask=np.array([[1, 1, 0], [1, 0, 1]], bool), go_backwards=True)
+    if option == "time_major":
+        x = x.transpose(1, 0, 2)
+        opts.update(time_major=True)
+    args = [Tensor(a) for a in (x, k, r, b, h0, c0)]
+    with no_grad():
+        small = rnn_kernels.lstm_sequence(*args, **opts)
+    args[0] = Tensor(x, requires_grad=True)
+    folded = rnn_kernels.lstm_sequence(*args, **opts)
+    for a, c, what in zip(small, folded, ["output", "h", "c"]):
+        np.testing.assert_allclose(a.numpy(), c.numpy(), atol=1e-12, rtol=1e-12, err_msg=what)

@@ -13,7 +13,7 @@ from minikeras.saving.errors import ConfigError, UnsupportedConfigError, WeightM
 from helpers import keras_case, load_json
 
 CASES = ["fn_seq2seq", "fn_seq2seq_encoder", "fn_seq2seq_decoder", "fn_concat_two_input", "fn_shared_lstm",
-         "fn_two_output"]
+         "fn_two_output", "fn_masking_two_input", "fn_masking_depth"]
 
 
 def config(era, name):
@@ -98,6 +98,18 @@ def _layer(cfg, name):
     return next(e for e in cfg["config"]["layers"] if e["name"] == name)
 
 
+def test_masking_mask_ops_are_dropped():
+    """Masking's mask is NotEqual(x, 0.0) then Any(axis=-1): the axis is in the Any node's config."""
+    cfg = config(3, "fn_masking_two_input")
+    assert {e["class_name"] for e in cfg["config"]["layers"]} >= {"NotEqual", "Any"}
+    out = F.keras3_to_keras2(cfg)
+    assert {e["class_name"] for e in out["config"]["layers"]}.isdisjoint({"NotEqual", "Any"})
+    bad = copy.deepcopy(cfg)
+    next(e for e in bad["config"]["layers"] if e["class_name"] == "Any")["config"]["axis"] = 1
+    with pytest.raises(UnsupportedConfigError, match="explicit `mask=`"):
+        F.keras3_to_keras2(bad)
+
+
 def test_mask_with_other_constant_is_refused():
     cfg = copy.deepcopy(config(3, "fn_concat_two_input"))
     _layer(cfg, "not_equal")["inbound_nodes"][0]["args"][1] = 1  # NotEqual(x, 1) is not Embedding's mask
@@ -118,6 +130,19 @@ def test_op_outside_allow_list_is_refused():
     op = _layer(cfg, "not_equal")
     op["class_name"] = "Add"
     with pytest.raises(UnsupportedConfigError, match=r"operation 'Add'.*NotEqual, Any"):
+        F.keras3_to_keras2(cfg)
+
+
+def test_op_in_keras3_legacy_h5_is_named_in_the_refusal():
+    """Keras 3's legacy .h5 writes operation nodes without `module`; they are still recognised (and an
+    operation named like a layer, `Concatenate`, by its layer-less config)."""
+    cfg = copy.deepcopy(h5_model_config(3, "fn_concat_two_input"))
+    assert "module" not in _layer(cfg, "not_equal")
+    _layer(cfg, "not_equal")["class_name"] = "ExpandDims"
+    with pytest.raises(UnsupportedConfigError, match="operation 'ExpandDims'"):
+        F.keras3_to_keras2(cfg)
+    _layer(cfg, "not_equal")["class_name"] = "Concatenate"
+    with pytest.raises(UnsupportedConfigError, match="operation 'Concatenate'"):
         F.keras3_to_keras2(cfg)
 
 
@@ -260,7 +285,8 @@ def test_loaded_graph_is_keras_graph(era, how, name):
     """Same layers in Keras's order, same names, same graph (config) as the model Keras saved."""
     model = load(era, name, how, compile=False)
     meta = load_json(keras_case(era, name) / "meta.json")
-    assert [[l.name, type(l).__name__] for l in model.layers] == meta["layers"]
+    layers = F.keras3_layers(model) if era == 3 else model.layers  # Keras 3's order counts its mask operations
+    assert [[l.name, type(l).__name__] for l in layers] == meta["layers"]
     want = F.keras3_to_keras2(config(era, name))
     assert renamed_graph({"config": model.get_config()}) == renamed_graph(want)
 
@@ -347,7 +373,11 @@ def test_written_files_reload_and_match_keras_layout(tmp_path, name):
         assert json.loads(f.attrs["model_config"])["class_name"] == "Functional"
         written_names = strings(f["model_weights"].attrs["layer_names"])
     with h5py.File(keras_case(3, name) / "model.h5", "r") as f:
-        assert written_names == strings(f["model_weights"].attrs["layer_names"])
+        keras_names = strings(f["model_weights"].attrs["layer_names"])
+    # minikeras writes tf_keras's .h5, in tf_keras's layer order; Keras 3's differs only where its mask
+    # operations deepen a branch (fn_masking_depth)
+    assert written_names == [l.name for l in model.layers] and sorted(written_names) == sorted(keras_names)
+    assert (written_names == keras_names) == (name != "fn_masking_depth")
 
 
 def strings(values):
@@ -423,3 +453,108 @@ def test_failed_weight_load_leaves_functional_model_unchanged():
             model.load_weights(keras_case(era, "fn_shared_lstm") / fname)
         for a, b in zip(model.get_weights(), before):
             np.testing.assert_array_equal(a, b)
+
+
+def test_nested_model_round_trips_in_h5_and_is_refused_in_keras3_files(tmp_path):
+    """tf_keras numbers a nested model's calls from 1 in the enclosing config; Keras 3 files of nested models are
+    refused (their `layers/<model>/layers/...` weight paths are not written) instead of losing weights."""
+    from minikeras import Input, Model, layers
+
+    i = Input(shape=(5, 3))
+    inner = Model(i, layers.LSTM(4)(i))
+    o = Input(shape=(5, 3))
+    model = Model(o, layers.Dense(2)(inner(o)))
+    assert _layer({"config": model.get_config()}, "dense")["inbound_nodes"] == [[[inner.name, 1, 0, {}]]]
+    x = np.random.default_rng(0).standard_normal((3, 5, 3)).astype("float32")
+    for fname in ("m.h5", "w.h5"):
+        (model.save if fname == "m.h5" else model.save_weights)(tmp_path / fname)
+    again = saving.load_model(tmp_path / "m.h5")
+    again.load_weights(tmp_path / "w.h5")
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    assert [l.name for l in again.layers] == [l.name for l in model.layers]
+    for fname, save in (("m.keras", model.save), ("w.weights.h5", model.save_weights)):
+        with pytest.raises(UnsupportedConfigError, match="nested model"):
+            save(tmp_path / fname)
+        assert not (tmp_path / fname).exists()
+    cfg = copy.deepcopy(config(3, "fn_shared_lstm"))
+    _layer(cfg, "lstm")["class_name"] = "Functional"
+    with pytest.raises(UnsupportedConfigError, match="nested in a Keras 3 functional model"):
+        F.keras3_to_keras2(cfg)
+
+
+def test_training_resumes_from_keras3_weights_file_of_a_compiled_model():
+    """config.json + compile as Keras did + load_weights(model.weights.h5): the file's optimizer/vars restore
+    the optimizer, and 2 more steps give Keras's weights."""
+    from minikeras import optimizers
+
+    case = keras_case(3, "fn_two_output")
+    io_ = load_io(case)
+    model = models.model_from_json((case / "config.json").read_text())
+    model.compile(optimizer=optimizers.Adam(0.01), loss=["categorical_crossentropy", "mse"], loss_weights=[1.0, 0.5])
+    model.load_weights(case / "model.weights.h5")
+    np.testing.assert_allclose(int(np.asarray(model.optimizer.iterations)), 2)
+    for _ in range(2):
+        model.train_on_batch(io_["x0"], _resume_targets(io_))
+    for i, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, io_[f"w_resume_{i}"], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("era, fname", [(2, "model.h5"), (3, "model.keras"), (3, "model.h5")])
+def test_lstm_seq2seq_restore_on_keras_file(era, fname):
+    """Keras 2's examples/lstm_seq2seq_restore.py, run on the training model Keras saved: its inference models,
+    rebuilt from `model.input`, `model.layers[i].output` and a second call of the decoder layers, predict what
+    Keras's own inference models predicted (fn_seq2seq_encoder / fn_seq2seq_decoder)."""
+    from minikeras.layers import Input
+    from minikeras.models import Model, load_model
+
+    latent_dim = 4
+    model = load_model(keras_case(era, "fn_seq2seq") / fname)
+    encoder_inputs = model.input[0]  # input_1
+    encoder_outputs, state_h_enc, state_c_enc = model.layers[2].output  # lstm_1
+    encoder_states = [state_h_enc, state_c_enc]
+    encoder_model = Model(encoder_inputs, encoder_states)
+
+    decoder_inputs = model.input[1]  # input_2
+    decoder_state_input_h = Input(shape=(latent_dim,), name='input_3')
+    decoder_state_input_c = Input(shape=(latent_dim,), name='input_4')
+    decoder_states_inputs = [decoder_state_input_h, decoder_state_input_c]
+    decoder_lstm = model.layers[3]
+    decoder_outputs, state_h_dec, state_c_dec = decoder_lstm(
+        decoder_inputs, initial_state=decoder_states_inputs)
+    decoder_states = [state_h_dec, state_c_dec]
+    decoder_dense = model.layers[4]
+    decoder_outputs = decoder_dense(decoder_outputs)
+    decoder_model = Model(
+        [decoder_inputs] + decoder_states_inputs,
+        [decoder_outputs] + decoder_states)
+
+    xs, ys = inputs_outputs(load_io(keras_case(era, "fn_seq2seq_encoder")))
+    for g, y in zip(encoder_model.predict(xs[0], verbose=0), ys):
+        np.testing.assert_allclose(g, y, atol=2e-5, rtol=0)
+    xs, ys = inputs_outputs(load_io(keras_case(era, "fn_seq2seq_decoder")))
+    for g, y in zip(decoder_model.predict(xs, verbose=0), ys):
+        np.testing.assert_allclose(g, y, atol=2e-5, rtol=0)
+
+
+def test_keras_2_0_three_element_inbound_refs_load(tmp_path):
+    """Keras 2.0-2.1 wrote inbound tensors as [layer, node, tensor] without the kwargs dict."""
+    def strip(c):
+        c["class_name"] = "Model"
+        for e in c["config"]["layers"]:
+            e["inbound_nodes"] = [[ref[:3] for ref in node] for node in e["inbound_nodes"]]
+
+    _rewrite_h5(keras_case(2, "fn_concat_two_input") / "model.h5", tmp_path / "m.h5", strip)
+    model = saving.load_model(tmp_path / "m.h5")
+    xs, ys = inputs_outputs(load_io(keras_case(2, "fn_concat_two_input")))
+    np.testing.assert_allclose(model.predict(xs, verbose=0), ys[0], atol=2e-5, rtol=0)
+
+
+def test_keras3_order_of_a_model_from_elsewhere_counts_the_mask_operations_keras3_adds():
+    """A model that did not come from a Keras 3 file (here tf_keras's) is written to `.weights.h5` in the order
+    Keras 3 gives it once it has added its NotEqual/Any mask nodes, which differs from tf_keras's order here."""
+    model = load(2, "fn_masking_depth", "model.h5", compile=False)
+    keras2_order = [l.name for l in model.layers if type(l).__name__ != "InputLayer"]
+    keras3_order = [n for n, c in load_json(keras_case(3, "fn_masking_depth") / "meta.json")["layers"]
+                    if c != "InputLayer"]
+    assert keras2_order != keras3_order
+    assert [l.name for l in F.keras3_layers(model) if type(l).__name__ != "InputLayer"] == keras3_order

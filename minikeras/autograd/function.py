@@ -34,29 +34,37 @@ class Function:
 
     @classmethod
     def apply(cls, *tensors: "_tensor.Tensor", **params: Any):
-        arrays = [t.data for t in tensors]
-        needs_grad = _tensor.is_grad_enabled() and any(t.requires_grad for t in tensors)
         ctx = cls()
-        if needs_grad:
-            ctx.parents = tensors
-            ctx.needs_input_grad = tuple(t.requires_grad for t in tensors)
-        out = cls.forward(ctx, *arrays, **params)
-        if isinstance(out, tuple):
-            results = tuple(_tensor.Tensor._wrap(o, needs_grad) for o in out)
+        _wrap = _tensor.Tensor._wrap
+        needs_grad = False
+        if _tensor.is_grad_enabled():
+            for t in tensors:
+                if t.requires_grad:
+                    needs_grad = True
+                    break
+        if not needs_grad:
+            # NOTE: the inference path (no_grad, or no input that needs a gradient) records nothing: no parents,
+            # no weak references, outputs wrapped without re-validation.
+            out = cls.forward(ctx, *[t.data for t in tensors], **params)
+            if isinstance(out, tuple):
+                return tuple(_wrap(o, False) for o in out)
+            return _wrap(out, False)
+        ctx.parents = tensors
+        ctx.needs_input_grad = tuple(t.requires_grad for t in tensors)
+        out = cls.forward(ctx, *[t.data for t in tensors], **params)
+        # NOTE: "several outputs" is decided by the type forward returned, not by the count: `split(x, 1)` is a
+        # multi-output op with one output and its backward still expects a tuple.
+        ctx.multi_output = isinstance(out, tuple)
+        if ctx.multi_output:
+            outs = tuple(_wrap(o, True) for o in out)
+            ctx.out_meta = tuple((o.data.shape, o.data.dtype) for o in outs)
         else:
-            results = _tensor.Tensor._wrap(out, needs_grad)
-        if needs_grad:
-            # NOTE: "several outputs" is decided by the type forward returned, not by the count: `split(x, 1)` is a
-            # multi-output op with one output and its backward still expects a tuple.
-            ctx.multi_output = isinstance(results, tuple)
-            outs = results if ctx.multi_output else (results,)
-            # NOTE: weak references, so a graph does not keep its own outputs alive (no tensor <-> ctx cycles).
-            ctx.outputs = tuple(weakref.ref(o) for o in outs)
-            if ctx.multi_output:
-                ctx.out_meta = tuple((o.data.shape, o.data.dtype) for o in outs)
-            for o in outs:
-                o._ctx = ctx
-        return results
+            outs = (_wrap(out, True),)
+        # NOTE: weak references, so a graph does not keep its own outputs alive (no tensor <-> ctx cycles).
+        ctx.outputs = tuple(weakref.ref(o) for o in outs)
+        for o in outs:
+            o._ctx = ctx
+        return outs if ctx.multi_output else outs[0]
 
     @staticmethod
     def forward(ctx: "Function", *args: Any, **kwargs: Any):  # pragma: no cover - abstract

@@ -201,12 +201,23 @@ def _row_chunks(steps: int, n: int, width: int) -> List[slice]:
     return [slice(bounds[i], bounds[i + 1]) for i in range(threads)]
 
 
-def _run_chunks(fn: Callable[[slice], None], chunks: List[slice]) -> None:
+# NOTE: a per-step product below this many multiply-adds runs faster on one BLAS thread: waking and syncing
+# OpenBLAS's second thread costs more than it saves (measured: the Keras 2 example's 32x256 @ 256x1024 steps ran
+# 2x slower with two BLAS threads on a shared 2-core machine).
+_SMALL_STEP_GEMM = 1 << 24
+
+
+def _run_chunks(fn: Callable[[slice], None], chunks: List[slice], step_macs: int = 0) -> None:
     """`fn(rows)` for every chunk: in this thread for one chunk, else one pooled thread per further chunk, BLAS at
-    one thread meanwhile (two levels of threads would fight for the same cores)."""
+    one thread meanwhile (two levels of threads would fight for the same cores). `step_macs`: the multiply-adds of
+    one step's recurrent product, for the one-chunk case."""
     global _POOL
     if len(chunks) == 1:
-        fn(chunks[0])
+        if step_macs < _SMALL_STEP_GEMM and _cores() > 1:
+            with blas_threads(1):
+                fn(chunks[0])
+        else:
+            fn(chunks[0])
         return
     if _POOL is None or _POOL._max_workers < len(chunks) - 1:
         _POOL = ThreadPoolExecutor(max_workers=len(chunks) - 1, thread_name_prefix="minikeras-rnn")
@@ -474,8 +485,8 @@ class _GatePlan:
     (or the same unfoldable activation) share one call. Built once per layer call.
     """
 
-    def __init__(self, acts: Sequence[ActivationMath]):
-        folds = [a.fold for a in acts]
+    def __init__(self, acts: Sequence[ActivationMath], fold: bool = True):
+        folds = [a.fold if fold else None for a in acts]
         self.scales = [1.0 if f is None else f[0] for f in folds]
         self.shifts = [0.0 if f is None else f[1] for f in folds]
         self.passes: List[Tuple[slice, Callable[[np.ndarray], Any]]] = []
@@ -534,12 +545,22 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
     dtype, xt, steps = _prologue("LSTMSequence", x, kernel, rk, h0, 4, mask, time_major, go_backwards)
     T, N, _ = xt.shape
     u = rk.shape[0]
-    order = list(FORWARD_GATES)
+    # NOTE: folding copies all the weights once per call; it pays off only when the gate passes it saves over the
+    # steps outweigh that copy. Inference on a few samples (T * N below F + u) runs unfolded, in Keras's gate order,
+    # straight on the layer's weights: one h @ U GEMM per step, added gate-major through a strided view.
+    fold = store or recurrent_dropout_mask is not None or T * N >= kernel.shape[0] + u
+    order = list(FORWARD_GATES) if fold else [I, F, C, O]
     dp = None if dropout_mask is None else dropout_mask[order] if dropout_mask.shape[0] == 4 else dropout_mask
     rdp = None if recurrent_dropout_mask is None else recurrent_dropout_mask[order]
-    plan = _GatePlan([ract, ract, ract, act])               # forward order i, f, o, c~
-    k_f, rk_f, b_f = _fold_lstm_weights(plan, kernel, rk, bias, u)
-    Z = _project_inputs(xt, k_f, b_f, dp, 4)                # (4, T, N, u) in forward order
+    if fold:
+        plan = _GatePlan([ract, ract, ract, act])           # forward order i, f, o, c~
+        k_f, rk_f, b_f = _fold_lstm_weights(plan, kernel, rk, bias, u)
+        pos = _POS
+    else:
+        plan = _GatePlan([ract, ract, act, ract], fold=False)  # Keras's order i, f, c~, o
+        k_f, rk_f, b_f = kernel, None, bias
+        pos = {I: 0, F: 1, C: 2, O: 3}
+    Z = _project_inputs(xt, k_f, b_f, dp, 4)                # (4, T, N, u) in the plan's gate order
     keep_z = store and (act.needs_input or ract.needs_input)
     S = T if store else 1
     A = np.empty((S, 4, N, u), dtype=dtype)   # activated gates, forward order: i, f, o, c~
@@ -552,11 +573,11 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
     Cn = (Cs[1:] if store else None) if steps is None else np.empty((S, N, u), dtype=dtype)
     TC = np.empty((S, N, u), dtype=dtype)     # act(c_new)
     outs = _Outputs(T, N, u, dtype, steps is not None, return_sequences, zero_output_for_mask, Hs, initial_output)
-    gi, gf, go, gc = _POS[I], _POS[F], _POS[O], _POS[C]
+    gi, gf, go, gc = pos[I], pos[F], pos[O], pos[C]
 
     def run(rows: slice) -> None:
         n = rows.stop - rows.start
-        rec = np.empty((4, n, u), dtype=dtype)  # h @ U, gate-major: one batched matmul per step
+        rec = np.empty((4, n, u), dtype=dtype) if fold else None  # h @ U, gate-major: one batched matmul per step
         tmp = np.empty((n, u), dtype=dtype)
         with np.errstate(over="ignore"):
             for t in range(T):
@@ -564,8 +585,11 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
                 h = Hs[t, rows]
                 c = Cs[t if store else t % 2, rows]
                 a = A[k, :, rows]
-                np.matmul(h if rdp is None else h * rdp[:, rows], rk_f, out=rec)
-                np.add(Z[:, t, rows], rec, out=a)
+                if fold:
+                    np.matmul(h if rdp is None else h * rdp[:, rows], rk_f, out=rec)
+                    np.add(Z[:, t, rows], rec, out=a)
+                else:
+                    np.add(Z[:, t, rows], (h @ rk).reshape(n, 4, u).transpose(1, 0, 2), out=a)
                 if keep_z:
                     np.copyto(Zp[k, :, rows], a)
                 plan(a)
@@ -584,7 +608,7 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
                     _carry(m, (c_next, hn), (c, h))
                     outs.step(t, rows, hn, m)
 
-    _run_chunks(run, _row_chunks(T, N, 4 * u))
+    _run_chunks(run, _row_chunks(T, N, 4 * u), N * u * 4 * u)
     c_last = Cs[T] if store else Cs[T % 2]
     y = outs.result(Hs, time_major)
     saved = None
@@ -704,7 +728,7 @@ class LSTMSequence(Function):
                     dc += dc_pass
             dh_all[rows], dc_all[rows] = dh, dc
 
-        _run_chunks(run, _row_chunks(T, N, 4 * u))
+        _run_chunks(run, _row_chunks(T, N, 4 * u), N * u * 4 * u)
         need = ctx.needs_input_grad
         dx, dk = _input_grads(xt, kernel, o["dp"], dZ, 4, need[0], need[1])
         dU = None

@@ -219,13 +219,18 @@ class Tensor:
             return
         grads = {id(self): g}
         for ctx in _toposort(self._ctx):
-            outs = [ref() for ref in ctx.outputs]
-            out_grads = [grads.pop(id(o), None) if o is not None else None for o in outs]
-            if all(x is None for x in out_grads):
-                continue
             if not ctx.multi_output:
-                in_grads = ctx.backward(ctx, out_grads[0])
+                # NOTE: most ops have one output: no lists to build for it
+                out = ctx.outputs[0]()
+                out_grad = None if out is None else grads.pop(id(out), None)
+                if out_grad is None:
+                    continue
+                in_grads = ctx.backward(ctx, out_grad)
             else:
+                outs = [ref() for ref in ctx.outputs]
+                out_grads = [grads.pop(id(o), None) if o is not None else None for o in outs]
+                if all(x is None for x in out_grads):
+                    continue
                 out_grads = [np.zeros(shape, dtype) if gi is None else gi
                              for (shape, dtype), gi in zip(ctx.out_meta, out_grads)]
                 in_grads = ctx.backward(ctx, tuple(out_grads))
@@ -234,10 +239,12 @@ class Tensor:
             for parent, pg in zip(ctx.parents, in_grads):
                 if pg is None or not parent.requires_grad:
                     continue
-                assert pg.shape == parent.shape, (f"{type(ctx).__name__}.backward returned grad of shape "
-                                                  f"{pg.shape} for an input of shape {parent.shape}")
-                if pg.dtype != parent.data.dtype:
-                    pg = pg.astype(parent.data.dtype)
+                pdata = parent.data
+                if pg.shape != pdata.shape:
+                    raise AssertionError(f"{type(ctx).__name__}.backward returned grad of shape {pg.shape} for an "
+                                         f"input of shape {pdata.shape}")
+                if pg.dtype != pdata.dtype:
+                    pg = pg.astype(pdata.dtype)
                 if parent._ctx is None:
                     # NOTE: copy on first store: ops may hand the same array to several inputs (Add returns the
                     # incoming grad twice), and an in-place update of one leaf's grad must not change another's.

@@ -68,6 +68,10 @@ class InputSpec:
         return f"InputSpec({', '.join(parts)})"
 
 
+def _incompatible(index: int, layer_name: str) -> str:
+    return f"Input {index} of layer '{layer_name}' is incompatible with the layer: "
+
+
 def assert_input_compatibility(specs: Any, inputs: Sequence[Tensor], layer_name: str) -> None:
     """Raise Keras's "Input 0 of layer 'x' is incompatible with the layer: ..." when an input breaks a spec."""
     if specs is None:
@@ -79,23 +83,24 @@ def assert_input_compatibility(specs: Any, inputs: Sequence[Tensor], layer_name:
             continue
         shape = tuple(x.shape)
         ndim = len(shape)
-        prefix = f"Input {index} of layer '{layer_name}' is incompatible with the layer: "
         if spec.ndim is not None and ndim != spec.ndim:
-            raise ValueError(prefix + f"expected ndim={spec.ndim}, found ndim={ndim}. Full shape received: {shape}")
+            raise ValueError(_incompatible(index, layer_name) + f"expected ndim={spec.ndim}, found ndim={ndim}. "
+                             f"Full shape received: {shape}")
         if spec.max_ndim is not None and ndim > spec.max_ndim:
-            raise ValueError(prefix + f"expected max_ndim={spec.max_ndim}, found ndim={ndim}. "
-                             f"Full shape received: {shape}")
+            raise ValueError(_incompatible(index, layer_name) + f"expected max_ndim={spec.max_ndim}, "
+                             f"found ndim={ndim}. Full shape received: {shape}")
         if spec.min_ndim is not None and ndim < spec.min_ndim:
-            raise ValueError(prefix + f"expected min_ndim={spec.min_ndim}, found ndim={ndim}. "
-                             f"Full shape received: {shape}")
+            raise ValueError(_incompatible(index, layer_name) + f"expected min_ndim={spec.min_ndim}, "
+                             f"found ndim={ndim}. Full shape received: {shape}")
         for axis, value in spec.axes.items():
             if value is not None and shape[axis] is not None and shape[axis] != value:
-                raise ValueError(prefix + f"expected axis {axis} of input shape to have value {value}, but "
-                                 f"received input with shape {shape}")
+                raise ValueError(_incompatible(index, layer_name) + f"expected axis {axis} of input shape to "
+                                 f"have value {value}, but received input with shape {shape}")
         if spec.shape is not None:
             for expected, got in zip(spec.shape, shape):
                 if expected is not None and got is not None and expected != got:
-                    raise ValueError(prefix + f"expected shape={spec.shape}, found shape={shape}")
+                    raise ValueError(_incompatible(index, layer_name) + f"expected shape={spec.shape}, "
+                                     f"found shape={shape}")
 
 
 class LayerWeight(Variable):
@@ -347,32 +352,44 @@ class Layer:
         return Tensor._wrap(arr, False)
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        if _any_symbolic(inputs, args, kwargs):
+        # NOTE: the common eager call (one array or Tensor, no extra positional arguments) is told from a symbolic
+        # one by one type test; only other calls walk their arguments looking for KerasTensors.
+        if (args or type(inputs) not in _PLAIN_EAGER or _kwargs_nested(kwargs)) and _any_symbolic(inputs, args,
+                                                                                                    kwargs):
             return self._symbolic_call(inputs, args, kwargs)
         inputs = self._convert_input(inputs)
-        flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        single = not isinstance(inputs, (list, tuple))
         # The Keras mask: given explicitly, else carried by the inputs. A layer whose call takes no mask still
         # passes it on through compute_mask (below).
         mask = kwargs.pop("mask", None)
-        if mask is None:
-            masks = [getattr(t, "_keras_mask", None) if isinstance(t, Tensor) else None for t in flat]
-            if any(m is not None for m in masks):
-                mask = masks if isinstance(inputs, (list, tuple)) else masks[0]
+        if single:
+            flat = None
+            tensors = [inputs] if isinstance(inputs, Tensor) else []
+            if mask is None and tensors:
+                mask = getattr(inputs, "_keras_mask", None)
+        else:
+            flat = list(inputs)
+            tensors = [t for t in flat if isinstance(t, Tensor)]
+            if mask is None:
+                masks = [getattr(t, "_keras_mask", None) if isinstance(t, Tensor) else None for t in flat]
+                if any(m is not None for m in masks):
+                    mask = masks
         if self._call_accepts_mask and mask is not None:
             kwargs["mask"] = mask
-        if self._call_accepts_training and kwargs.get("training") is None:
-            kwargs["training"] = False
-        elif not self._call_accepts_training:
+        if self._call_accepts_training:
+            if kwargs.get("training") is None:
+                kwargs["training"] = False
+        elif kwargs:
             kwargs.pop("training", None)
-        tensors = [t for t in flat if isinstance(t, Tensor)]
         if not self.built:
             # NOTE: tf.keras checks the input spec before building, so a wrong rank fails with the spec's message
             assert_input_compatibility(self.input_spec, tensors, self.name)
             shapes = [tuple(t.shape) for t in tensors]
-            self._maybe_build(shapes[0] if not isinstance(inputs, (list, tuple)) else shapes)
-        assert_input_compatibility(self.input_spec, tensors, self.name)
+            self._maybe_build(shapes[0] if single else shapes)
+        if self.input_spec is not None:
+            assert_input_compatibility(self.input_spec, tensors, self.name)
         outputs = self.call(inputs, *args, **kwargs)
-        if any(outputs is t for t in flat):
+        if (outputs is inputs) if single else any(outputs is t for t in flat):
             # NOTE: a layer returning its input object (Dropout at inference, a Lambda) must not overwrite the
             # input's Keras mask below: give the output its own Tensor (a reshape to the same shape is a free view).
             outputs = outputs.reshape(outputs.shape)
@@ -381,7 +398,10 @@ class Layer:
             batch = first.shape[0] if first.ndim else 1
             self._activity_losses = [self.activity_regularizer(first) / float(batch)]
         out_mask = self.compute_mask(inputs, mask)
-        _set_mask(outputs, out_mask)
+        if type(outputs) is Tensor:
+            outputs._keras_mask = None if out_mask is None else _mask_array(out_mask)
+        else:
+            _set_mask(outputs, out_mask)
         return outputs
 
     # ------------------------------------------------------------------ the functional graph
@@ -604,13 +624,23 @@ def _mask_array(mask: Any) -> Optional[np.ndarray]:
     return np.asarray(mask.data if isinstance(mask, Tensor) else mask, dtype=bool)
 
 
+_PLAIN_EAGER = (Tensor, np.ndarray)
+_CONTAINERS = (list, tuple, dict, KerasTensor)
+
+
+def _kwargs_nested(kwargs: Dict[str, Any]) -> bool:
+    """True when a keyword argument is a KerasTensor or a container that may hold one."""
+    for v in kwargs.values():
+        if isinstance(v, _CONTAINERS):
+            return True
+    return False
+
+
 def _any_symbolic(inputs: Any, args: Any, kwargs: Dict[str, Any]) -> bool:
     if isinstance(inputs, KerasTensor):
         return True
     # NOTE: the common eager call (one array or Tensor, no nested arguments) is decided without flattening
-    containers = (list, tuple, dict, KerasTensor)
-    if not isinstance(inputs, (list, tuple, dict)) and not args and \
-            not any(isinstance(v, containers) for v in kwargs.values()):
+    if not isinstance(inputs, (list, tuple, dict)) and not args and not _kwargs_nested(kwargs):
         return False
     return any(isinstance(t, KerasTensor) for t in flatten([inputs, list(args), list(kwargs.values())]))
 

@@ -97,6 +97,7 @@ class Functional(Model):
         self._nodes_by_depth = nodes_by_depth
         self._depth_keys = sorted(nodes_by_depth, reverse=True)
         self._layers[:] = layers
+        self._plan = _ExecutionPlan(self.inputs, self.outputs, self._depth_keys, nodes_by_depth)
         self.input_names = [layer.name for layer in self._input_layers]
         self._set_output_names()
         self.built = True
@@ -204,23 +205,22 @@ class Functional(Model):
                              f"{len(flat)} input tensors. Inputs received: "
                              f"{[getattr(v, 'shape', type(v).__name__) for v in flat]}")
         out = []
-        for index, (value, ref) in enumerate(zip(flat, self.inputs)):
+        for index, (value, (ref_dtype, expected)) in enumerate(zip(flat, self._plan.input_refs)):
             if isinstance(value, Tensor):
-                if value.dtype != np.dtype(ref.dtype) and value.dtype.kind == "f" and np.dtype(ref.dtype).kind == "f":
-                    value = ops.cast(value, ref.dtype)
+                if value.dtype != ref_dtype and value.dtype.kind == "f" and ref_dtype.kind == "f":
+                    value = ops.cast(value, ref_dtype.name)
             else:
                 arr = np.asarray(value)
                 if arr.dtype == object:
                     raise TypeError(f"Model '{self.name}' expects numeric input, expected a numeric array for input "
                                     f"{index} ('{self.input_names[index]}'). Received: an array of dtype object "
                                     "(ragged or non-numeric data)")
-                ref_kind = np.dtype(ref.dtype).kind
+                ref_kind = ref_dtype.kind
                 # NOTE: floats take the input's dtype (tf.keras's cast); integer ids stay exact integers, so an
                 # Embedding after a float input declaration still sees ids above 2**24 unchanged
                 if arr.dtype.kind == "f" or (ref_kind in "iu" and arr.dtype.kind not in "iu"):
-                    arr = arr.astype(ref.dtype, copy=False)
+                    arr = arr.astype(ref_dtype, copy=False)
                 value = Tensor._wrap(arr, False)
-            expected = ref.shape
             # tf.keras: (batch, ..., 1) and (batch, ...) data are interchangeable (the Input's rank wins)
             if value.ndim == len(expected) + 1 and value.shape[-1] == 1:
                 value = value.squeeze(-1)
@@ -236,27 +236,14 @@ class Functional(Model):
 
     def call(self, inputs: Any, training: Optional[bool] = None, mask: Any = None) -> Any:
         flat = inputs if isinstance(inputs, list) else self._convert_input(inputs)
-        masks = [None] * len(flat) if mask is None else flatten(mask)
-        tensor_dict: Dict[int, Any] = {}
-        for ref, value, m in zip(self.inputs, flat, masks):
-            if m is not None:
-                value._keras_mask = np.asarray(m.data if isinstance(m, Tensor) else m, dtype=bool)
-            tensor_dict[id(ref)] = value
-        for depth in self._depth_keys:
-            for node in self._nodes_by_depth[depth]:
-                if node.is_input or any(i not in tensor_dict for i in node.flat_input_ids):
-                    continue
-                args, kwargs = node.map_arguments(tensor_dict)
-                if training is not None:
-                    kwargs.setdefault("training", training)
-                result = node.layer(*args, **kwargs)
-                if isinstance(result, Tensor):
-                    tensor_dict[node.flat_output_ids[0]] = result
-                else:
-                    for key, value in zip(node.flat_output_ids, flatten(result)):
-                        tensor_dict[key] = value
-        outputs = [tensor_dict[id(t)] for t in self.outputs]
+        if mask is not None:
+            for value, m in zip(flat, flatten(mask)):
+                if m is not None:
+                    value._keras_mask = np.asarray(m.data if isinstance(m, Tensor) else m, dtype=bool)
+        outputs = self._plan.run(flat, training)
         self._call_output_masks = [getattr(o, "_keras_mask", None) for o in outputs]
+        if isinstance(self._nested_outputs, KerasTensor):
+            return outputs[0]
         return pack_sequence_as(self._nested_outputs, outputs)
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
@@ -337,6 +324,61 @@ class Functional(Model):
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+class _ExecutionPlan:
+    """The graph's nodes in execution order, with integer slots for the tensors, made once per graph.
+
+    Running the model fills a list of slots instead of walking nodes and nested structures: slot `i` of the
+    inputs is the model's input `i`; each step reads its input slot(s), calls its layer and writes its output
+    slot(s). A node whose inputs the model's inputs do not determine is left out (it never runs).
+    """
+
+    def __init__(self, inputs: List[KerasTensor], outputs: List[KerasTensor], depth_keys: List[int],
+                 nodes_by_depth: Dict[int, list]):
+        slots: Dict[int, int] = {id(t): i for i, t in enumerate(inputs)}
+        self.n_inputs = len(inputs)
+        # what each model input accepts: (dtype, shape), read on every call to convert and check the data
+        self.input_refs = [(np.dtype(t.dtype), t.shape) for t in inputs]
+        # one step: (layer, input slot or -1, node (for nested calls) or None, constant kwargs, output slots)
+        self.steps: List[Tuple[Any, int, Any, Dict[str, Any], List[int]]] = []
+        for depth in depth_keys:
+            for node in nodes_by_depth[depth]:
+                if node.is_input or any(i not in slots for i in node.flat_input_ids):
+                    continue
+                out_slots = []
+                for key in node.flat_output_ids:
+                    slots[key] = len(slots)
+                    out_slots.append(slots[key])
+                if node._single_input_id is not None:
+                    self.steps.append((node.layer, slots[node._single_input_id], None, dict(node.call_kwargs),
+                                       out_slots))
+                else:
+                    self.steps.append((node.layer, -1, node, {}, out_slots))
+        self.slots = slots
+        self.n_slots = len(slots)
+        self.output_slots = [slots[id(t)] for t in outputs]
+
+    def run(self, flat_inputs: List[Any], training: Optional[bool]) -> List[Any]:
+        values: List[Any] = list(flat_inputs) + [None] * (self.n_slots - self.n_inputs)
+        slots = self.slots
+        for layer, in_slot, node, const_kwargs, out_slots in self.steps:
+            if in_slot >= 0:
+                kwargs = dict(const_kwargs) if const_kwargs else {}
+                if training is not None:
+                    kwargs.setdefault("training", training)
+                result = layer(values[in_slot], **kwargs)
+            else:
+                args, kwargs = node.map_arguments({key: values[slots[key]] for key in node.flat_input_ids})
+                if training is not None:
+                    kwargs.setdefault("training", training)
+                result = layer(*args, **kwargs)
+            if isinstance(result, Tensor):
+                values[out_slots[0]] = result
+            else:
+                for slot, value in zip(out_slots, flatten(result)):
+                    values[slot] = value
+        return [values[i] for i in self.output_slots]
+
+
 def _flatten_shapes(shape: Any) -> List[Tuple[Optional[int], ...]]:
     if is_shape(shape):
         return [tuple(shape)]

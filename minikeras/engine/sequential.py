@@ -207,7 +207,12 @@ class Sequential(Functional):
         if self._input_layer is None and self.layers and not _any_symbolic(inputs, args, kwargs):
             arr = inputs.data if isinstance(inputs, Tensor) else inputs
             shape = (None,) + tuple(np.shape(arr))[1:]
-            self.build(shape)
+            # NOTE: `build` for the shape it was last given, with the same inferred input, changes nothing: skip
+            # it on repeated calls with the same data shape.
+            key = (shape, self._inferred_input_shape)
+            if not self._graph_initialized or key != self.__dict__.get("_last_call_build"):
+                self.build(shape)
+                self._last_call_build = (shape, self._inferred_input_shape)
         return super().__call__(inputs, *args, **kwargs)
 
     def _convert_input(self, x: Any) -> Any:

@@ -308,7 +308,10 @@ class Model(Layer):
         """`(gradient, variable)` for every trainable weight (None where the loss does not depend on it; the
         optimizer skips those with a warning, and raises if all are None, as tf.keras's optimizers do)."""
         trainable = self.trainable_weights
-        for w in self.weights:
+        # NOTE: `self.weights` would walk the layers for the trainable weights a second time
+        for w in trainable:
+            w.grad = None
+        for w in self.non_trainable_weights:
             w.grad = None
         if not trainable:
             return []

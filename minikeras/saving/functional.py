@@ -20,6 +20,7 @@ minikeras's own mask propagation computes anyway.
 """
 from __future__ import annotations
 
+import copy
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from minikeras.saving.errors import ConfigError, UnsupportedConfigError
@@ -56,9 +57,41 @@ def _is_ref(obj: Any) -> bool:
             and all(isinstance(i, int) and not isinstance(i, bool) for i in obj[1:3]))
 
 
+# Keras 3 operations that functional graphs record (masks of merged or masked tensors, `keras.ops` calls). Keras 3's
+# legacy `.h5` writes them without their `module`, so they are recognised by name; the names that are also layers
+# (`Concatenate`, `Add`, ...) are operations only when their config lacks the `trainable` every layer config has.
+_K3_OP_NAMES = frozenset(MASK_OPS + (
+    "All", "ExpandDims", "ZerosLike", "OnesLike", "LogicalOr", "LogicalAnd", "LogicalNot", "Cast", "BroadcastTo",
+    "Equal", "Greater", "Less", "Where", "Concatenate", "Add", "Subtract", "Multiply", "Divide", "TrueDivide",
+    "Matmul", "Reshape", "Transpose", "Squeeze", "Stack", "Sum", "Mean", "Max", "Min", "GetItem", "Tanh", "Sigmoid",
+    "Relu", "Softmax", "Exp", "Log", "Sqrt", "Square", "Abs", "Negative", "Maximum", "Minimum", "Average", "Dot"))
+_LAYER_NAMES_TOO = frozenset(("Concatenate", "Add", "Subtract", "Multiply", "Reshape", "Maximum", "Minimum",
+                              "Average", "Dot", "Softmax"))
+
+
 def _is_op_entry(entry: Dict[str, Any]) -> bool:
     module = entry.get("module")
-    return (isinstance(module, str) and module.startswith("keras.src.ops")) or entry.get("class_name") in MASK_OPS
+    if isinstance(module, str):
+        return module.startswith("keras.src.ops")
+    class_name = entry.get("class_name")
+    if class_name not in _K3_OP_NAMES:
+        return False
+    config = entry.get("config")
+    return class_name not in _LAYER_NAMES_TOO or (isinstance(config, dict) and "trainable" not in config)
+
+
+_MODEL_CLASSES = ("Functional", "Model", "Sequential")
+
+
+def _node_offset(entry: Dict[str, Any]) -> int:
+    """tf_keras numbers the calls of a nested model built from an Input from 1 in the enclosing config: node 0 is
+    the model's own call on its Input (`_should_skip_first_node`)."""
+    if entry.get("class_name") in ("Functional", "Model"):
+        return 1
+    if entry.get("class_name") == "Sequential":
+        layers = (entry.get("config") or {}).get("layers") if isinstance(entry.get("config"), dict) else None
+        return int(bool(layers) and isinstance(layers[0], dict) and layers[0].get("class_name") == "InputLayer")
+    return 0
 
 
 def node_format(inner: Dict[str, Any]) -> int:
@@ -122,9 +155,10 @@ class _Graph:
         node = self.node(ref, f"the tensor of {ref[0]!r}")
         return [_history(t, ref[0], self.filepath) for t in _flatten(node.get("args") or []) if is_keras_tensor(t)]
 
-    def mask_chain_root(self, ref: Ref, where: str) -> Tuple[Ref, List[Tuple[str, Dict[str, Any]]]]:
-        """Follow allow-listed mask operations back to the layer tensor they start from."""
-        chain: List[Tuple[str, Dict[str, Any]]] = []
+    def mask_chain_root(self, ref: Ref, where: str) -> Tuple[Ref, List[Tuple[str, Dict[str, Any], Dict[str, Any]]]]:
+        """Follow allow-listed mask operations back to the layer tensor they start from; the chain lists
+        (class name, node, op config) from that tensor on."""
+        chain: List[Tuple[str, Dict[str, Any], Dict[str, Any]]] = []
         while self.is_op(ref[0]):
             entry = self.by_name[ref[0]]
             class_name = entry.get("class_name")
@@ -136,7 +170,7 @@ class _Graph:
                 raise UnsupportedConfigError(f"The mask passed to {where} is computed by operations minikeras does "
                                              "not rebuild (only Keras's own Embedding/Masking masks are supported)",
                                              self.filepath)
-            chain.append((class_name, node))
+            chain.append((class_name, node, entry.get("config") or {}))
             ref = _history(tensors[0], where, self.filepath)
         return ref, chain[::-1]
 
@@ -170,18 +204,20 @@ class _Graph:
                                      "rebuild such a graph from a file", self.filepath)
 
 
-def _ops_are(chain: List[Tuple[str, Dict[str, Any]]], expected: List[Tuple[str, Any]]) -> bool:
-    if [c for c, _ in chain] != [c for c, _ in expected]:
+def _ops_are(chain: List[Tuple[str, Dict[str, Any], Dict[str, Any]]], expected: List[Tuple[str, Any]]) -> bool:
+    """The recorded ops are Keras's own mask computation: `NotEqual(x, value)` (Embedding: value 0), then for
+    Masking `Any(axis=-1, keepdims=False)` (its axis lives in the op's config)."""
+    if [c for c, _, _ in chain] != [c for c, _ in expected]:
         return False
-    for (class_name, node), (_, value) in zip(chain, expected):
+    for (class_name, node, config), (_, value) in zip(chain, expected):
         args, kwargs = list(node.get("args") or []), dict(node.get("kwargs") or {})
         if class_name == "NotEqual":
             consts = [a for a in args if not is_keras_tensor(a)]
             if kwargs or len(consts) != 1 or isinstance(consts[0], bool) or consts[0] != value:
                 return False
         elif class_name == "Any":
-            axis = kwargs.get("axis", args[1] if len(args) > 1 else None)
-            if axis != value or kwargs.get("keepdims", False):
+            axis = kwargs.get("axis", args[1] if len(args) > 1 else config.get("axis"))
+            if axis != value or kwargs.get("keepdims", config.get("keepdims", False)):
                 return False
     return True
 
@@ -274,6 +310,12 @@ def keras3_to_keras2(config: Dict[str, Any], filepath: Any = None) -> Dict[str, 
                           filepath)
     fmt = node_format(inner)
     graph = _Graph(inner, filepath)
+    if fmt == 3:
+        nested = [e["name"] for e in inner["layers"] if e.get("class_name") in _MODEL_CLASSES]
+        if nested:
+            raise UnsupportedConfigError(f"Models nested in a Keras 3 functional model ({nested}) are not supported "
+                                         "by minikeras's Keras 3 loader; tf_keras `.h5` files with nested models load",
+                                         filepath)
     layers: List[Dict[str, Any]] = []
     for entry in inner["layers"]:
         name, class_name = entry["name"], entry.get("class_name")
@@ -288,11 +330,10 @@ def keras3_to_keras2(config: Dict[str, Any], filepath: Any = None) -> Dict[str, 
             nodes = [_convert_node(graph, name, class_name, n, filepath) for n in nodes]
         else:
             nodes = [_keras2_node(name, n, filepath) for n in nodes]
-        if class_name == "Bidirectional" or class_name == "TimeDistributed":
+        if fmt == 3 and class_name in ("Bidirectional", "TimeDistributed"):
             from minikeras.saving.keras3 import _fix_bidirectional
 
-            if fmt == 3:
-                entry = _fix_bidirectional(entry)
+            entry = _fix_bidirectional(entry)  # Keras 3's `forward_`/`backward_` name prefixes
         norm = normalize_layer_entry(entry)
         layers.append({"class_name": norm["class_name"], "config": norm["config"], "name": name,
                        "inbound_nodes": nodes})
@@ -311,11 +352,12 @@ def keras3_to_keras2(config: Dict[str, Any], filepath: Any = None) -> Dict[str, 
 def _check_refs(inner: Dict[str, Any], filepath: Any) -> None:
     """Every `[layer, node_index, tensor_index]` names a layer of the config and one of its nodes."""
     nodes = {e["name"]: (1 if e["class_name"] == "InputLayer" else len(e["inbound_nodes"])) for e in inner["layers"]}
+    offsets = {e["name"]: _node_offset(e) for e in inner["layers"]}
 
     def check(ref: Sequence[Any], where: str) -> None:
         if ref[0] not in nodes:
             raise ConfigError(f"Invalid functional config: {where} refers to the unknown layer {ref[0]!r}", filepath)
-        if not 0 <= ref[1] < nodes[ref[0]] or ref[2] < 0:
+        if not offsets[ref[0]] <= ref[1] < nodes[ref[0]] + offsets[ref[0]] or ref[2] < 0:
             raise ConfigError(f"Invalid functional config: {where} refers to node {ref[1]} of {ref[0]!r}, which "
                               f"has {nodes[ref[0]]} node(s)", filepath)
 
@@ -426,6 +468,10 @@ def layer_order(config: Dict[str, Any]) -> List[str]:
         nodes = entry.get("inbound_nodes") or []
         if entry.get("class_name") == "InputLayer" or index >= len(nodes):
             return []
+        if nodes and not isinstance(nodes[0], dict):
+            index -= _node_offset(entry)  # tf_keras's numbering of nested models
+            if not 0 <= index < len(nodes):
+                return []
         node = nodes[index]
         if isinstance(node, dict):
             refs = [(t["config"]["keras_history"][0], t["config"]["keras_history"][1])
@@ -488,6 +534,78 @@ def layer_order(config: Dict[str, Any]) -> List[str]:
     return [n for n in names if not _is_op_entry(by_name[n])]
 
 
+# Keras 3 passes a tensor's mask to the next call as `mask=` only for layers whose `call` takes one, and the mask
+# reaches it through layers that hand masks on; the operations it records then change the graph's depths, hence
+# `model.layers` order, hence the `.weights.h5` group names. These tables follow Keras 3.15's layers.
+_K3_CALL_TAKES_MASK = ("LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional", "TimeDistributed",
+                       "GlobalAveragePooling1D", "GlobalMaxPooling1D")
+_K3_MASK_PASSTHROUGH = ("Dense", "Dropout", "SpatialDropout1D", "Activation", "GaussianNoise", "GaussianDropout",
+                        "ActivityRegularization")
+
+
+def keras3_graph_order(config: Dict[str, Any]) -> List[str]:
+    """Keras 3's `model.layers` order for a tf_keras-form functional config, with the mask operations Keras 3
+    records when it rebuilds the model (`NotEqual` after an `Embedding(mask_zero=True)`, `NotEqual` + `Any` after
+    a `Masking`) put in as Keras 3 puts them: as the `mask=` of the next call that takes a mask."""
+    inner = copy.deepcopy(config.get("config", config))
+    by_name = {e["name"]: e for e in inner["layers"]}
+    ops: List[Dict[str, Any]] = []
+    made: Dict[Tuple[str, int], List[Any]] = {}
+
+    def origin(ref: Sequence[Any]) -> Optional[Tuple[str, int]]:
+        for _ in range(len(by_name) + 1):
+            entry = by_name.get(ref[0])
+            if entry is None or entry["class_name"] == "InputLayer":
+                return None
+            cfg, cls = entry.get("config") or {}, entry["class_name"]
+            if (cls == "Embedding" and cfg.get("mask_zero")) or cls == "Masking":
+                return ref[0], ref[1]
+            seq = cls in _RETURN_SEQUENCE_MASK and cfg.get("return_sequences") and ref[2] == 0
+            if cls not in _K3_MASK_PASSTHROUGH and not seq:
+                return None
+            index = ref[1] - _node_offset(entry)
+            if not 0 <= index < len(entry["inbound_nodes"]):
+                return None
+            ref = entry["inbound_nodes"][index][0]
+        return None
+
+    def mask_ref(key: Tuple[str, int]) -> List[Any]:
+        if key not in made:
+            entry = by_name[key[0]]
+            source = entry["inbound_nodes"][key[1] - _node_offset(entry)][0][:3]
+            ref = list(source)
+            chain = ["NotEqual"] + (["Any"] if entry["class_name"] == "Masking" else [])
+            for k, cls in enumerate(chain):
+                name = f"__mask_{len(ops)}"
+                ops.append({"module": "keras.src.ops.numpy", "class_name": cls, "name": name,
+                            "inbound_nodes": [[list(ref) + [{}]]]})
+                ref = [name, 0, 0]
+            made[key] = ref
+        return made[key]
+
+    for entry in inner["layers"]:
+        if entry["class_name"] not in _K3_CALL_TAKES_MASK:
+            continue
+        for node in entry.get("inbound_nodes") or []:
+            key = origin(node[0])
+            if key is not None and len(node[-1]) > 3 and isinstance(node[-1][3], dict) and "mask" not in node[-1][3]:
+                node[-1][3]["mask"] = mask_ref(key)  # after `initial_state` tensors, as Keras's sorted kwargs
+    inner["layers"] = inner["layers"] + ops
+    return layer_order(inner)
+
+
+def keras3_layers(model: Any) -> List[Any]:
+    """`model.layers` in the order Keras 3 has them for this model (its `.weights.h5` group names follow it): the
+    order read from the Keras 3 file the model came from, else the one Keras 3 will compute when it rebuilds it."""
+    if not is_functional(model):
+        return list(model.layers)
+    names = getattr(model, "_keras3_layer_order", None) or keras3_graph_order(model.get_config())
+    by_name = {l.name: l for l in model.layers}
+    if sorted(names) != sorted(by_name):
+        return list(model.layers)
+    return [by_name[n] for n in names]
+
+
 # ------------------------------------------------------------------------------------------ models
 
 
@@ -503,7 +621,12 @@ def functional_from_config(config: Dict[str, Any], custom_objects: Optional[Dict
                           filepath)
     _check_sizes(config)
     k2 = keras3_to_keras2(config, filepath)
-    return Functional.from_config(k2["config"], custom_objects=custom_objects)
+    model = Functional.from_config(k2["config"], custom_objects=custom_objects)
+    if any(_is_op_entry(e) for e in config["config"]["layers"]):
+        # Keras wrote its operation nodes: the exact order of its graph, for `.weights.h5` group names (without
+        # them, as in minikeras's files, `keras3_layers` puts in the ones Keras 3 adds when it rebuilds the model)
+        model._keras3_layer_order = layer_order(config)
+    return model
 
 
 def is_functional(model: Any) -> bool:
@@ -552,10 +675,22 @@ def _tensor_spec(model: Any) -> TensorSpec:
     return spec
 
 
+def check_keras3_writable(model: Any) -> None:
+    """Keras 3 files of a functional model with a nested model keep the inner model's layers under
+    `layers/<model>/layers/...`, which minikeras does not write or read: refuse rather than lose weights."""
+    from minikeras.engine.training import Model
+
+    nested = [l.name for l in getattr(model, "layers", []) if isinstance(l, Model)]
+    if nested:
+        raise UnsupportedConfigError(f"Model {model.name!r} contains the nested model(s) {nested}; minikeras writes "
+                                     "and reads such models only as tf_keras `.h5` files. Save it as `.h5`.")
+
+
 def model_config_keras3(model: Any) -> Dict[str, Any]:
     """`config.json` of a functional model as Keras 3.15.1 writes it (`keras.src.models.functional`)."""
     from minikeras.saving import keras3
 
+    check_keras3_writable(model)
     spec = _tensor_spec(model)
     layers = {l.name: l for l in model.layers}
 
@@ -585,5 +720,6 @@ def model_config_keras3(model: Any) -> Dict[str, Any]:
             "compile_config": keras3._compile_config(model) or {}}
 
 
-__all__ = ["MASK_OPS", "functional_from_config", "model_config_keras3", "is_functional", "keras3_to_keras2",
+__all__ = ["MASK_OPS", "functional_from_config", "model_config_keras3", "check_keras3_writable", "is_functional",
+           "keras3_to_keras2",
            "keras2_to_keras3", "keras2_node_to_keras3", "layer_order", "node_format", "is_keras_tensor"]

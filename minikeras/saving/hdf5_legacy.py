@@ -215,7 +215,11 @@ def load_weights_from_hdf5_group(f: Any, model: Any, by_name: bool = False, skip
                 values = preprocess_weights_for_loading(layer, _read_subset(f[name], filepath, name), version)
                 pairs += _check_and_pair(layer, values, k, name, filepath, skip_mismatch)
         else:
-            filtered_layers = [l for l in model.layers if l.weights]
+            from minikeras.saving.functional import keras3_layers
+
+            # Keras 3's legacy writer lists a functional model's layers in Keras 3's order (mask operations count)
+            ordered = keras3_layers(model) if version.split(".")[0] == "3" else model.layers
+            filtered_layers = [l for l in ordered if l.weights]
             file_layers = [n for n in layer_names if load_attributes_from_hdf5_group(f[n], "weight_names")]
             if len(file_layers) != len(filtered_layers):
                 raise WeightMismatchError(
