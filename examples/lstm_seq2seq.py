@@ -4,7 +4,7 @@ This minikeras example is written the way Keras 2 code uses the functional API, 
 minikeras's Keras-named modules (`minikeras.models`, `minikeras.layers`): with `minikeras` replaced by `keras` the
 same text runs on Keras 2. Run it from anywhere:
 
-    python examples/lstm_seq2seq.py                    (100 epochs, 256 units; 4 min 23 s of CPU time)
+    python examples/lstm_seq2seq.py                    (100 epochs, 256 units; 4 min 0 s of CPU time)
     MINIKERAS_QUICK=1 python examples/lstm_seq2seq.py  (2 epochs, 16 units, 3 sentences decoded)
 
 The CPU time is the `user` time `time python examples/lstm_seq2seq.py` printed. The script saves `s2s.h5` in the
