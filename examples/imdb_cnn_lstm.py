@@ -1,7 +1,7 @@
-"""Keras 2's `imdb_cnn_lstm.py`: a convolution + LSTM sentence classifier, trained and round-tripped through Keras files.
+"""A convolution + LSTM sentence classifier (the model of Keras 2's `imdb_cnn_lstm` example), trained and
+round-tripped through Keras files.
 
-What it shows: Keras 2's example model, with the code unchanged apart from the imports and the LSTM's
-`recurrent_activation` (named, so that the model can also be saved as `.keras`):
+What it shows: the layers and sizes of Keras 2's IMDB CNN-LSTM model, written with Keras 2's Sequential API:
 Embedding -> Dropout -> Conv1D(relu) -> MaxPooling1D -> LSTM -> Dense -> Activation('sigmoid'). The convolution
 finds short word patterns, the pooling shortens the sequence four times, the LSTM reads what is left. After
 training, the model is saved as `.h5` (tf.keras's HDF5 layout) and `.keras` (Keras 3's zip), reloaded with
@@ -67,8 +67,9 @@ def build_model(s):
     model.add(Dropout(0.25))
     model.add(Conv1D(s["filters"], s["kernel_size"], padding="valid", activation="relu", strides=1))
     model.add(MaxPooling1D(pool_size=s["pool_size"]))
-    # NOTE: sigmoid is tf.keras's and Keras 3's default; minikeras keeps Keras 2.0's hard_sigmoid, which a Keras 3
-    # `.keras` file cannot express (Keras 3 reads the name with another formula), so the example names it.
+    # NOTE: sigmoid is tf.keras's and Keras 3's default. minikeras keeps Keras 2.0's hard_sigmoid, which a `.keras`
+    # file can only hold with rescaled weights (Keras 3 reads the name with another formula; the save warns), so the
+    # example names sigmoid and both files store the weights as trained.
     model.add(LSTM(s["lstm_output_size"], recurrent_activation="sigmoid"))
     model.add(Dense(1))
     model.add(Activation("sigmoid"))
