@@ -6,6 +6,8 @@
 `keras.datasets`.
 """
 __version__ = "0.1.0"
+#: The Keras version minikeras writes into files and JSON: the tf_keras release whose file formats it follows.
+__keras_version__ = "2.21.0"
 
 from minikeras import backend
 from minikeras import autograd

@@ -290,11 +290,13 @@ class Functional(Model):
         return model
 
     def to_json(self, **kwargs: Any) -> str:
-        """`{"class_name": "Functional", "config": ..., "keras_version", "backend"}` as JSON."""
-        from minikeras import __version__
+        """`{"class_name": "Functional" (or "Sequential"), "config": ..., "keras_version", "backend"}` as JSON."""
+        from minikeras import __keras_version__, __version__
 
-        return json.dumps({"class_name": "Functional", "config": self.get_config(), "keras_version": "2.21.0",
-                           "backend": "tensorflow", "minikeras_version": __version__}, **kwargs)
+        # NOTE: the class name as tf_keras writes it (`self.__class__.__name__`), so Sequential shares this method
+        return json.dumps({"class_name": type(self).__name__, "config": self.get_config(),
+                           "keras_version": __keras_version__, "backend": "tensorflow",
+                           "minikeras_version": __version__}, **kwargs)
 
     # ------------------------------------------------------------------ files
     def save(self, filepath: Any, overwrite: bool = True, include_optimizer: bool = True,

@@ -311,14 +311,6 @@ class Sequential(Functional):
             model.build(tuple(build_shape))
         return model
 
-    def to_json(self, **kwargs: Any) -> str:
-        """`{"class_name": "Sequential", "config": ..., "keras_version", "backend"}` as JSON."""
-        from minikeras import __version__
-
-        return json.dumps({"class_name": "Sequential", "config": self.get_config(),
-                           "keras_version": "2.21.0", "backend": "tensorflow",
-                           "minikeras_version": __version__}, **kwargs)
-
     # ------------------------------------------------------------------ states and streaming (beyond Keras)
     def get_states(self) -> List[Optional[List[np.ndarray]]]:
         """The recurrent states, one list of arrays per recurrent layer: see `minikeras.streaming.get_states`."""

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import h5py
 import numpy as np
 
-from minikeras import __version__
+from minikeras import __keras_version__ as WRITTEN_KERAS_VERSION, __version__
 from minikeras.engine.base_layer import Layer
 from minikeras.saving.atomic import atomic_write
 from minikeras.saving.convert import preprocess_weights_for_loading
@@ -29,7 +29,6 @@ from minikeras.saving.serialization import (compile_from_training_config, era_of
 HDF5_OBJECT_HEADER_LIMIT = 64512
 #: What minikeras writes as `keras_version`: the tf.keras release whose layout and numerics it follows. The
 #: `minikeras_version` attribute beside it says which program really wrote the file.
-WRITTEN_KERAS_VERSION = "2.21.0"
 
 
 # ------------------------------------------------------------------------------------------ attributes
