@@ -478,9 +478,9 @@ def test_chunked_results_are_deterministic(chunked):
 @pytest.mark.parametrize("option", ["plain", "mask_go_backwards", "time_major"])
 def test_small_inference_runs_unfolded_and_matches_the_folded_kernel(activation, recurrent_activation, option,
                                                                      float64):
-    """Few samples in inference (T * N < F + u) skip the per-call weight folding; same numbers as the folded path."""
+    """Short inference calls on few samples skip the per-call weight folding; same numbers as the folded path."""
     rng = np.random.default_rng(21)
-    n, t, f, u = 2, 3, 9, 4  # T * N = 6 < F + u = 13: unfolded in inference; training always folds
+    n, t, f, u = 2, 3, 2000, 4  # (F + u) * 4u = 32064 > T * (6000 + 9Nu) = 18216: unfolded; training always folds
     x = rng.standard_normal((n, t, f))
     k, r, b = rng.standard_normal((f, 4 * u)), rng.standard_normal((u, 4 * u)), rng.standard_normal(4 * u)
     h0, c0 = rng.standard_normal((n, u)), rng.standard_normal((n, u))

@@ -545,10 +545,11 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
     dtype, xt, steps = _prologue("LSTMSequence", x, kernel, rk, h0, 4, mask, time_major, go_backwards)
     T, N, _ = xt.shape
     u = rk.shape[0]
-    # NOTE: folding copies all the weights once per call; it pays off only when the gate passes it saves over the
-    # steps outweigh that copy. Inference on a few samples (T * N below F + u) runs unfolded, in Keras's gate order,
-    # straight on the layer's weights: one h @ U GEMM per step, added gate-major through a strided view.
-    fold = store or recurrent_dropout_mask is not None or T * N >= kernel.shape[0] + u
+    # NOTE: folding copies all the weights, (F + u) x 4u elements, once per call; it pays off when what it saves
+    # outweighs that copy: per step about three numpy calls (~6000 elements' worth of copying each) and passes over
+    # the three recurrent gates (3Nu elements each). Short inference calls on few samples run unfolded, in Keras's
+    # gate order, straight on the layer's weights: one h @ U GEMM per step, added gate-major through a strided view.
+    fold = store or recurrent_dropout_mask is not None or (kernel.shape[0] + u) * 4 * u < T * (6000 + 9 * N * u)
     order = list(FORWARD_GATES) if fold else [I, F, C, O]
     dp = None if dropout_mask is None else dropout_mask[order] if dropout_mask.shape[0] == 4 else dropout_mask
     rdp = None if recurrent_dropout_mask is None else recurrent_dropout_mask[order]
