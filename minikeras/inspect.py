@@ -18,6 +18,7 @@ from typing import Any, Dict, Union
 import numpy as np
 
 from minikeras.autograd.tensor import Tensor, no_grad
+from minikeras.engine.input_layer import InputLayer
 from minikeras.layers.recurrent import LSTM
 
 __all__ = ["lstm_gates", "GATE_NAMES"]
@@ -63,8 +64,6 @@ def _find_layer(model: Any, layer: Union[None, int, str]) -> int:
 
 def _inputs_of(model: Any, index: int, x: Any):
     """Run the layers before `index` (inference mode, no gradients); the input to layer `index` and its mask."""
-    from minikeras.engine.input_layer import InputLayer
-
     if not getattr(model, "built", True) and hasattr(model, "build"):
         model.build((None,) + tuple(np.shape(x)[1:]))
     value: Any = x

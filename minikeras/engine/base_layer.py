@@ -6,7 +6,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from minikeras import backend
+from minikeras import backend, constraints, initializers, regularizers
 from minikeras.autograd import Tensor, Variable, no_grad, ops
 from minikeras.engine.keras_tensor import KerasTensor, flatten
 from minikeras.utils.generic_utils import to_snake_case
@@ -182,7 +182,6 @@ class Layer:
         self._initial_weights = kwargs.get("weights")
         self.activity_regularizer = None
         if kwargs.get("activity_regularizer") is not None:
-            from minikeras import regularizers
             self.activity_regularizer = regularizers.get(kwargs["activity_regularizer"])
 
     def _default_name(self) -> str:
@@ -261,8 +260,6 @@ class Layer:
                    initializer: Any = None, regularizer: Any = None, trainable: bool = True,
                    constraint: Any = None, **kwargs: Any) -> Variable:
         """Create a weight, initialised now, tracked in creation order (which is file order)."""
-        from minikeras import constraints, initializers, regularizers
-
         if kwargs:
             raise TypeError(f"Unrecognized keyword arguments passed to add_weight: {kwargs}")
         dtype = _dtype_name(dtype or self._dtype)

@@ -16,7 +16,7 @@ import numpy as np
 
 from minikeras import streaming
 from minikeras.autograd import Tensor
-from minikeras.engine.base_layer import Layer
+from minikeras.engine.base_layer import Layer, _any_symbolic
 from minikeras.engine.functional import Functional
 from minikeras.engine.input_layer import Input, InputLayer
 from minikeras.engine.keras_tensor import KerasTensor, flatten
@@ -202,7 +202,6 @@ class Sequential(Functional):
 
     # ------------------------------------------------------------------ call
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        from minikeras.engine.base_layer import _any_symbolic
 
         if self._input_layer is None and self.layers and not _any_symbolic(inputs, args, kwargs):
             arr = inputs.data if isinstance(inputs, Tensor) else inputs

@@ -27,7 +27,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 
 from minikeras import activations, backend, constraints, initializers, regularizers
-from minikeras.autograd import Tensor, Variable, ops
+from minikeras.autograd import Tensor, Variable, no_grad, ops
 from minikeras.autograd import rnn as rnn_kernels
 from minikeras.engine.base_layer import InputSpec, Layer
 from minikeras.legacy import interfaces
@@ -96,8 +96,6 @@ def _fused_activation(fn: Any) -> Optional[str]:
 def _numpy_activation(fn: Any) -> Any:
     """A Tensor activation as a numpy function (for the kernels' forward-only use)."""
     def apply(a: np.ndarray) -> np.ndarray:
-        from minikeras.autograd import no_grad
-
         with no_grad():
             out = fn(_const(a))
         return out.data if isinstance(out, Tensor) else np.asarray(out)
@@ -1342,8 +1340,6 @@ class LSTM(_CellLayer):
         """
         array = np.asarray(inputs.data if isinstance(inputs, Tensor) else inputs)
         if not self.built:
-            from minikeras.autograd import no_grad
-
             with no_grad():
                 self(_const(array[:1].astype(self.dtype)))
         states = self.get_initial_state(array)

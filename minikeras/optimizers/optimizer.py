@@ -33,6 +33,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from minikeras import backend
+from minikeras import initializers
 from minikeras.autograd import Tensor, Variable
 from minikeras.optimizers import schedules as learning_rate_schedule
 
@@ -560,8 +561,6 @@ class Optimizer:
     def add_variable(self, shape: Sequence[int] = (), dtype: Any = None, initializer: Any = "zeros",
                      name: Optional[str] = None) -> Variable:
         """Create an optimizer variable not tied to a model variable (appended to `variables`)."""
-        from minikeras import initializers
-
         dtype = dtype or backend.floatx()
         value = np.asarray(initializers.get(initializer)(tuple(shape), dtype=dtype), dtype=dtype)
         variable = Variable(value, trainable=False, name=name)
