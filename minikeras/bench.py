@@ -257,6 +257,44 @@ def floor_ms(name: str, repeats: int) -> Dict[str, float]:
             "predict1_ms": best(lambda: run(one), repeats * 5)}
 
 
+def step_loop_floor_ms(name: str, repeats: int) -> float:
+    """A one-sample forward pass written as the leanest numpy loop we know: per LSTM layer and timestep one product
+    `h @ U` and nine elementwise calls (the four gates as one `tanh` with the sigmoid's 1/2 folded into the
+    weights, its affine, the cell update, `tanh(c)`, `h`); the input projections and the Dense layer as products.
+    Any numpy implementation that steps through time issues at least this many calls; on one sample their fixed
+    cost, not their arithmetic, is the time."""
+    rng = np.random.default_rng(0)
+    layers = [(5, 64, 128), (5, 128, 256)] if name == "seed" else [(40, 64, 128)]
+    state = []
+    for t, f, u in layers:
+        state.append((t, u, rng.standard_normal((t, f)).astype("float32"),
+                      rng.standard_normal((f, 4 * u)).astype("float32") * 0.1,
+                      rng.standard_normal((u, 4 * u)).astype("float32") * 0.1))
+    dense = rng.standard_normal((layers[-1][2], 10)).astype("float32")
+
+    def run() -> None:
+        for t, u, x, k, r in state:
+            z = x @ k
+            h, c = np.zeros((1, u), "float32"), np.zeros((1, u), "float32")
+            a, tmp, tc = np.empty((1, 4 * u), "float32"), np.empty((1, u), "float32"), np.empty((1, u), "float32")
+            for step in range(t):
+                np.matmul(h, r, out=a)
+                a += z[step]
+                np.tanh(a, out=a)
+                sig = a[:, :3 * u]
+                sig *= 0.5
+                sig += 0.5
+                np.multiply(a[:, u:2 * u], c, out=c)
+                np.multiply(a[:, :u], a[:, 3 * u:], out=tmp)
+                c += tmp
+                np.tanh(c, out=tc)
+                np.multiply(a[:, 2 * u:3 * u], tc, out=h)
+        h @ dense
+    from minikeras.autograd import threads  # NOTE: minikeras is imported lazily here (see _memory_child)
+    with threads.blas_threads(1):  # products of one sample gain nothing from a second thread
+        return _median_ms(run, repeats * 5)
+
+
 @contextlib.contextmanager
 def _one_thread() -> Any:
     """BLAS at one thread and the kernels' batch chunks off (PyTorch and XLA are limited where they are set up)."""
@@ -367,18 +405,37 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--memory", action="store_true",
                         help="also measure the peak-memory growth of the sent workload (each system in a new process)")
     parser.add_argument("--memory-child", choices=sorted(SYSTEMS), help=argparse.SUPPRESS)
+    parser.add_argument("--busy", type=int, default=0, metavar="N",
+                        help="keep N other processes busy (a Python loop each) during the run: a shared machine")
     args = parser.parse_args(argv)
     if args.memory_child:
         _memory_child(args.memory_child)
         return 0
     _THREADS = args.threads
-    with _one_thread() if args.threads == 1 else contextlib.nullcontext():
+    with _busy(args.busy), _one_thread() if args.threads == 1 else contextlib.nullcontext():
         return _main(args)
+
+
+@contextlib.contextmanager
+def _busy(n: int) -> Any:
+    """`n` processes spinning in a Python loop for the duration (what another program on the machine does)."""
+    import subprocess
+    import sys
+
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    try:
+        yield
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
 
 
 def _main(args: Any) -> int:
     names = args.workload or list(WORKLOADS)
     threads = "one thread" if args.threads == 1 else "default threads"
+    if args.busy:
+        threads += f", {args.busy} other busy process{'es' if args.busy > 1 else ''}"
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}, numpy {np.__version__}; {threads}")
     roof = sgemm_gflops()
@@ -422,6 +479,9 @@ def _main(args: Any) -> int:
                 row.append(f"{mk / min(best):15.2f}")
             row += [f"{mk / med['floor'][k]:15.2f}", f"{med['minikeras-hard'][k] / mk:15.2f}"]
             print(f"  {k:>15s}" + "".join(row))
+        loop = step_loop_floor_ms(name, args.repeats)
+        print(f"  numpy step-loop floor, predict 1: {loop:.2f} ms (the fewest numpy calls per timestep; "
+              f"minikeras / loop floor {med['minikeras']['predict1_ms'] / loop:.2f})")
         gf = lstm_flops(name, batch, True) / (med["minikeras"]["train_ms"] * 1e-3) / 1e9
         print(f"  minikeras train step: {gf:.1f} GFLOP/s ({100 * gf / roof:.1f}% of the sgemm rate)")
         if missing:
