@@ -27,6 +27,10 @@ from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
+from minikeras import layers, optimizers
+from minikeras.autograd import rnn
+from minikeras.models import Sequential
+
 WORKLOADS = ("seed", "sent")
 
 
@@ -67,9 +71,6 @@ def lstm_flops(name: str, batch: int, train: bool) -> float:
 
 
 def minikeras_model(name: str, recurrent_activation: str = "sigmoid") -> Any:
-    from minikeras import layers, optimizers
-    from minikeras.models import Sequential
-
     ra = recurrent_activation
     m = Sequential()
     if name == "seed":
@@ -250,8 +251,6 @@ def floor_ms(name: str, repeats: int) -> Dict[str, float]:
 @contextlib.contextmanager
 def _one_thread() -> Any:
     """BLAS at one thread and the kernels' batch chunks off (PyTorch and XLA are limited where they are set up)."""
-    from minikeras.autograd import rnn
-
     rnn.set_kernel_threads(1)
     try:
         with rnn.blas_threads(1):
@@ -270,9 +269,6 @@ def sgemm_gflops() -> float:
 def sweep(repeats: int) -> None:
     """minikeras alone: one LSTM(units) on (batch, timesteps, 64) float32 inputs -> Dense(1), Adam, mse; how the train
     step and a forward pass of the same batch grow with timesteps, batch and units (others held at 32, 32, 128)."""
-    from minikeras import layers, optimizers
-    from minikeras.models import Sequential
-
     rng = np.random.default_rng(0)
     base = {"timesteps": 32, "batch": 32, "units": 128}
     grid = {"timesteps": (8, 32, 128), "batch": (8, 32, 128), "units": (32, 128, 512)}
@@ -323,6 +319,8 @@ def _memory_child(system: str) -> None:
             print("missing")
             return
     else:
+        # NOTE: a no-op kept for symmetry: `python -m minikeras.bench` has imported minikeras already, so the
+        # baseline below includes it, as it includes torch or keras for the peers
         import minikeras  # noqa: F401
     before = _vm_hwm_mb()
     result = SYSTEMS[system]("sent", 3)

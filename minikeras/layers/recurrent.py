@@ -645,12 +645,14 @@ class StackedRNNCells(Layer):
         return inputs, new_states
 
     def get_config(self) -> Dict[str, Any]:
+        # NOTE: minikeras.layers (the package) imports this module: a real cycle
         from minikeras.layers import serialize
 
         return {**super().get_config(), "cells": [serialize(c) for c in self.cells]}
 
     @classmethod
     def from_config(cls, config: Dict[str, Any]) -> "StackedRNNCells":
+        # NOTE: minikeras.layers (the package) imports this module: a real cycle
         from minikeras.layers import deserialize
 
         config = dict(config)
@@ -1066,6 +1068,7 @@ class RNN(Layer):
         return config
 
     def get_config(self) -> Dict[str, Any]:
+        # NOTE: minikeras.layers (the package) imports this module: a real cycle
         from minikeras.layers import serialize
 
         cell = serialize(self.cell)
@@ -1075,6 +1078,7 @@ class RNN(Layer):
 
     @classmethod
     def from_config(cls, config: Dict[str, Any]) -> "RNN":
+        # NOTE: minikeras.layers (the package) imports this module: a real cycle
         from minikeras.layers import deserialize
 
         config = dict(config)
