@@ -14,6 +14,7 @@ import numpy as np
 from minikeras import backend
 from minikeras.autograd.function import Function, unbroadcast
 from minikeras.autograd.tensor import Tensor, as_tensor
+from minikeras.autograd.threads import gemm_threads
 
 # ************************************************************ helpers
 
@@ -182,6 +183,11 @@ class Where(Function):
                 unbroadcast(np.where(cond, 0, grad), ctx.shapes[1]))
 
 
+def _macs(x: np.ndarray, y: np.ndarray) -> int:
+    """The multiply-adds of `x @ y` (for `threads.gemm_threads`)."""
+    return x.size * (y.shape[-1] if y.ndim > 1 else 1)
+
+
 class MatMul(Function):
     """x @ y, batched over leading axes.  d/dx = g @ y^T, d/dy = x^T @ g (summed over broadcast batch axes)."""
 
@@ -195,7 +201,8 @@ class MatMul(Function):
                              f"Received: x.shape={x.shape}, y.shape={y.shape}")
         ctx.save_for_backward(x, y)
         try:
-            return np.matmul(x, y)
+            with gemm_threads(_macs(x, y)):
+                return np.matmul(x, y)
         except ValueError:
             raise ValueError("Inputs of `matmul` have incompatible batch shapes: expected the leading axes to "
                              f"broadcast together. Received: x.shape={x.shape}, y.shape={y.shape}") from None
@@ -214,6 +221,11 @@ class MatMul(Function):
             g2 = np.expand_dims(grad, -1)
         else:
             g2 = grad
+        with gemm_threads(_macs(x2, y2)):
+            return MatMul._grads(ctx, x, y, x2, y2, g2)
+
+    @staticmethod
+    def _grads(ctx, x, y, x2, y2, g2):
         gx = gy = None
         if ctx.needs_input_grad[0]:
             gx = np.matmul(g2, np.swapaxes(y2, -1, -2))

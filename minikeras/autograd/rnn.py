@@ -30,10 +30,6 @@ layer falls back to the composed path for those and for user callables).
 """
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -42,6 +38,8 @@ import numpy as np
 from minikeras.autograd.function import Function
 from minikeras.autograd.ops import ACTIVATION_MATH, FOLD_CORES, ActivationMath
 from minikeras.autograd.tensor import Tensor
+from minikeras.autograd.threads import _blas, blas_threads, compute_scope, cores, gemm_threads, kernel_threads, \
+    set_kernel_threads
 
 __all__ = ["ACTIVATIONS", "LSTMSequence", "GRUSequence", "SimpleRNNSequence", "lstm_sequence", "gru_sequence",
            "simple_rnn_sequence", "lstm_gate_values", "blas_threads", "set_kernel_threads"]
@@ -83,104 +81,6 @@ def _apply(act: ActivationMath, a: np.ndarray) -> None:
 # ************************************************************ threads: both cores on large batches
 
 
-class _BlasThreads:
-    """Get and set the number of threads of the BLAS library numpy uses, through the library's own call.
-
-    `threadpoolctl` when it is importable, else a few lines of ctypes for OpenBLAS (the library of numpy's wheels:
-    `openblas_set_num_threads`, with or without the `scipy_` prefix and the `64_` suffix of its ILP64 build). An
-    environment variable would not do: OpenBLAS reads it once, when numpy is imported.
-    """
-
-    def __init__(self) -> None:
-        self._get: Optional[Callable[[], int]] = None
-        self._set: Optional[Callable[[int], None]] = None
-        try:
-            import threadpoolctl
-        except ImportError:
-            threadpoolctl = None
-        if threadpoolctl is not None:
-            blas = [c for c in threadpoolctl.ThreadpoolController().lib_controllers if c.user_api == "blas"]
-            if blas:
-                self._get = lambda: blas[0].num_threads
-                self._set = blas[0].set_num_threads
-                return
-        self._find_openblas()
-
-    def _find_openblas(self) -> None:
-        try:
-            with open("/proc/self/maps") as fh:
-                paths = sorted({line.split()[-1] for line in fh if "openblas" in line.lower() and ".so" in line})
-        except OSError:
-            return
-        for path in paths:
-            try:
-                lib = ctypes.CDLL(path)
-            except OSError:
-                continue
-            for prefix in ("scipy_openblas_", "openblas_"):
-                for suffix in ("64_", ""):
-                    get = getattr(lib, f"{prefix}get_num_threads{suffix}", None)
-                    put = getattr(lib, f"{prefix}set_num_threads{suffix}", None)
-                    if get is not None and put is not None:
-                        get.restype, put.argtypes = ctypes.c_int, [ctypes.c_int]
-                        self._get, self._set = get, put
-                        return
-
-    @property
-    def available(self) -> bool:
-        return self._set is not None
-
-    def get(self) -> int:
-        return int(self._get()) if self._get is not None else 0
-
-    def set(self, n: int) -> None:
-        if self._set is not None:
-            self._set(int(n))
-
-
-_BLAS: Optional[_BlasThreads] = None
-_BLAS_LOCK = threading.Lock()
-_KERNEL_THREADS: Optional[int] = None  # set_kernel_threads(); None: the cores this process may use
-
-
-def _blas() -> _BlasThreads:
-    global _BLAS
-    if _BLAS is None:
-        _BLAS = _BlasThreads()
-    return _BLAS
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def set_kernel_threads(n: Optional[int]) -> None:
-    """How many threads the fused kernels split a large batch into: `n >= 1`, or None (default) for the number of
-    cores this process may use. The numbers do not depend on it for a given batch size and thread count, run after
-    run; `python -m minikeras.bench --threads 1` uses it."""
-    global _KERNEL_THREADS
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-        raise ValueError(f"Expected a number of threads >= 1 or None. Received: n={n!r}")
-    _KERNEL_THREADS = n
-
-
-@contextlib.contextmanager
-def blas_threads(n: int) -> Iterator[None]:
-    """Within this block numpy's BLAS uses `n` threads (a no-op where the library cannot be controlled)."""
-    blas = _blas()
-    with _BLAS_LOCK:
-        prev = blas.get()
-        blas.set(n)
-    try:
-        yield
-    finally:
-        with _BLAS_LOCK:
-            blas.set(prev)
-
-
 # NOTE: thresholds measured on a 2-core machine: a thread costs GIL hand-offs around every numpy call, so it pays
 # only with enough rows per thread and enough work per call (the Keras 2 two-LSTM example's batch 32 x 5 steps
 # does not gain; batch 64 x 40 steps and batches of 256 do).
@@ -193,35 +93,26 @@ _POOL: Optional[ThreadPoolExecutor] = None
 def _row_chunks(steps: int, n: int, width: int) -> List[slice]:
     """Split the batch rows into one contiguous chunk per kernel thread (deterministic: depends on the shapes and
     the thread count only)."""
-    threads = _KERNEL_THREADS if _KERNEL_THREADS is not None else _cores()
-    threads = min(threads, n // _MIN_ROWS_PER_THREAD)
-    if threads <= 1 or steps * n * width < _MIN_WORK_PER_CALL or not _blas().available:
+    threads = min(kernel_threads(), n // _MIN_ROWS_PER_THREAD)
+    if threads <= 1 or steps * n * width < _MIN_WORK_PER_CALL:
         return [slice(0, n)]
     bounds = [round(i * n / threads) for i in range(threads + 1)]
     return [slice(bounds[i], bounds[i + 1]) for i in range(threads)]
 
 
-# NOTE: a per-step product below this many multiply-adds runs faster on one BLAS thread: waking and syncing
-# OpenBLAS's second thread costs more than it saves (measured: the Keras 2 example's 32x256 @ 256x1024 steps ran
-# 2x slower with two BLAS threads on a shared 2-core machine).
-_SMALL_STEP_GEMM = 1 << 24
-
-
 def _run_chunks(fn: Callable[[slice], None], chunks: List[slice], step_macs: int = 0) -> None:
-    """`fn(rows)` for every chunk: in this thread for one chunk, else one pooled thread per further chunk, BLAS at
-    one thread meanwhile (two levels of threads would fight for the same cores). `step_macs`: the multiply-adds of
-    one step's recurrent product, for the one-chunk case."""
+    """`fn(rows)` for every chunk: in this thread for one chunk, else one pooled thread per further chunk. BLAS runs
+    at one thread throughout (`threads.compute_scope`): two levels of threads would fight for the same cores.
+    `step_macs`: the multiply-adds of one step's recurrent product; a single chunk of huge steps gives its products
+    the library's threads (`threads.gemm_threads`)."""
     global _POOL
-    if len(chunks) == 1:
-        if step_macs < _SMALL_STEP_GEMM and _cores() > 1:
-            with blas_threads(1):
+    with compute_scope():
+        if len(chunks) == 1:
+            with gemm_threads(step_macs):
                 fn(chunks[0])
-        else:
-            fn(chunks[0])
-        return
-    if _POOL is None or _POOL._max_workers < len(chunks) - 1:
-        _POOL = ThreadPoolExecutor(max_workers=len(chunks) - 1, thread_name_prefix="minikeras-rnn")
-    with blas_threads(1):
+            return
+        if _POOL is None or _POOL._max_workers < len(chunks) - 1:
+            _POOL = ThreadPoolExecutor(max_workers=len(chunks) - 1, thread_name_prefix="minikeras-rnn")
         futures = [_POOL.submit(fn, rows) for rows in chunks[1:]]
         try:
             fn(chunks[0])
@@ -311,6 +202,12 @@ def _project_inputs(xt: np.ndarray, kernel: np.ndarray, bias: Optional[np.ndarra
     """All timesteps' input projections, x @ kernel + bias, GATE-MAJOR: (T, N, F) -> (G, T, N, u)."""
     T, N, F = xt.shape
     width = kernel.shape[1]
+    with gemm_threads(T * N * F * width):
+        return _project(xt, kernel, bias, dp, gates, T, N, F, width)
+
+
+def _project(xt: np.ndarray, kernel: np.ndarray, bias: Optional[np.ndarray], dp: Optional[np.ndarray], gates: int,
+             T: int, N: int, F: int, width: int) -> np.ndarray:
     u = width // gates
     dtype = np.result_type(xt, kernel)
     out = np.empty((gates, T * N, u), dtype=dtype)
@@ -341,6 +238,12 @@ def _project_inputs(xt: np.ndarray, kernel: np.ndarray, bias: Optional[np.ndarra
 def _input_grads(xt: np.ndarray, kernel: np.ndarray, dp: Optional[np.ndarray], dz: np.ndarray, gates: int,
                  need_x: bool, need_k: bool) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
     """Gradients of `_project_inputs` w.r.t. x (T, N, F) and kernel, as two large GEMMs."""
+    with gemm_threads(dz.size * xt.shape[-1]):
+        return _input_grads_gemms(xt, kernel, dp, dz, gates, need_x, need_k)
+
+
+def _input_grads_gemms(xt: np.ndarray, kernel: np.ndarray, dp: Optional[np.ndarray], dz: np.ndarray, gates: int,
+                       need_x: bool, need_k: bool) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
     T, N, F = xt.shape
     width = kernel.shape[1]
     dz2 = dz.reshape(T * N, width)
@@ -733,16 +636,17 @@ class LSTMSequence(Function):
         need = ctx.needs_input_grad
         dx, dk = _input_grads(xt, kernel, o["dp"], dZ, 4, need[0], need[1])
         dU = None
-        if need[2]:
-            Hp = Hs[:-1].reshape(T * N, u)
-            dZ2 = dZ.reshape(T * N, 4 * u)
-            if rdp is None:
-                dU = Hp.T @ dZ2
-            else:
-                dU = np.empty_like(rk)
-                for g in range(4):
-                    cols = slice(g * u, (g + 1) * u)
-                    dU[:, cols] = (Hs[:-1] * rdp[g]).reshape(T * N, u).T @ dZ2[:, cols]
+        with gemm_threads(T * N * u * rk.shape[1]):  # dU = H^T dZ
+            if need[2]:
+                Hp = Hs[:-1].reshape(T * N, u)
+                dZ2 = dZ.reshape(T * N, 4 * u)
+                if rdp is None:
+                    dU = Hp.T @ dZ2
+                else:
+                    dU = np.empty_like(rk)
+                    for g in range(4):
+                        cols = slice(g * u, (g + 1) * u)
+                        dU[:, cols] = (Hs[:-1] * rdp[g]).reshape(T * N, u).T @ dZ2[:, cols]
         if dx is not None:
             dx = _from_processing_order(dx, o["time_major"], o["go_backwards"])
         out = [dx, dk, dU]
@@ -986,20 +890,21 @@ class GRUSequence(Function):
         need = ctx.needs_input_grad
         dxin, dk = _input_grads(xt, kernel, o["dp"], DX, 3, need[0], need[1])
         dU = None
-        if need[2]:
-            Hp = Hs[:-1]
-            dU = np.empty_like(rk)
-            if reset_after:
-                for g in range(3):
-                    cols = slice(g * u, (g + 1) * u)
-                    hg = Hp if rdp is None else Hp * rdp[g]
-                    dU[:, cols] = hg.reshape(T * N, u).T @ DI[..., cols].reshape(T * N, u)
-            else:
-                for g in range(2):
-                    cols = slice(g * u, (g + 1) * u)
-                    hg = Hp if rdp is None else Hp * rdp[g]
-                    dU[:, cols] = hg.reshape(T * N, u).T @ DX[..., cols].reshape(T * N, u)
-                dU[:, 2 * u:] = AUX.reshape(T * N, u).T @ DX[..., 2 * u:].reshape(T * N, u)
+        with gemm_threads(T * N * u * rk.shape[1]):  # dU = H^T dZ
+            if need[2]:
+                Hp = Hs[:-1]
+                dU = np.empty_like(rk)
+                if reset_after:
+                    for g in range(3):
+                        cols = slice(g * u, (g + 1) * u)
+                        hg = Hp if rdp is None else Hp * rdp[g]
+                        dU[:, cols] = hg.reshape(T * N, u).T @ DI[..., cols].reshape(T * N, u)
+                else:
+                    for g in range(2):
+                        cols = slice(g * u, (g + 1) * u)
+                        hg = Hp if rdp is None else Hp * rdp[g]
+                        dU[:, cols] = hg.reshape(T * N, u).T @ DX[..., cols].reshape(T * N, u)
+                    dU[:, 2 * u:] = AUX.reshape(T * N, u).T @ DX[..., 2 * u:].reshape(T * N, u)
         if dxin is not None:
             dxin = _from_processing_order(dxin, o["time_major"], o["go_backwards"])
         out = [dxin, dk, dU]
@@ -1117,9 +1022,10 @@ class SimpleRNNSequence(Function):
         need = ctx.needs_input_grad
         dx, dk = _input_grads(xt, kernel, o["dp"], DZ, 1, need[0], need[1])
         dU = None
-        if need[2]:
-            Hp = Hs[:-1] if rdp is None else Hs[:-1] * rdp[0]
-            dU = Hp.reshape(T * N, u).T @ DZ.reshape(T * N, u)
+        with gemm_threads(T * N * u * rk.shape[1]):  # dU = H^T dZ
+            if need[2]:
+                Hp = Hs[:-1] if rdp is None else Hs[:-1] * rdp[0]
+                dU = Hp.reshape(T * N, u).T @ DZ.reshape(T * N, u)
         if dx is not None:
             dx = _from_processing_order(dx, o["time_major"], o["go_backwards"])
         out = [dx, dk, dU]

@@ -8,6 +8,7 @@ from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from minikeras import backend
+from minikeras.autograd.threads import compute_scope
 
 _STATE = threading.local()
 
@@ -217,6 +218,11 @@ class Tensor:
         if self._ctx is None:
             self.grad = g.copy() if self.grad is None else self.grad + g
             return
+        with compute_scope():
+            self._backprop(g)
+
+    def _backprop(self, g: np.ndarray) -> None:
+        """`backward`'s walk: each node's backward in reverse topological order, leaf gradients accumulated."""
         grads = {id(self): g}
         for ctx in _toposort(self._ctx):
             if not ctx.multi_output:

@@ -8,6 +8,7 @@ import numpy as np
 
 from minikeras import backend, constraints, initializers, regularizers
 from minikeras.autograd import Tensor, Variable, no_grad, ops
+from minikeras.autograd.threads import compute_scope
 from minikeras.engine.keras_tensor import KerasTensor, flatten, is_shape, map_structure
 from minikeras.engine.node import Node
 from minikeras.utils.generic_utils import to_snake_case
@@ -386,7 +387,8 @@ class Layer:
             self._maybe_build(shapes[0] if single else shapes)
         if self.input_spec is not None:
             assert_input_compatibility(self.input_spec, tensors, self.name)
-        outputs = self.call(inputs, *args, **kwargs)
+        with compute_scope():  # BLAS at one thread during minikeras's work (autograd/threads.py says why)
+            outputs = self.call(inputs, *args, **kwargs)
         if (outputs is inputs) if single else any(outputs is t for t in flat):
             # NOTE: a layer returning its input object (Dropout at inference, a Lambda) must not overwrite the
             # input's Keras mask below: give the output its own Tensor (a reshape to the same shape is a free view).

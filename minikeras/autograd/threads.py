@@ -1,0 +1,197 @@
+"""How minikeras uses the cores: numpy's BLAS threads during minikeras's calls, and the kernels' batch chunks.
+
+**BLAS at one thread inside minikeras.** numpy's wheels ship OpenBLAS, which splits every matrix product above a
+small size across all cores. On a machine where anything else is running (another program, a second training, a
+test suite), the helper thread of such a product often waits a whole scheduler time slice to run: measured on a
+2-core machine with one busy process beside it, a `(40, 64) @ (64, 512)` product took 20 ms instead of 0.03 ms,
+and a one-sample `predict` of a 40-step LSTM 16 ms instead of 0.9 ms. So every layer call and every backward pass
+runs inside `compute_scope()`, which sets OpenBLAS to one thread on the way in and restores the library's setting
+on the way out (two calls of the library's own function, about 0.2 microseconds each). Products large enough that
+such a wait cannot dominate them (`gemm_threads`: at least 2**30 multiply-adds, about 30 ms on one core) still run
+with the library's threads. The second core is used by the recurrent kernels themselves, which split large batches
+into one chunk of samples per core, each on its own Python thread (`kernel_threads`); a chunk that waits for a
+busy core delays only itself.
+
+Matrix products give the same numbers whatever the thread count (each output element is one dot product, its
+order of summation fixed by the library's blocking), so none of this changes results.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import threading
+from typing import Callable, Iterator, Optional
+
+__all__ = ["blas_threads", "compute_scope", "gemm_threads", "set_kernel_threads", "kernel_threads", "cores"]
+
+
+class _BlasThreads:
+    """Get and set the number of threads of the BLAS library numpy uses, through the library's own call.
+
+    OpenBLAS (numpy's wheels) through ctypes: `openblas_set_num_threads`, with or without the `scipy_` prefix and
+    the `64_` suffix of its ILP64 build; a call costs about 0.2 microseconds. Else `threadpoolctl`, when it is
+    importable, for the other BLAS libraries (about 0.8 microseconds a call). An environment variable would not do:
+    OpenBLAS reads it once, when numpy is imported.
+    """
+
+    def __init__(self) -> None:
+        self._get: Optional[Callable[[], int]] = None
+        self._set: Optional[Callable[[int], None]] = None
+        self._find_openblas()
+        if self._set is None:
+            self._find_threadpoolctl()
+
+    def _find_openblas(self) -> None:
+        try:
+            with open("/proc/self/maps") as fh:
+                paths = sorted({line.split()[-1] for line in fh if "openblas" in line.lower() and ".so" in line})
+        except OSError:
+            return
+        for path in paths:
+            try:
+                lib = ctypes.CDLL(path)
+            except OSError:
+                continue
+            for prefix in ("scipy_openblas_", "openblas_"):
+                for suffix in ("64_", ""):
+                    get = getattr(lib, f"{prefix}get_num_threads{suffix}", None)
+                    put = getattr(lib, f"{prefix}set_num_threads{suffix}", None)
+                    if get is not None and put is not None:
+                        get.restype, put.argtypes = ctypes.c_int, [ctypes.c_int]
+                        self._get, self._set = get, put
+                        return
+
+    def _find_threadpoolctl(self) -> None:
+        try:
+            import threadpoolctl  # optional: only for BLAS libraries other than OpenBLAS
+        except ImportError:
+            return
+        blas = [c for c in threadpoolctl.ThreadpoolController().lib_controllers if c.user_api == "blas"]
+        if blas:
+            self._get = lambda: blas[0].num_threads
+            self._set = blas[0].set_num_threads
+
+    @property
+    def available(self) -> bool:
+        return self._set is not None
+
+    def get(self) -> int:
+        return int(self._get()) if self._get is not None else 0
+
+    def set(self, n: int) -> None:
+        if self._set is not None:
+            self._set(int(n))
+
+
+_BLAS: Optional[_BlasThreads] = None
+_LOCK = threading.Lock()
+_KERNEL_THREADS: Optional[int] = None  # set_kernel_threads(); None: the cores this process may use
+_CORES: Optional[int] = None
+
+
+def _blas() -> _BlasThreads:
+    global _BLAS
+    if _BLAS is None:
+        _BLAS = _BlasThreads()
+    return _BLAS
+
+
+def cores() -> int:
+    """The number of cores this process may run on (its CPU affinity), read once."""
+    global _CORES
+    if _CORES is None:
+        try:
+            _CORES = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            _CORES = os.cpu_count() or 1
+    return _CORES
+
+
+def set_kernel_threads(n: Optional[int]) -> None:
+    """How many threads the recurrent kernels split a large batch into: `n >= 1`, or None (default) for the number
+    of cores this process may use. For a given batch size and thread count the numbers are the same run after run;
+    `python -m minikeras.bench --threads 1` sets 1."""
+    global _KERNEL_THREADS
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ValueError(f"Expected a number of threads >= 1 or None. Received: n={n!r}")
+    _KERNEL_THREADS = n
+
+
+def kernel_threads() -> int:
+    """The number of batch chunks the kernels may use (`set_kernel_threads`, else the cores)."""
+    return _KERNEL_THREADS if _KERNEL_THREADS is not None else cores()
+
+
+@contextlib.contextmanager
+def blas_threads(n: int) -> Iterator[None]:
+    """Within this block numpy's BLAS uses `n` threads (a no-op where the library cannot be controlled)."""
+    blas = _blas()
+    with _LOCK:
+        prev = blas.get()
+        blas.set(n)
+    try:
+        yield
+    finally:
+        with _LOCK:
+            blas.set(prev)
+
+
+class _ComputeScope:
+    """`with compute_scope():` -- BLAS at one thread until the outermost scope ends (nested scopes are free).
+
+    A process-wide depth count: the library's own setting is read when the first scope opens and put back when
+    the last one closes, so minikeras called from several threads at once restores it once, at the end.
+    """
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.outer_threads = 0  # the library's setting outside every scope
+
+    def __enter__(self) -> None:
+        with _LOCK:
+            self.depth += 1
+            if self.depth == 1:
+                blas = _blas()
+                self.outer_threads = blas.get()
+                if self.outer_threads > 1:
+                    blas.set(1)
+
+    def __exit__(self, *exc: object) -> None:
+        with _LOCK:
+            self.depth -= 1
+            if self.depth == 0 and self.outer_threads > 1:
+                _blas().set(self.outer_threads)
+
+
+_SCOPE = _ComputeScope()
+
+
+def compute_scope() -> _ComputeScope:
+    """The context every layer call and backward pass runs in (see the module docstring)."""
+    return _SCOPE
+
+
+# NOTE: a product of this many multiply-adds takes ~30 ms on one core of the machine in docs/performance.md: long
+# enough that a helper thread's wait for a busy core (measured up to ~24 ms) cannot dominate it.
+BIG_GEMM = 1 << 30
+
+
+@contextlib.contextmanager
+def _library_threads() -> Iterator[None]:
+    blas = _blas()
+    with _LOCK:
+        blas.set(_SCOPE.outer_threads)
+    try:
+        yield
+    finally:
+        with _LOCK:
+            blas.set(1)
+
+
+def gemm_threads(macs: int) -> contextlib.AbstractContextManager:
+    """The context for one product of `macs` multiply-adds: inside a compute scope, a product of at least
+    `BIG_GEMM` multiply-adds runs with the library's own thread count; anything else stays as it is."""
+    if macs < BIG_GEMM or _SCOPE.depth == 0 or _SCOPE.outer_threads <= 1:
+        return contextlib.nullcontext()
+    return _library_threads()

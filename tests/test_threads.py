@@ -1,0 +1,122 @@
+"""BLAS threads during minikeras's calls (minikeras.autograd.threads): one thread inside, the library's own
+setting restored outside, big products on the library's threads, and the same numbers either way."""
+import threading
+
+import numpy as np
+import pytest
+
+from minikeras import layers
+from minikeras.autograd import Tensor, threads
+from minikeras.engine.base_layer import Layer
+
+
+@pytest.fixture
+def two_blas_threads():
+    """The library set to two threads outside minikeras (what numpy's OpenBLAS does on any multi-core machine)."""
+    blas = threads._blas()
+    assert blas.available, "numpy's BLAS library offers no thread control here"
+    before = blas.get()
+    blas.set(2)
+    yield blas
+    blas.set(before)
+
+
+class _Probe(Layer):
+    """Records the BLAS thread count its `call` runs with."""
+
+    seen: list
+
+    def call(self, inputs):
+        self.seen.append(threads._blas().get())
+        return inputs * 2.0
+
+
+def test_layer_calls_run_with_one_blas_thread_and_restore_the_library_setting(two_blas_threads):
+    probe = _Probe()
+    probe.seen = []
+    probe(np.ones((2, 3), "float32"))
+    assert probe.seen == [1]
+    assert two_blas_threads.get() == 2
+
+
+def test_backward_runs_with_one_blas_thread(two_blas_threads, monkeypatch):
+    seen = []
+    x = Tensor(np.ones((3, 4), "float32"), requires_grad=True)
+    y = (x @ Tensor(np.ones((4, 2), "float32"))).sum()
+    real = threads._ComputeScope.__enter__
+
+    def enter(self):
+        real(self)
+        seen.append(threads._blas().get())
+    monkeypatch.setattr(threads._ComputeScope, "__enter__", enter)
+    y.backward()
+    assert seen == [1] and two_blas_threads.get() == 2
+    np.testing.assert_array_equal(x.grad, np.full((3, 4), 2.0, "float32"))
+
+
+def test_nested_scopes_restore_once_and_errors_restore_too(two_blas_threads):
+    with threads.compute_scope():
+        with threads.compute_scope():
+            assert two_blas_threads.get() == 1
+        assert two_blas_threads.get() == 1  # the inner exit does not restore
+    assert two_blas_threads.get() == 2
+    with pytest.raises(RuntimeError, match="boom"):
+        with threads.compute_scope():
+            raise RuntimeError("boom")
+    assert two_blas_threads.get() == 2 and threads._SCOPE.depth == 0
+
+
+def test_big_products_get_the_library_threads_back(two_blas_threads):
+    with threads.compute_scope():
+        with threads.gemm_threads(threads.BIG_GEMM - 1):
+            assert two_blas_threads.get() == 1
+        with threads.gemm_threads(threads.BIG_GEMM):
+            assert two_blas_threads.get() == 2
+        assert two_blas_threads.get() == 1
+    with threads.gemm_threads(threads.BIG_GEMM):  # outside a scope: untouched
+        assert two_blas_threads.get() == 2
+
+
+def test_scopes_from_several_threads_restore_at_the_end(two_blas_threads):
+    inside = threading.Barrier(3)
+    done = threading.Event()
+    seen = []
+
+    def work():
+        with threads.compute_scope():
+            inside.wait()
+            done.wait()
+            seen.append(two_blas_threads.get())
+
+    workers = [threading.Thread(target=work) for _ in range(2)]
+    for w in workers:
+        w.start()
+    inside.wait()
+    assert two_blas_threads.get() == 1
+    done.set()
+    for w in workers:
+        w.join()
+    assert seen == [1, 1] and two_blas_threads.get() == 2
+
+
+def test_same_numbers_with_one_or_two_blas_threads(two_blas_threads, monkeypatch):
+    """Products give bit-identical results whatever the thread count, so the policy changes no number."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((512, 256)).astype("float32"), rng.standard_normal((256, 1024)).astype("float32")
+    two = a @ b
+    with threads.blas_threads(1):
+        one = a @ b
+    np.testing.assert_array_equal(one, two)
+    layer = layers.LSTM(16, return_sequences=True)
+    x = rng.standard_normal((64, 7, 8)).astype("float32")
+    y1 = layer(x).numpy()
+    monkeypatch.setattr(threads, "BIG_GEMM", 0)  # every product on the library's threads
+    y2 = layer(x).numpy()
+    np.testing.assert_array_equal(y1, y2)
+
+
+def test_set_kernel_threads_checks_its_argument():
+    with pytest.raises(ValueError, match="Received: n=0"):
+        threads.set_kernel_threads(0)
+    with pytest.raises(ValueError, match="Received: n=True"):
+        threads.set_kernel_threads(True)
