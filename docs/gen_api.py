@@ -30,6 +30,7 @@ MODULES = [
     ("minikeras.optimizers.legacy", "Legacy optimizers (Keras 2.0-2.10 update rules)"),
     ("minikeras.utils.plotting", "Plotting (the plot extra)"), ("minikeras.utils.progbar", "Progress bar"),
     ("minikeras.autograd.ops", "Autograd: ops"), ("minikeras.autograd.function", "Autograd: writing an op"),
+    ("minikeras.autograd.threads", "Threads: how minikeras uses the cores"),
 ]
 
 # Modules left out of the reference, and why. tests/test_docs.py fails when a module is in neither list, so a new

@@ -30,7 +30,6 @@ layer falls back to the composed path for those and for user callables).
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
@@ -38,8 +37,8 @@ import numpy as np
 from minikeras.autograd.function import Function
 from minikeras.autograd.ops import ACTIVATION_MATH, FOLD_CORES, ActivationMath
 from minikeras.autograd.tensor import Tensor
-from minikeras.autograd.threads import _blas, blas_threads, compute_scope, cores, gemm_threads, kernel_threads, \
-    set_kernel_threads
+from minikeras.autograd.threads import _blas, blas_threads, compute_scope, gemm_threads, kernel_threads, matmuls, \
+    run_parallel, set_kernel_threads
 
 __all__ = ["ACTIVATIONS", "LSTMSequence", "GRUSequence", "SimpleRNNSequence", "lstm_sequence", "gru_sequence",
            "simple_rnn_sequence", "lstm_gate_values", "blas_threads", "set_kernel_threads"]
@@ -87,9 +86,6 @@ def _apply(act: ActivationMath, a: np.ndarray) -> None:
 _MIN_ROWS_PER_THREAD = 32
 _MIN_WORK_PER_CALL = 1 << 19  # timesteps x batch x gate width
 
-_POOL: Optional[ThreadPoolExecutor] = None
-
-
 def _row_chunks(steps: int, n: int, width: int) -> List[slice]:
     """Split the batch rows into one contiguous chunk per kernel thread (deterministic: depends on the shapes and
     the thread count only)."""
@@ -101,26 +97,14 @@ def _row_chunks(steps: int, n: int, width: int) -> List[slice]:
 
 
 def _run_chunks(fn: Callable[[slice], None], chunks: List[slice], step_macs: int = 0) -> None:
-    """`fn(rows)` for every chunk: in this thread for one chunk, else one pooled thread per further chunk. BLAS runs
-    at one thread throughout (`threads.compute_scope`): two levels of threads would fight for the same cores.
-    `step_macs`: the multiply-adds of one step's recurrent product; a single chunk of huge steps gives its products
-    the library's threads (`threads.gemm_threads`)."""
-    global _POOL
-    with compute_scope():
-        if len(chunks) == 1:
-            with gemm_threads(step_macs):
-                fn(chunks[0])
-            return
-        if _POOL is None or _POOL._max_workers < len(chunks) - 1:
-            _POOL = ThreadPoolExecutor(max_workers=len(chunks) - 1, thread_name_prefix="minikeras-rnn")
-        futures = [_POOL.submit(fn, rows) for rows in chunks[1:]]
-        try:
+    """`fn(rows)` for every chunk, one thread per chunk (`threads.run_parallel`), BLAS at one thread throughout:
+    two levels of threads would fight for the same cores. `step_macs`: the multiply-adds of one step's recurrent
+    product; a single chunk of huge steps gives its products the library's threads (`threads.gemm_threads`)."""
+    if len(chunks) == 1:
+        with compute_scope(), gemm_threads(step_macs):
             fn(chunks[0])
-        finally:
-            for f in futures:
-                f.exception()  # wait for every chunk, even when this one failed
-    for f in futures:
-        f.result()
+        return
+    run_parallel([lambda rows=rows: fn(rows) for rows in chunks])
 
 
 # ************************************************************ shared plumbing
@@ -219,6 +203,7 @@ def _project(xt: np.ndarray, kernel: np.ndarray, bias: Optional[np.ndarray], dp:
             z += bias
         np.copyto(out, z.reshape(T * N, gates, u).transpose(1, 0, 2))
         return out.reshape(gates, T, N, u)
+    products = []
     for g in range(gates):
         # NOTE: one GEMM per gate straight into its contiguous block: no (T*N, G*u) temporary to copy from
         # (a fresh multi-MB temporary costs more in page faults than the copy itself)
@@ -229,9 +214,8 @@ def _project(xt: np.ndarray, kernel: np.ndarray, bias: Optional[np.ndarray], dp:
             xs = shared
         else:
             xs = (xt * dp[g]).reshape(T * N, F)  # Keras implementation 1: a separate input mask per gate
-        np.matmul(xs, kernel[:, cols], out=out[g])
-        if bias is not None:
-            out[g] += bias[cols]
+        products.append((xs, kernel[:, cols], out[g], None if bias is None else bias[cols]))
+    matmuls(products)
     return out.reshape(gates, T, N, u)
 
 
@@ -249,11 +233,17 @@ def _input_grads_gemms(xt: np.ndarray, kernel: np.ndarray, dp: Optional[np.ndarr
     dz2 = dz.reshape(T * N, width)
     dx = dk = None
     if dp is None or dp.shape[0] == 1:
+        products = []
         if need_k:
             xs = xt if dp is None else xt * dp[0]
-            dk = xs.reshape(T * N, F).T @ dz2
+            dk = np.empty(kernel.shape, dtype=np.result_type(xs, dz2))
+            products.append((xs.reshape(T * N, F).T, dz2, dk))
         if need_x:
-            dx = (dz2 @ kernel.T).reshape(T, N, F)
+            dx = np.empty((T * N, F), dtype=np.result_type(dz2, kernel))
+            products.append((dz2, kernel.T, dx))
+        matmuls(products)
+        if need_x:
+            dx = dx.reshape(T, N, F)
             if dp is not None:
                 dx *= dp[0]
     else:
@@ -641,7 +631,8 @@ class LSTMSequence(Function):
                 Hp = Hs[:-1].reshape(T * N, u)
                 dZ2 = dZ.reshape(T * N, 4 * u)
                 if rdp is None:
-                    dU = Hp.T @ dZ2
+                    dU = np.empty_like(rk)
+                    matmuls([(Hp.T, dZ2, dU)])
                 else:
                     dU = np.empty_like(rk)
                     for g in range(4):

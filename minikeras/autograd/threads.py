@@ -8,9 +8,11 @@ and a one-sample `predict` of a 40-step LSTM 16 ms instead of 0.9 ms. So every l
 runs inside `compute_scope()`, which sets OpenBLAS to one thread on the way in and restores the library's setting
 on the way out (two calls of the library's own function, about 0.2 microseconds each). Products large enough that
 such a wait cannot dominate them (`gemm_threads`: at least 2**30 multiply-adds, about 30 ms on one core) still run
-with the library's threads. The second core is used by the recurrent kernels themselves, which split large batches
-into one chunk of samples per core, each on its own Python thread (`kernel_threads`); a chunk that waits for a
-busy core delays only itself.
+with the library's threads. The other cores are used by minikeras's own threads (`run_parallel`): the recurrent
+kernels split large batches into one chunk of samples per core, and large products (`matmuls`: the input
+projections and the weight gradients) into blocks of rows, each on its own Python thread (numpy releases the
+interpreter lock inside its functions). Their waits sleep, so a chunk that waits for a busy core delays only
+itself. `set_kernel_threads(n)` sets how many (default: the cores this process may use).
 
 Matrix products give the same numbers whatever the thread count (each output element is one dot product, its
 order of summation fixed by the library's blocking), so none of this changes results.
@@ -21,9 +23,13 @@ import contextlib
 import ctypes
 import os
 import threading
-from typing import Callable, Iterator, Optional
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
-__all__ = ["blas_threads", "compute_scope", "gemm_threads", "set_kernel_threads", "kernel_threads", "cores"]
+import numpy as np
+
+__all__ = ["blas_threads", "compute_scope", "gemm_threads", "set_kernel_threads", "kernel_threads", "cores",
+           "run_parallel", "matmuls"]
 
 
 class _BlasThreads:
@@ -109,9 +115,9 @@ def cores() -> int:
 
 
 def set_kernel_threads(n: Optional[int]) -> None:
-    """How many threads the recurrent kernels split a large batch into: `n >= 1`, or None (default) for the number
-    of cores this process may use. For a given batch size and thread count the numbers are the same run after run;
-    `python -m minikeras.bench --threads 1` sets 1."""
+    """How many threads minikeras splits its own large work into (the recurrent kernels' batch chunks, large
+    products): `n >= 1`, or None (default) for the number of cores this process may use. For given shapes and
+    thread count the numbers are the same run after run; `python -m minikeras.bench --threads 1` sets 1."""
     global _KERNEL_THREADS
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
         raise ValueError(f"Expected a number of threads >= 1 or None. Received: n={n!r}")
@@ -119,7 +125,7 @@ def set_kernel_threads(n: Optional[int]) -> None:
 
 
 def kernel_threads() -> int:
-    """The number of batch chunks the kernels may use (`set_kernel_threads`, else the cores)."""
+    """The number of threads minikeras's own work may use (`set_kernel_threads`, else the cores)."""
     return _KERNEL_THREADS if _KERNEL_THREADS is not None else cores()
 
 
@@ -195,3 +201,73 @@ def gemm_threads(macs: int) -> contextlib.AbstractContextManager:
     if macs < BIG_GEMM or _SCOPE.depth == 0 or _SCOPE.outer_threads <= 1:
         return contextlib.nullcontext()
     return _library_threads()
+
+
+# ************************************************************ our own threads: both cores, waits that sleep
+
+
+_POOL: Optional[ThreadPoolExecutor] = None
+
+
+def run_parallel(tasks: Sequence[Callable[[], None]]) -> None:
+    """Run every task, on up to `kernel_threads()` threads (this one included), BLAS at one thread meanwhile.
+
+    Tasks must write disjoint outputs; which thread runs which task does not change any number. Waiting threads
+    sleep (a blocked future), so on a busy machine a task that waits for a core delays only itself, unlike
+    OpenBLAS's spinning helper threads. The first error is raised after every task has finished.
+    """
+    global _POOL
+    workers = min(kernel_threads(), len(tasks))
+    if workers <= 1:
+        with compute_scope():
+            for task in tasks:
+                task()
+        return
+    if _POOL is None or _POOL._max_workers < workers - 1:
+        _POOL = ThreadPoolExecutor(max_workers=workers - 1, thread_name_prefix="minikeras")
+    queue = iter(tasks)
+    lock = threading.Lock()
+
+    def drain() -> None:
+        while True:
+            with lock:
+                task = next(queue, None)
+            if task is None:
+                return
+            task()
+
+    with compute_scope():
+        futures = [_POOL.submit(drain) for _ in range(workers - 1)]
+        try:
+            drain()
+        finally:
+            for f in futures:
+                f.exception()  # wait for every worker, even when this thread's task failed
+    for f in futures:
+        f.result()
+
+
+# NOTE: splitting a product costs a hand-off to the pool (tens of microseconds); below this many multiply-adds
+# (~0.1 ms on one core) it is not worth it.
+SPLIT_GEMM = 1 << 22
+
+
+def matmuls(products: Sequence[Tuple[np.ndarray, ...]]) -> None:
+    """`out[...] = a @ b` (plus `add`, a row vector, where given) for each 2-D `(a, b, out[, add])`, the products
+    large enough split into blocks of output rows across the kernel threads, all in one hand-off. The split
+    depends only on the shapes and the thread count, so results are the same run after run."""
+    pieces = kernel_threads()
+    tasks: List[Callable[[], None]] = []
+    for a, b, out, *add in products:
+        m = a.shape[0]
+        n = 1 if a.size * b.shape[1] < SPLIT_GEMM else min(pieces, m // 16)
+        bounds = [round(i * m / n) for i in range(n + 1)] if n > 1 else [0, m]
+        for lo, hi in zip(bounds, bounds[1:]):
+            tasks.append(lambda a=a[lo:hi], b=b, out=out[lo:hi], add=add: _product(a, b, out, add))
+    run_parallel(tasks)
+
+
+def _product(a: np.ndarray, b: np.ndarray, out: np.ndarray, add: List[np.ndarray]) -> None:
+    np.matmul(a, b, out=out)
+    if add and add[0] is not None:
+        out += add[0]
