@@ -181,6 +181,7 @@ def learning_phase() -> int:
 
 
 def _ops():
+    # NOTE: minikeras.autograd imports backend: a real cycle
     from minikeras.autograd import ops
 
     return ops
@@ -319,6 +320,7 @@ def function(inputs: Any, outputs: Any, updates: Any = None, name: Optional[str]
     if updates:
         # tf_keras 2.x's message: graph-mode variable updates have no eager (or minikeras) meaning
         raise ValueError(f"`updates` argument is not supported during eager execution. You passed: {updates}")
+    # NOTE: minikeras.autograd and minikeras.engine import backend: a real cycle
     from minikeras.autograd import no_grad
     from minikeras.engine.training import Model
 

@@ -27,6 +27,10 @@ from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
+from minikeras import layers, optimizers
+from minikeras.autograd import rnn, threads
+from minikeras.models import Sequential
+
 WORKLOADS = ("seed", "sent")
 
 
@@ -67,9 +71,6 @@ def lstm_flops(name: str, batch: int, train: bool) -> float:
 
 
 def minikeras_model(name: str, recurrent_activation: str = "sigmoid") -> Any:
-    from minikeras import layers, optimizers
-    from minikeras.models import Sequential
-
     ra = recurrent_activation
     m = Sequential()
     if name == "seed":
@@ -236,7 +237,6 @@ def _gemms(name: str, batch: int, train: bool) -> List[Callable[[], Any]]:
 def floor_ms(name: str, repeats: int) -> Dict[str, float]:
     """The workload's matrix products alone (see `_gemms`), per metric: the faster of BLAS on its own threads and
     on one thread."""
-    from minikeras.autograd import threads  # NOTE: minikeras is imported lazily here (see _memory_child)
     batch = 32 if name == "seed" else 64
     train, pred, one = _gemms(name, batch, True), _gemms(name, 256, False), _gemms(name, 1, False)
 
@@ -290,7 +290,6 @@ def step_loop_floor_ms(name: str, repeats: int) -> float:
                 np.tanh(c, out=tc)
                 np.multiply(a[:, 2 * u:3 * u], tc, out=h)
         h @ dense
-    from minikeras.autograd import threads  # NOTE: minikeras is imported lazily here (see _memory_child)
     with threads.blas_threads(1):  # products of one sample gain nothing from a second thread
         return _median_ms(run, repeats * 5)
 
@@ -298,8 +297,6 @@ def step_loop_floor_ms(name: str, repeats: int) -> float:
 @contextlib.contextmanager
 def _one_thread() -> Any:
     """BLAS at one thread and the kernels' batch chunks off (PyTorch and XLA are limited where they are set up)."""
-    from minikeras.autograd import rnn
-
     rnn.set_kernel_threads(1)
     try:
         with rnn.blas_threads(1):
@@ -318,9 +315,6 @@ def sgemm_gflops() -> float:
 def sweep(repeats: int) -> None:
     """minikeras alone: one LSTM(units) on (batch, timesteps, 64) float32 inputs -> Dense(1), Adam, mse; how the train
     step and a forward pass of the same batch grow with timesteps, batch and units (others held at 32, 32, 128)."""
-    from minikeras import layers, optimizers
-    from minikeras.models import Sequential
-
     rng = np.random.default_rng(0)
     base = {"timesteps": 32, "batch": 32, "units": 128}
     grid = {"timesteps": (8, 32, 128), "batch": (8, 32, 128), "units": (32, 128, 512)}
@@ -371,6 +365,8 @@ def _memory_child(system: str) -> None:
             print("missing")
             return
     else:
+        # NOTE: a no-op kept for symmetry: `python -m minikeras.bench` has imported minikeras already, so the
+        # baseline below includes it, as it includes torch or keras for the peers
         import minikeras  # noqa: F401
     before = _vm_hwm_mb()
     result = SYSTEMS[system]("sent", 3)
@@ -433,11 +429,11 @@ def _busy(n: int) -> Any:
 
 def _main(args: Any) -> int:
     names = args.workload or list(WORKLOADS)
-    threads = "one thread" if args.threads == 1 else "default threads"
+    thread_setting = "one thread" if args.threads == 1 else "default threads"
     if args.busy:
-        threads += f", {args.busy} other busy process{'es' if args.busy > 1 else ''}"
+        thread_setting += f", {args.busy} other busy process{'es' if args.busy > 1 else ''}"
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"python {platform.python_version()}, numpy {np.__version__}; {threads}")
+          f"python {platform.python_version()}, numpy {np.__version__}; {thread_setting}")
     roof = sgemm_gflops()
     print(f"numpy sgemm 1024^3: {roof:.1f} GFLOP/s")
     if args.sweep:

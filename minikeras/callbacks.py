@@ -15,7 +15,6 @@ from typing import Any, Callable, Dict, Iterable, List, Optional
 import numpy as np
 
 from minikeras.utils.progbar import Progbar, print_msg
-from minikeras import saving
 
 __all__ = ["Callback", "CallbackList", "BaseLogger", "History", "ProgbarLogger", "TerminateOnNaN", "EarlyStopping",
            "ModelCheckpoint", "ReduceLROnPlateau", "CSVLogger", "LambdaCallback", "LearningRateScheduler",
@@ -633,6 +632,9 @@ class ModelCheckpoint(Callback):
     def on_train_begin(self, logs: Optional[Dict[str, Any]] = None) -> None:
         """Check now that the file format can hold the model, so that no epoch of training is lost to a save error
         at its end (the error is the one the save would raise)."""
+        # NOTE: minikeras.engine.training imports this module and saving imports the engine: a real cycle
+        from minikeras import saving
+
         saving.check_savable(self.model, self.filepath, weights_only=self.save_weights_only)
 
     def on_train_batch_end(self, batch: int, logs: Optional[Dict[str, Any]] = None) -> None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, Optional
 
-from minikeras.engine.functional import Functional
+from minikeras.engine.functional import Functional, get_network_config, reconstruct_from_config
+from minikeras.engine.input_layer import InputLayer
+from minikeras.engine.keras_tensor import KerasTensor, flatten
 from minikeras.engine.sequential import Sequential
 from minikeras.engine.training import Model
+from minikeras.layers.core import Lambda
 
 __all__ = ["Model", "Sequential", "Functional", "load_model", "save_model", "model_from_config", "model_from_json",
            "clone_model"]
@@ -14,6 +17,7 @@ __all__ = ["Model", "Sequential", "Functional", "load_model", "save_model", "mod
 
 def load_model(filepath: Any, custom_objects: Optional[Dict[str, Any]] = None, compile: bool = True) -> Model:
     """Load a model saved by Keras 2, Keras 3 or minikeras (`.h5`, `.hdf5`, `.keras`). Nothing in it is executed."""
+    # NOTE: minikeras.saving imports this module: a real cycle
     from minikeras import saving
 
     return saving.load_model(filepath, custom_objects=custom_objects, compile=compile)
@@ -27,6 +31,7 @@ def save_model(model: Model, filepath: Any, overwrite: bool = True, include_opti
 
 def model_from_config(config: Dict[str, Any], custom_objects: Optional[Dict[str, Any]] = None) -> Model:
     """Build a model from `{"class_name": "Sequential", "config": ...}` as any Keras era writes it."""
+    # NOTE: minikeras.saving imports this module: a real cycle
     from minikeras.saving.serialization import model_from_file_config
 
     version = config.get("keras_version") if isinstance(config, dict) else None
@@ -47,8 +52,6 @@ def model_from_json(json_string: str, custom_objects: Optional[Dict[str, Any]] =
 
 def _clone_layer(layer: Any) -> Any:
     """A new layer with the same configuration and fresh weights (Keras 2's default `clone_function`)."""
-    from minikeras.layers.core import Lambda
-
     if isinstance(layer, Lambda):  # code cannot go through a config: rebuild it from its attributes
         return Lambda(layer.function, output_shape=layer._output_shape, mask=layer.mask, arguments=layer.arguments,
                       name=layer.name, dtype=layer.dtype, trainable=layer.trainable)
@@ -72,10 +75,6 @@ def clone_model(model: Model, input_tensors: Any = None, clone_function: Any = N
     >>> copy.output_shape, copy.layers[0] is original.layers[0]
     ((None, 2), False)
     """
-    from minikeras.engine.functional import get_network_config, reconstruct_from_config
-    from minikeras.engine.input_layer import InputLayer
-    from minikeras.engine.keras_tensor import KerasTensor, flatten
-
     clone_function = clone_function or _clone_layer
     if input_tensors is not None:
         tensors = flatten(input_tensors)

@@ -1,6 +1,7 @@
 """Recurrent layers: Keras API, defaults, config keys, masks, states, dropout, regularizers and bad input (C8)."""
 from __future__ import annotations
 
+import inspect
 import json
 
 import numpy as np
@@ -108,6 +109,38 @@ def test_keras2_config_round_trips_exactly(case):
     assert json.dumps(layer.get_config()) == json.dumps(config)
     revived = deserialize(serialize(layer))
     assert json.dumps(revived.get_config()) == json.dumps(config)
+
+
+@pytest.mark.parametrize("case, index, build", [
+    ("seed", 1, lambda: LSTM(128, input_shape=(5, 64), return_sequences=True)),
+    ("seed", 2, lambda: LSTM(256)),
+    ("lstm_sigmoid", 1, lambda: LSTM(6, recurrent_activation="sigmoid", implementation=2)),
+    ("gru_reset_after_true_sigmoid", 1, lambda: GRU(6, return_sequences=True, reset_after=True)),
+    ("simple_rnn_default", 1, lambda: SimpleRNN(6)),
+])
+def test_get_config_keys_are_tf_keras_model_configs_in_order(case, index, build):
+    """A layer built from arguments (not from a config) writes the keys of the layer entries of the model configs
+    tf_keras 2.21 wrote, in the same order (the RNN's keys, then the cell's, activity_regularizer among them)."""
+    entry = load_json(keras_case(2, case) / "config.json")["config"]["layers"][index]
+    layer = build()
+    assert entry["class_name"] == type(layer).__name__
+    assert list(layer.get_config()) == list(entry["config"])
+
+
+@pytest.mark.parametrize("cls", ALL, ids=IDS)
+def test_layer_arguments_are_the_cell_arguments_and_the_rnn_arguments(cls):
+    """The layer's explicit (Keras) signature holds every argument of its cell, and besides them only the RNN's and
+    `activity_regularizer`: the layer hands the cell the arguments the cell's signature names."""
+    def names(fn):
+        return [p.name for p in inspect.signature(fn).parameters.values()
+                if p.name != "self" and p.kind is not p.VAR_KEYWORD]
+    layer_args, cell_args = names(cls.__init__), names(cls._cell_class.__init__)
+    assert set(cell_args) <= set(layer_args)
+    rnn_args = set(names(RNN.__init__)) - {"cell", "zero_output_for_mask"}  # Bidirectional's, not the layers'
+    assert set(layer_args) - set(cell_args) == rnn_args | {"activity_regularizer"}
+    layer = cls(3, dropout=0.25, use_bias=False, activity_regularizer="l2", go_backwards=True, name="r")
+    assert (layer.cell.dropout, layer.cell.use_bias, layer.go_backwards) == (0.25, False, True)
+    assert layer.activity_regularizer is not None and not hasattr(layer.cell, "go_backwards")
 
 
 def test_get_config_reflects_minikeras_values():

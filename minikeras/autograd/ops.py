@@ -11,6 +11,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from minikeras import backend
 from minikeras.autograd.function import Function, unbroadcast
 from minikeras.autograd.tensor import Tensor, as_tensor
 from minikeras.autograd.threads import gemm_threads
@@ -1133,8 +1134,6 @@ gather = take
 
 def one_hot(indices, num_classes: int, dtype: Any = None) -> Tensor:
     """One-hot encode integer `indices` (not differentiable): shape `indices.shape + (num_classes,)`."""
-    from minikeras import backend
-
     idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
     if idx.dtype.kind not in "iu":
         if idx.dtype.kind == "f" and np.all(np.mod(idx, 1) == 0):

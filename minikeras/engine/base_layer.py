@@ -9,7 +9,8 @@ import numpy as np
 from minikeras import backend, constraints, initializers, regularizers
 from minikeras.autograd import Tensor, Variable, no_grad, ops
 from minikeras.autograd.threads import compute_scope
-from minikeras.engine.keras_tensor import KerasTensor, flatten
+from minikeras.engine.keras_tensor import KerasTensor, flatten, is_shape, map_structure
+from minikeras.engine.node import Node
 from minikeras.utils.generic_utils import to_snake_case
 
 Shape = Tuple[Optional[int], ...]
@@ -411,9 +412,6 @@ class Layer:
         `initial_state` / `constants` join the inputs (`[inputs, *states, *constants]`), so the node lists them as
         inbound tensors.
         """
-        from minikeras.engine.keras_tensor import KerasTensor, flatten, map_structure
-        from minikeras.engine.node import Node
-
         if args:
             names = [n for n in inspect.signature(self.call).parameters][1:]
             if len(args) > len(names):
@@ -560,8 +558,6 @@ class Layer:
         an output axis whose size follows them is unknown too. Nothing of the probe stays on the layer (no graph
         node, no activity loss); layers with state or randomness at inference define their own shapes.
         """
-        from minikeras.engine.keras_tensor import flatten, is_shape
-
         single = is_shape(input_shape)
         shapes = [tuple(input_shape)] if single else [tuple(s) for s in input_shape]
 
@@ -646,8 +642,6 @@ def _any_symbolic(inputs: Any, args: Any, kwargs: Dict[str, Any]) -> bool:
 
 def _keras_tensors_for(shape: Any, dtype: str) -> Any:
     """Symbolic outputs for `compute_output_shape`'s result: one shape, or a list/dict of shapes."""
-    from minikeras.engine.keras_tensor import KerasTensor, is_shape
-
     if is_shape(shape):
         return KerasTensor(tuple(None if d is None else int(d) for d in shape), dtype)
     if isinstance(shape, dict):

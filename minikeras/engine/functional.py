@@ -15,11 +15,13 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from minikeras import __keras_version__, __version__, backend
 from minikeras.autograd import Tensor, ops
 from minikeras.engine.base_layer import Layer
 from minikeras.engine.input_layer import InputLayer
 from minikeras.engine.keras_tensor import KerasTensor, flatten, is_shape, map_structure, pack_sequence_as
 from minikeras.engine.training import Model
+from minikeras.layers import deserialize as deserialize_layer, serialize as serialize_layer
 from minikeras.legacy import interfaces
 
 
@@ -61,8 +63,6 @@ class Functional(Model):
 
     def _default_name(self) -> str:
         if type(self) is Functional:
-            from minikeras import backend
-
             uid = backend.get_uid("model")  # tf.keras names functional models model, model_1, ...
             return "model" if uid == 1 else f"model_{uid - 1}"
         return super()._default_name()
@@ -291,8 +291,6 @@ class Functional(Model):
 
     def to_json(self, **kwargs: Any) -> str:
         """`{"class_name": "Functional" (or "Sequential"), "config": ..., "keras_version", "backend"}` as JSON."""
-        from minikeras import __keras_version__, __version__
-
         # NOTE: the class name as tf_keras writes it (`self.__class__.__name__`), so Sequential shares this method
         return json.dumps({"class_name": type(self).__name__, "config": self.get_config(),
                            "keras_version": __keras_version__, "backend": "tensorflow",
@@ -302,6 +300,7 @@ class Functional(Model):
     def save(self, filepath: Any, overwrite: bool = True, include_optimizer: bool = True,
              save_format: Optional[str] = None, **kwargs: Any) -> None:
         """Save the whole model: `.keras` (Keras 3 zip) or `.h5` (tf.keras HDF5), atomically."""
+        # NOTE: minikeras.saving imports minikeras.engine: a real cycle
         from minikeras import saving
 
         if kwargs:
@@ -311,12 +310,14 @@ class Functional(Model):
 
     def save_weights(self, filepath: Any, overwrite: bool = True, save_format: Optional[str] = None) -> None:
         """Save the weights: `.weights.h5` (Keras 3 layout) or `.h5` (tf.keras legacy layout), atomically."""
+        # NOTE: minikeras.saving imports minikeras.engine: a real cycle
         from minikeras import saving
 
         saving.save_weights(self, filepath, overwrite=overwrite, save_format=save_format)
 
     def load_weights(self, filepath: Any, by_name: bool = False, skip_mismatch: bool = False) -> None:
         """Load weights Keras (1, 2 or 3) or minikeras saved; all-or-nothing (a failed load changes nothing)."""
+        # NOTE: minikeras.saving imports minikeras.engine: a real cycle
         from minikeras import saving
 
         if not self.built:
@@ -481,9 +482,7 @@ def _should_skip_first_node(layer: Layer) -> bool:
 
 def _serialize_layer(layer: Layer) -> Dict[str, Any]:
     """tf.keras 2.21's 4-key layer entry (`module`, `class_name`, `config`, `registered_name`) + `build_config`."""
-    from minikeras.layers import serialize
-
-    entry = serialize(layer)
+    entry = serialize_layer(layer)
     out: Dict[str, Any] = {"module": "keras.layers" if not isinstance(layer, Model) else "keras.src.engine."
                            + ("sequential" if type(layer).__name__ == "Sequential" else "functional"),
                            "class_name": entry["class_name"], "config": entry["config"], "registered_name": None}
@@ -610,8 +609,6 @@ def reconstruct_from_config(config: Dict[str, Any], custom_objects: Optional[Dic
         node_index_map[(layer.name, node_count_by_layer[layer])] = len(layer._inbound_nodes) - 1
         node_count_by_layer[layer] += 1
         return True
-
-    from minikeras.layers import deserialize as deserialize_layer
 
     for layer_data in config["layers"]:
         if not isinstance(layer_data, dict) or not isinstance(layer_data.get("name"), str):

@@ -21,6 +21,7 @@ from minikeras.engine.functional import Functional
 from minikeras.engine.input_layer import Input, InputLayer
 from minikeras.engine.keras_tensor import KerasTensor, flatten
 from minikeras.engine.training import Model
+from minikeras.layers import deserialize as deserialize_layer, serialize as serialize_layer
 
 
 class Sequential(Functional):
@@ -277,9 +278,7 @@ class Sequential(Functional):
     # ------------------------------------------------------------------ config
     def get_config(self) -> Dict[str, Any]:
         """tf.keras's Sequential config: name, layers (InputLayer entry first), build_input_shape if built."""
-        from minikeras.layers import serialize
-
-        layers = [serialize(l) for l in self._layers]
+        layers = [serialize_layer(l) for l in self._layers]
         config: Dict[str, Any] = {"name": self.name, "layers": copy.deepcopy(layers)}
         if self._input_layer is None and self._build_input_shape is not None:
             config["build_input_shape"] = list(self._build_input_shape)
@@ -288,8 +287,6 @@ class Sequential(Functional):
     @classmethod
     def from_config(cls, config: Any, custom_objects: Optional[Dict[str, Any]] = None) -> "Sequential":
         """Rebuild from a config: tf.keras dict form, Keras <= 2.2.2's list form, or Keras 3's form."""
-        from minikeras.layers import deserialize
-
         if isinstance(config, list):  # Keras <= 2.2.2 wrote the bare list of layers
             name, layer_configs, build_shape = None, config, None
         elif isinstance(config, dict):
@@ -305,7 +302,7 @@ class Sequential(Functional):
         if isinstance(config, dict) and config.get("trainable") is False:  # Keras 3 writes the model's flag
             model.trainable = False
         for lc in layer_configs:
-            model.add(deserialize(lc, custom_objects=custom_objects))
+            model.add(deserialize_layer(lc, custom_objects=custom_objects))
         if not model.built and build_shape is not None:
             model.build(tuple(build_shape))
         return model

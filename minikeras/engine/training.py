@@ -24,6 +24,7 @@ from minikeras.engine.data_adapter import (check_data_cardinality, check_positiv
                                            flatten_data, get_verbosity, train_validation_split, unflatten,
                                            unpack_x_y_sample_weight)
 from minikeras.legacy import interfaces as legacy_interfaces
+from minikeras.utils.layer_utils import print_summary
 
 
 def flatten_metrics_in_order(logs: Dict[str, Any], metrics_names: Sequence[str]) -> Any:
@@ -82,6 +83,7 @@ class Model(Layer):
     def __new__(cls, *args: Any, **kwargs: Any) -> "Model":
         # NOTE: as tf.keras: `Model(inputs, outputs)` builds a functional model (engine/functional.py)
         if cls is Model and (args or {"inputs", "outputs", "input", "output"} & set(kwargs)):
+            # NOTE: minikeras.engine.functional imports this module: a real cycle (Functional is a Model)
             from minikeras.engine.functional import Functional
 
             return super().__new__(Functional)
@@ -114,6 +116,7 @@ class Model(Layer):
     @classmethod
     def from_config(cls, config: Dict[str, Any], custom_objects: Optional[Dict[str, Any]] = None) -> "Model":
         """`Model.from_config` of a functional config builds the functional model (tf.keras)."""
+        # NOTE: minikeras.engine.functional imports this module: a real cycle (Functional is a Model)
         from minikeras.engine.functional import Functional
 
         if cls is Model and isinstance(config, dict) and "input_layers" in config:
@@ -880,7 +883,5 @@ class Model(Layer):
     def summary(self, line_length: Optional[int] = None, positions: Any = None, print_fn: Any = None,
                 expand_nested: bool = False, show_trainable: bool = False, layer_range: Any = None) -> None:
         """Print the layer table in tf.keras 2's format."""
-        from minikeras.utils.layer_utils import print_summary
-
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
                       show_trainable=show_trainable)

@@ -24,7 +24,8 @@ def _registry() -> Dict[str, Any]:
             if isinstance(obj, type) and issubclass(obj, Layer):
                 out[name] = obj
     out.update(getattr(recurrent, "LEGACY_ALIASES", {}))
-    # models nest as layers (a circular import: models build on layers)
+    # NOTE: minikeras.engine.functional and minikeras.models import this package: a real cycle (models nest as
+    # layers, and models are built from layers)
     from minikeras.engine.functional import Functional
     from minikeras.models import Sequential
 

@@ -283,9 +283,9 @@ Convolution1D = Conv1D
 
 def __getattr__(name: str) -> Any:
     # Keras 2's convolutional.py re-exported the pooling layers ("imports for backwards namespace compatibility"),
-    # so Keras 2 code writes `from keras.layers.convolutional import MaxPooling1D`. Looked up on first use because
-    # pooling.py imports this module.
+    # so Keras 2 code writes `from keras.layers.convolutional import MaxPooling1D`.
     if name in ("MaxPooling1D", "AveragePooling1D"):
+        # NOTE: minikeras.layers.pooling imports this module: a real cycle
         from minikeras.layers import pooling
 
         return getattr(pooling, name)

@@ -21,6 +21,8 @@ whether dropout draws one mask for all gates (2) or one per gate (1).
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import threading
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -645,12 +647,14 @@ class StackedRNNCells(Layer):
         return inputs, new_states
 
     def get_config(self) -> Dict[str, Any]:
+        # NOTE: minikeras.layers (the package) imports this module: a real cycle
         from minikeras.layers import serialize
 
         return {**super().get_config(), "cells": [serialize(c) for c in self.cells]}
 
     @classmethod
     def from_config(cls, config: Dict[str, Any]) -> "StackedRNNCells":
+        # NOTE: minikeras.layers (the package) imports this module: a real cycle
         from minikeras.layers import deserialize
 
         config = dict(config)
@@ -1066,6 +1070,7 @@ class RNN(Layer):
         return config
 
     def get_config(self) -> Dict[str, Any]:
+        # NOTE: minikeras.layers (the package) imports this module: a real cycle
         from minikeras.layers import serialize
 
         cell = serialize(self.cell)
@@ -1075,6 +1080,7 @@ class RNN(Layer):
 
     @classmethod
     def from_config(cls, config: Dict[str, Any]) -> "RNN":
+        # NOTE: minikeras.layers (the package) imports this module: a real cycle
         from minikeras.layers import deserialize
 
         config = dict(config)
@@ -1086,8 +1092,6 @@ class RNN(Layer):
 
 
 def _accepts(cell: Any, name: str) -> bool:
-    import inspect
-
     fn = cell.call if hasattr(cell, "call") else cell
     try:
         params = inspect.signature(fn).parameters
@@ -1099,28 +1103,47 @@ def _accepts(cell: Any, name: str) -> bool:
 # ************************************************************ SimpleRNN, GRU, LSTM
 
 
+@functools.lru_cache(maxsize=None)
+def _cell_arguments(cell_cls: type) -> Tuple[str, ...]:
+    """The names of a cell class's own constructor arguments (not `**kwargs`, which go to the base `Layer`)."""
+    params = inspect.signature(cell_cls.__init__).parameters.values()
+    return tuple(p.name for p in params if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+
+
 class _CellLayer(RNN):
-    """An RNN whose cell is created from the layer's arguments; exposes the cell's settings as properties."""
+    """An RNN whose cell is created from the layer's arguments; exposes the cell's settings as properties.
 
-    _cell_keys: Tuple[str, ...] = ()
+    A subclass keeps Keras's explicit signature and hands its arguments to `_make`: the ones the cell class's
+    signature names build the cell, the others (the RNN's, `activity_regularizer`, the base layer keywords) go to
+    `RNN`. Its config is the cell's config under the layer's own keys, so a cell argument is written down once, in
+    the cell.
+    """
 
-    def _make(self, cell_cls: type, cell_name: str, cell_args: Dict[str, Any], rnn_args: Dict[str, Any],
-              kwargs: Dict[str, Any]) -> None:
-        cell = cell_cls(name=cell_name, dtype=kwargs.get("dtype"), trainable=kwargs.get("trainable", True),
-                        **cell_args)
-        RNN.__init__(self, cell, **rnn_args, **kwargs)
+    _cell_class: type
+    _cell_name: str
+
+    def _make(self, arguments: Dict[str, Any]) -> None:
+        """Build the cell and the RNN from `arguments`, the subclass's `__init__` arguments by name."""
+        arguments = {k: v for k, v in arguments.items() if k != "self"}
+        kwargs = arguments.pop("kwargs")
+        kwargs.pop("use_cudnn", None)  # Keras 3's GPU switch: accepted, no effect here
+        cell_args = {k: arguments.pop(k) for k in _cell_arguments(self._cell_class) if k in arguments}
+        cell = self._cell_class(name=self._cell_name, dtype=kwargs.get("dtype"),
+                                trainable=kwargs.get("trainable", True), **cell_args)
+        RNN.__init__(self, cell, **arguments, **kwargs)
         self.input_spec = [InputSpec(ndim=3)]
 
     def get_config(self) -> Dict[str, Any]:
-        cell_config = self.cell.get_config()
+        """tf_keras's order: the base layer's keys, the RNN's, then the cell's own (its config without the cell's
+        base layer keys), with `activity_regularizer` (the layer's, not the cell's) after `bias_regularizer`."""
+        cell_base = Layer.get_config(self.cell)
         config = {**Layer.get_config(self), **self._rnn_config()}
-        for k in self._cell_keys:
-            config[k] = cell_config[k]
-            if k == "bias_regularizer":
+        for key, value in self.cell.get_config().items():
+            if key in cell_base:
+                continue
+            config[key] = value
+            if key == "bias_regularizer":
                 config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
-        for k in ("enable_caching_device", "seed"):
-            if k in cell_config:
-                config[k] = cell_config[k]
         return config
 
     @classmethod
@@ -1142,9 +1165,6 @@ class _CellLayer(RNN):
     bias_constraint = property(lambda self: self.cell.bias_constraint)
     dropout = property(lambda self: self.cell.dropout)
     recurrent_dropout = property(lambda self: self.cell.recurrent_dropout)
-
-
-_RNN_ARGS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "time_major")
 
 
 class SimpleRNN(_CellLayer):
@@ -1170,8 +1190,7 @@ class SimpleRNN(_CellLayer):
     (2, 4)
     """
 
-    _cell_keys = ("units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer",
-                  "bias_initializer") + _REG_KEYS + _CONSTRAINT_KEYS + ("dropout", "recurrent_dropout")
+    _cell_class, _cell_name = SimpleRNNCell, "simple_rnn_cell"
 
     @interfaces.legacy_recurrent_support
     def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
@@ -1182,18 +1201,7 @@ class SimpleRNN(_CellLayer):
                  recurrent_dropout: float = 0.0, return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False, time_major: bool = False,
                  seed: Any = None, enable_caching_device: Optional[bool] = None, **kwargs: Any):
-        kwargs.pop("use_cudnn", None)
-        cell_args = dict(units=units, activation=activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
-                         bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
-                         recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
-                         kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                         bias_constraint=bias_constraint, dropout=dropout, recurrent_dropout=recurrent_dropout,
-                         seed=seed, enable_caching_device=enable_caching_device)
-        rnn_args = dict(return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards,
-                        stateful=stateful, unroll=unroll, time_major=time_major)
-        self._make(SimpleRNNCell, "simple_rnn_cell", cell_args, rnn_args,
-                   {**kwargs, "activity_regularizer": activity_regularizer})
+        self._make(locals())  # every argument above, by name (first statement: nothing else is local yet)
 
 
 class GRU(_CellLayer):
@@ -1222,8 +1230,7 @@ class GRU(_CellLayer):
     (2, 4)
     """
 
-    _cell_keys = _CELL_KEYS_HEAD + _REG_KEYS + _CONSTRAINT_KEYS + ("dropout", "recurrent_dropout", "implementation",
-                                                                  "reset_after")
+    _cell_class, _cell_name = GRUCell, "gru_cell"
 
     @interfaces.legacy_recurrent_support
     def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = "hard_sigmoid",
@@ -1236,18 +1243,7 @@ class GRU(_CellLayer):
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False, time_major: bool = False,
                  reset_after: bool = False, seed: Any = None, enable_caching_device: Optional[bool] = None,
                  **kwargs: Any):
-        kwargs.pop("use_cudnn", None)
-        cell_args = dict(units=units, activation=activation, recurrent_activation=recurrent_activation,
-                         use_bias=use_bias, kernel_initializer=kernel_initializer,
-                         recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
-                         kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
-                         bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
-                         recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
-                         dropout=dropout, recurrent_dropout=recurrent_dropout, implementation=implementation,
-                         reset_after=reset_after, seed=seed, enable_caching_device=enable_caching_device)
-        rnn_args = dict(return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards,
-                        stateful=stateful, unroll=unroll, time_major=time_major)
-        self._make(GRUCell, "gru_cell", cell_args, rnn_args, {**kwargs, "activity_regularizer": activity_regularizer})
+        self._make(locals())  # every argument above, by name (first statement: nothing else is local yet)
 
     recurrent_activation = property(lambda self: self.cell.recurrent_activation)
     implementation = property(lambda self: self.cell.implementation)
@@ -1304,8 +1300,7 @@ class LSTM(_CellLayer):
     [98816, 394240]
     """
 
-    _cell_keys = _CELL_KEYS_HEAD + ("unit_forget_bias",) + _REG_KEYS + _CONSTRAINT_KEYS + (
-        "dropout", "recurrent_dropout", "implementation")
+    _cell_class, _cell_name = LSTMCell, "lstm_cell"
 
     @interfaces.legacy_recurrent_support
     def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = "hard_sigmoid",
@@ -1318,19 +1313,7 @@ class LSTM(_CellLayer):
                  return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
                  unroll: bool = False, time_major: bool = False, seed: Any = None,
                  enable_caching_device: Optional[bool] = None, **kwargs: Any):
-        kwargs.pop("use_cudnn", None)
-        cell_args = dict(units=units, activation=activation, recurrent_activation=recurrent_activation,
-                         use_bias=use_bias, kernel_initializer=kernel_initializer,
-                         recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
-                         unit_forget_bias=unit_forget_bias, kernel_regularizer=kernel_regularizer,
-                         recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
-                         kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                         bias_constraint=bias_constraint, dropout=dropout, recurrent_dropout=recurrent_dropout,
-                         implementation=implementation, seed=seed, enable_caching_device=enable_caching_device)
-        rnn_args = dict(return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards,
-                        stateful=stateful, unroll=unroll, time_major=time_major)
-        self._make(LSTMCell, "lstm_cell", cell_args, rnn_args,
-                   {**kwargs, "activity_regularizer": activity_regularizer})
+        self._make(locals())  # every argument above, by name (first statement: nothing else is local yet)
 
     def gate_values(self, inputs: Any, mask: Optional[np.ndarray] = None) -> Dict[str, np.ndarray]:
         """Per-timestep gates and states of this layer on `inputs` (inference: no dropout, no gradients).

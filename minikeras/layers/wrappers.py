@@ -18,12 +18,14 @@ __all__ = ["Wrapper", "TimeDistributed", "Bidirectional"]
 
 
 def _deserialize_layer(config: Any) -> Layer:
+    # NOTE: minikeras.layers (the package) imports this module: a real cycle
     from minikeras.layers import deserialize
 
     return deserialize(config)
 
 
 def _serialize_layer(layer: Layer) -> Dict[str, Any]:
+    # NOTE: minikeras.layers (the package) imports this module: a real cycle
     from minikeras.layers import serialize
 
     return serialize(layer)

@@ -23,7 +23,12 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from minikeras.engine.functional import Functional
+from minikeras.engine.keras_tensor import flatten
+from minikeras.engine.sequential import Sequential
+from minikeras.engine.training import Model
 from minikeras.saving.errors import ConfigError, UnsupportedConfigError
+from minikeras.saving.serialization import MAX_CONFIG_DEPTH, _check_sizes, _depth, normalize_layer_entry
 
 # Operations Keras 3 records for the masks of Embedding(mask_zero=True) (`NotEqual(x, 0)`) and Masking
 # (`Any(NotEqual(x, mask_value), axis=-1)`). They are dropped: minikeras propagates the same masks itself.
@@ -301,8 +306,6 @@ def keras3_to_keras2(config: Dict[str, Any], filepath: Any = None) -> Dict[str, 
     "output_layers"}}`, layer entries `{"class_name", "config", "name", "inbound_nodes"}`. Allow-listed mask
     operations are dropped, node indices of the remaining layers are unchanged (operations are never layers).
     Configs already in the Keras 2 form pass through with their layer entries checked."""
-    from minikeras.saving.serialization import normalize_layer_entry
-
     inner = config.get("config") if isinstance(config, dict) else None
     if not isinstance(inner, dict) or not isinstance(inner.get("layers"), list):
         raise ConfigError("Invalid functional config: expected {'class_name': 'Functional', 'config': {'layers': "
@@ -331,6 +334,7 @@ def keras3_to_keras2(config: Dict[str, Any], filepath: Any = None) -> Dict[str, 
         else:
             nodes = [_keras2_node(name, n, filepath) for n in nodes]
         if fmt == 3 and class_name in ("Bidirectional", "TimeDistributed"):
+            # NOTE: minikeras.saving.keras3 imports this module: a real cycle
             from minikeras.saving.keras3 import _fix_bidirectional
 
             entry = _fix_bidirectional(entry)  # Keras 3's `forward_`/`backward_` name prefixes
@@ -613,9 +617,6 @@ def functional_from_config(config: Dict[str, Any], custom_objects: Optional[Dict
                            filepath: Any = None) -> Any:
     """Build a functional model from a file's `{"class_name": "Functional" | "Model", "config": ...}`, in the
     tf_keras form or Keras 3's (`.keras` config.json, Keras 3's legacy `.h5`)."""
-    from minikeras.engine.functional import Functional
-    from minikeras.saving.serialization import MAX_CONFIG_DEPTH, _check_sizes, _depth
-
     if _depth(config) > MAX_CONFIG_DEPTH:
         raise ConfigError(f"Model config is nested deeper than {MAX_CONFIG_DEPTH} levels; refusing to build it",
                           filepath)
@@ -631,15 +632,7 @@ def functional_from_config(config: Dict[str, Any], custom_objects: Optional[Dict
 
 def is_functional(model: Any) -> bool:
     """A functional model (`Model(inputs, outputs)`), not a Sequential."""
-    from minikeras.models import Sequential
-
-    if isinstance(model, Sequential):
-        return False
-    try:
-        from minikeras.engine.functional import Functional
-    except ImportError:  # pragma: no cover - the graph engine is part of minikeras
-        return False
-    return isinstance(model, Functional)
+    return isinstance(model, Functional) and not isinstance(model, Sequential)
 
 
 def _network_nodes(model: Any) -> Dict[str, List[int]]:
@@ -662,8 +655,6 @@ def _network_nodes(model: Any) -> Dict[str, List[int]]:
 
 
 def _tensor_spec(model: Any) -> TensorSpec:
-    from minikeras.engine.keras_tensor import flatten
-
     layers = {l.name: l for l in model.layers}
     nodes = _network_nodes(model)
 
@@ -678,8 +669,6 @@ def _tensor_spec(model: Any) -> TensorSpec:
 def check_keras3_writable(model: Any) -> None:
     """Keras 3 files of a functional model with a nested model keep the inner model's layers under
     `layers/<model>/layers/...`, which minikeras does not write or read: refuse rather than lose weights."""
-    from minikeras.engine.training import Model
-
     nested = [l.name for l in getattr(model, "layers", []) if isinstance(l, Model)]
     if nested:
         raise UnsupportedConfigError(f"Model {model.name!r} contains the nested model(s) {nested}; minikeras writes "
@@ -688,6 +677,7 @@ def check_keras3_writable(model: Any) -> None:
 
 def model_config_keras3(model: Any) -> Dict[str, Any]:
     """`config.json` of a functional model as Keras 3.15.1 writes it (`keras.src.models.functional`)."""
+    # NOTE: minikeras.saving.keras3 imports this module: a real cycle
     from minikeras.saving import keras3
 
     check_keras3_writable(model)

@@ -19,7 +19,7 @@ from minikeras.engine.base_layer import Layer
 from minikeras.saving.atomic import atomic_write
 from minikeras.saving.convert import preprocess_weights_for_loading
 from minikeras.saving.errors import ConfigError, FileFormatError, SavingError, WeightMismatchError
-from minikeras.saving.functional import is_functional
+from minikeras.saving.functional import is_functional, keras3_layers
 from minikeras.saving.h5file import MAX_WEIGHT_BYTES, open_h5
 from minikeras.saving.keras3 import (HARD_SIGMOID_SCALE, hard_sigmoid_scales, rescaled_layers,
                                      restore_optimizer_values, uses_hard_sigmoid)
@@ -214,8 +214,6 @@ def load_weights_from_hdf5_group(f: Any, model: Any, by_name: bool = False, skip
                 values = preprocess_weights_for_loading(layer, _read_subset(f[name], filepath, name), version)
                 pairs += _check_and_pair(layer, values, k, name, filepath, skip_mismatch)
         else:
-            from minikeras.saving.functional import keras3_layers
-
             # Keras 3's legacy writer lists a functional model's layers in Keras 3's order (mask operations count)
             ordered = keras3_layers(model) if version.split(".")[0] == "3" else model.layers
             filtered_layers = [l for l in ordered if l.weights]

@@ -96,9 +96,7 @@ def _walk(model: Any) -> Iterator[Tuple[str, Any, Any]]:
     visited.add(id(model))
     yield "", model, model
     used: Dict[str, int] = {}
-    from minikeras.saving.functional import keras3_layers
-
-    for layer in keras3_layers(model):  # Keras 3's order for functional models (mask operations change it)
+    for layer in functional.keras3_layers(model):  # Keras 3's order for functional models (mask operations change it)
         base = _snake(_class_name(layer))
         if base in used:
             used[base] += 1
@@ -181,9 +179,7 @@ def _build_optimizer(model: Any) -> Any:
 
 def _write_weights(model: Any, h5file: Any, scales: Optional[Dict[int, np.ndarray]] = None) -> None:
     """Write every variable; `scales` (from `hard_sigmoid_scales`) multiplies the last axis of the ones it names."""
-    from minikeras.saving.functional import check_keras3_writable
-
-    check_keras3_writable(model)  # nested models: refused, not silently left out
+    functional.check_keras3_writable(model)  # nested models: refused, not silently left out
     scales = scales or {}
     for path, obj, _ in _walk(model):
         group = h5file.create_group(_vars_path(path))
@@ -283,9 +279,7 @@ def _load_from_h5(model: Any, h5file: Any, filepath: Any, skip_mismatch: bool,
     """Check every count and shape, read everything, then assign. Optimizer mismatches only warn (as Keras).
     `scales` (from `hard_sigmoid_scales`) divides the last axis of the variables it names (Keras 3 -> Keras 2
     hard_sigmoid)."""
-    from minikeras.saving.functional import check_keras3_writable
-
-    check_keras3_writable(model)  # nested models: refused, not silently left unloaded
+    functional.check_keras3_writable(model)  # nested models: refused, not silently left unloaded
     scales = scales or {}
     pending: List[Tuple[Any, Any]] = []
     errors: List[str] = []

@@ -11,6 +11,7 @@ import warnings
 from typing import Any, Dict, List, Optional
 
 from minikeras import activations, losses, optimizers
+from minikeras.models import Sequential
 from minikeras.saving.errors import ConfigError, SavingError, UnsupportedConfigError
 from minikeras.saving.h5file import MAX_WEIGHT_BYTES
 
@@ -125,13 +126,12 @@ def _era_scope(era: int) -> Any:
 def model_from_file_config(config: Any, version: Optional[str], custom_objects: Optional[Dict[str, Any]] = None,
                            filepath: Any = None) -> Any:
     """Build the model a file describes, with era-correct activations (`hard_sigmoid` of Keras 3 files)."""
-    from minikeras.models import Sequential  # NOTE: models imports saving: a real cycle
-
     if era_of(version) == 1:
         raise UnsupportedConfigError("Keras 1 model configs use Keras 1 argument names; build the model in code and "
                                      "use `model.load_weights(path)` (Keras 1 weights are converted)", filepath)
     try:
         if isinstance(config, dict) and config.get("class_name") in ("Functional", "Model"):
+            # NOTE: minikeras.saving.functional imports this module: a real cycle
             from minikeras.saving.functional import functional_from_config
 
             with _era_scope(era_of(version)):
