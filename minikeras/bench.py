@@ -28,7 +28,7 @@ from typing import Any, Callable, Dict, List, Optional
 import numpy as np
 
 from minikeras import layers, optimizers
-from minikeras.autograd import rnn, threads
+from minikeras.autograd import threads
 from minikeras.models import Sequential
 
 WORKLOADS = ("seed", "sent")
@@ -297,12 +297,12 @@ def step_loop_floor_ms(name: str, repeats: int) -> float:
 @contextlib.contextmanager
 def _one_thread() -> Any:
     """BLAS at one thread and the kernels' batch chunks off (PyTorch and XLA are limited where they are set up)."""
-    rnn.set_kernel_threads(1)
+    threads.set_kernel_threads(1)
     try:
-        with rnn.blas_threads(1):
+        with threads.blas_threads(1):
             yield
     finally:
-        rnn.set_kernel_threads(None)
+        threads.set_kernel_threads(None)
 
 
 def sgemm_gflops() -> float:
