@@ -37,8 +37,8 @@ import numpy as np
 from minikeras.autograd.function import Function
 from minikeras.autograd.ops import ACTIVATION_MATH, FOLD_CORES, ActivationMath
 from minikeras.autograd.tensor import Tensor
-from minikeras.autograd.threads import _blas, blas_threads, compute_scope, gemm_threads, kernel_threads, matmuls, \
-    run_parallel, set_kernel_threads
+from minikeras.autograd.threads import _blas, blas_threads, compute_scope, gemm_threads, kernel_threads, run_parallel, \
+    set_kernel_threads
 
 __all__ = ["ACTIVATIONS", "LSTMSequence", "GRUSequence", "SimpleRNNSequence", "lstm_sequence", "gru_sequence",
            "simple_rnn_sequence", "lstm_gate_values", "blas_threads", "set_kernel_threads"]
@@ -203,7 +203,6 @@ def _project(xt: np.ndarray, kernel: np.ndarray, bias: Optional[np.ndarray], dp:
             z += bias
         np.copyto(out, z.reshape(T * N, gates, u).transpose(1, 0, 2))
         return out.reshape(gates, T, N, u)
-    products = []
     for g in range(gates):
         # NOTE: one GEMM per gate straight into its contiguous block: no (T*N, G*u) temporary to copy from
         # (a fresh multi-MB temporary costs more in page faults than the copy itself)
@@ -214,8 +213,9 @@ def _project(xt: np.ndarray, kernel: np.ndarray, bias: Optional[np.ndarray], dp:
             xs = shared
         else:
             xs = (xt * dp[g]).reshape(T * N, F)  # Keras implementation 1: a separate input mask per gate
-        products.append((xs, kernel[:, cols], out[g], None if bias is None else bias[cols]))
-    matmuls(products)
+        np.matmul(xs, kernel[:, cols], out=out[g])
+        if bias is not None:
+            out[g] += bias[cols]
     return out.reshape(gates, T, N, u)
 
 
@@ -233,17 +233,11 @@ def _input_grads_gemms(xt: np.ndarray, kernel: np.ndarray, dp: Optional[np.ndarr
     dz2 = dz.reshape(T * N, width)
     dx = dk = None
     if dp is None or dp.shape[0] == 1:
-        products = []
         if need_k:
             xs = xt if dp is None else xt * dp[0]
-            dk = np.empty(kernel.shape, dtype=np.result_type(xs, dz2))
-            products.append((xs.reshape(T * N, F).T, dz2, dk))
+            dk = xs.reshape(T * N, F).T @ dz2
         if need_x:
-            dx = np.empty((T * N, F), dtype=np.result_type(dz2, kernel))
-            products.append((dz2, kernel.T, dx))
-        matmuls(products)
-        if need_x:
-            dx = dx.reshape(T, N, F)
+            dx = (dz2 @ kernel.T).reshape(T, N, F)
             if dp is not None:
                 dx *= dp[0]
     else:
@@ -669,8 +663,7 @@ class LSTMSequence(Function):
                 Hp = Hs[:-1].reshape(T * N, u)
                 dZ2 = dZ.reshape(T * N, 4 * u)
                 if rdp is None:
-                    dU = np.empty_like(rk)
-                    matmuls([(Hp.T, dZ2, dU)])
+                    dU = Hp.T @ dZ2
                 else:
                     dU = np.empty_like(rk)
                     for g in range(4):

@@ -9,10 +9,11 @@ runs inside `compute_scope()`, which sets OpenBLAS to one thread on the way in a
 on the way out (two calls of the library's own function, about 0.2 microseconds each). Products large enough that
 such a wait cannot dominate them (`gemm_threads`: at least 2**30 multiply-adds, about 30 ms on one core) still run
 with the library's threads. The other cores are used by minikeras's own threads (`run_parallel`): the recurrent
-kernels split large batches into one chunk of samples per core, and large products (`matmuls`: the input
-projections and the weight gradients) into blocks of rows, each on its own Python thread (numpy releases the
-interpreter lock inside its functions). Their waits sleep, so a chunk that waits for a busy core delays only
-itself. `set_kernel_threads(n)` sets how many (default: the cores this process may use).
+kernels split large batches into one chunk of samples per core, each on its own Python thread (numpy releases
+the interpreter lock inside its functions). Their waits sleep, so a chunk that waits for a busy core delays only
+itself. `set_kernel_threads(n)` sets how many (default: the cores this process may use). Splitting the weight
+gradients' products the same way gained nothing measurable on the benchmark workloads (both threads stream the
+same gradient block from memory), so they run whole.
 
 Matrix products give the same numbers whatever the thread count (each output element is one dot product, its
 order of summation fixed by the library's blocking), so none of this changes results.
@@ -24,12 +25,10 @@ import ctypes
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterator, List, Optional, Sequence, Tuple
-
-import numpy as np
+from typing import Callable, Iterator, Optional, Sequence
 
 __all__ = ["blas_threads", "compute_scope", "gemm_threads", "set_kernel_threads", "kernel_threads", "cores",
-           "run_parallel", "matmuls"]
+           "run_parallel"]
 
 
 class _BlasThreads:
@@ -245,29 +244,3 @@ def run_parallel(tasks: Sequence[Callable[[], None]]) -> None:
                 f.exception()  # wait for every worker, even when this thread's task failed
     for f in futures:
         f.result()
-
-
-# NOTE: splitting a product costs a hand-off to the pool (tens of microseconds); below this many multiply-adds
-# (~0.1 ms on one core) it is not worth it.
-SPLIT_GEMM = 1 << 22
-
-
-def matmuls(products: Sequence[Tuple[np.ndarray, ...]]) -> None:
-    """`out[...] = a @ b` (plus `add`, a row vector, where given) for each 2-D `(a, b, out[, add])`, the products
-    large enough split into blocks of output rows across the kernel threads, all in one hand-off. The split
-    depends only on the shapes and the thread count, so results are the same run after run."""
-    pieces = kernel_threads()
-    tasks: List[Callable[[], None]] = []
-    for a, b, out, *add in products:
-        m = a.shape[0]
-        n = 1 if a.size * b.shape[1] < SPLIT_GEMM else min(pieces, m // 16)
-        bounds = [round(i * m / n) for i in range(n + 1)] if n > 1 else [0, m]
-        for lo, hi in zip(bounds, bounds[1:]):
-            tasks.append(lambda a=a[lo:hi], b=b, out=out[lo:hi], add=add: _product(a, b, out, add))
-    run_parallel(tasks)
-
-
-def _product(a: np.ndarray, b: np.ndarray, out: np.ndarray, add: List[np.ndarray]) -> None:
-    np.matmul(a, b, out=out)
-    if add and add[0] is not None:
-        out += add[0]
