@@ -498,8 +498,10 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
         n = rows.stop - rows.start
         rec = np.empty((4, n, u), dtype=dtype) if fold and not stacked else None  # h @ U, gate-major
         if stacked:
-            xh = np.empty((n, WU.shape[1]), dtype=dtype)  # [x_t, h, 1]
-            xh[:, nf + u:] = 1
+            # [x_t, h_{t-1}, 1] for every step, x and the ones written once: a step then copies only its h in
+            xh_all = np.empty((T, n, WU.shape[1]), dtype=dtype)
+            xh_all[:, :, :nf] = xs[:, rows]
+            xh_all[:, :, nf + u:] = 1
         tmp = np.empty((n, u), dtype=dtype)
         with np.errstate(over="ignore"):
             for t in range(T):
@@ -508,7 +510,7 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
                 c = Cs[t if store else t % 2, rows]
                 a = A[k, :, rows]
                 if stacked:
-                    xh[:, :nf] = xs[t, rows]
+                    xh = xh_all[t]
                     xh[:, nf:nf + u] = h
                     np.matmul(xh, WU, out=a)
                 elif fold:
