@@ -425,6 +425,17 @@ def _fold_lstm_weights(plan: _GatePlan, kernel: np.ndarray, rk: np.ndarray, bias
     return k, r, b
 
 
+def _own_deriv(act: ActivationMath, y: np.ndarray, z: Optional[np.ndarray], dtype: Any) -> np.ndarray:
+    """`act`'s derivative at `y` (pre-activation `z`) as a new array of y's shape that the caller may scale in
+    place."""
+    if act.identity:
+        return np.ones(y.shape, dtype=dtype)
+    d = np.asarray(act.deriv(y, z), dtype=dtype)
+    if d.shape != y.shape or np.shares_memory(d, y) or (z is not None and np.shares_memory(d, z)):
+        d = np.array(np.broadcast_to(d, y.shape), dtype=dtype)
+    return d
+
+
 def _stack_lstm_weights(plan: _GatePlan, kernel: np.ndarray, rk: np.ndarray, bias: Optional[np.ndarray],
                         u: int) -> np.ndarray:
     """The folded weights of `_fold_lstm_weights` stacked per gate for one product per step: (4, F + u [+ 1], u)
@@ -614,39 +625,35 @@ class LSTMSequence(Function):
 
         def run(rows: slice) -> None:
             n = rows.stop - rows.start
-            # NOTE: the derivatives for the whole sequence first (a few large ufuncs), then ~7 small ufuncs per
-            # step on contiguous gate-major blocks. P is in Keras order: dz_g = (dc or dh) * P_g.
+            # NOTE: the derivatives for the whole sequence first (a few large ufuncs), then ~8 small ufuncs per
+            # step. P holds the recurrent gates' factors in the forward order (i, f, o), Pc the candidate's:
+            # dz_g = (dc or dh) * factor.
             Ar = A[:, :, rows]
-            P = np.empty((T, 4, n, u), dtype=dtype)
             zr = None if Zp is None else Zp[:, :, rows]
-            if ract.identity:
-                P[:, [I, F, O]] = 1
-            else:
-                d = ract.deriv(Ar[:, :3], None if zr is None else zr[:, :3])   # forward order i, f, o
-                P[:, I], P[:, F], P[:, O] = d[:, gi], d[:, gf], d[:, go]
-            P[:, C] = 1 if act.identity else act.deriv(Ar[:, gc], None if zr is None else zr[:, gc])
-            P[:, I] *= Ar[:, gc]               # dz_i = dc * c~ * ra'(z_i)
-            P[:, F] *= Cs[:-1, rows]           # dz_f = dc * c_{t-1} * ra'(z_f)
-            P[:, C] *= Ar[:, gi]               # dz_c = dc * i * act'(z_c)
-            P[:, O] *= TC[:, rows]             # dz_o = dh * act(c) * ra'(z_o)
+            P = _own_deriv(ract, Ar[:, :3], None if zr is None else zr[:, :3], dtype)
+            Pc = _own_deriv(act, Ar[:, gc], None if zr is None else zr[:, gc], dtype)
+            P[:, gi] *= Ar[:, gc]              # dz_i = dc * c~ * ra'(z_i)
+            P[:, gf] *= Cs[:-1, rows]          # dz_f = dc * c_{t-1} * ra'(z_f)
+            P[:, go] *= TC[:, rows]            # dz_o = dh * act(c) * ra'(z_o)
+            Pc *= Ar[:, gi]                    # dz_c = dc * i * act'(z_c)
             Q = Ar[:, go] * (1 if act.identity else act.deriv(TC[:, rows], None if Cn is None else Cn[:, rows]))
             dh, dc = dh_all[rows], dc_all[rows]
             gs = None if gy_seq is None else gy_seq[:, rows]
             gl = None if gy_last is None else gy_last[rows]
             carry: List[Any] = [None]
-            dzg = np.empty((4, n, u), dtype=dtype)   # one step, gate-major, Keras order
             dcn = np.empty((n, u), dtype=dtype)
             for t in range(T - 1, -1, -1):
                 m = _step_mask(steps, t, rows)
                 _backprop_output(t, dh, gs, gl, T, m, masked, o["zero_output_for_mask"], carry)
                 (dh, dc), (dh_pass, dc_pass) = _carry_grads(m, (dh, dc))
-                np.multiply(dh, P[t, O], out=dzg[O])
+                dzt = dZ[t, rows]
+                dzg = dzt.reshape(n, 4, u).transpose(1, 0, 2)   # the step's dz, written gate by gate in place
+                np.multiply(dh, P[t, go], out=dzg[O])
                 np.multiply(dh, Q[t], out=dcn)
                 dcn += dc
-                np.multiply(dcn, P[t, I:C + 1], out=dzg[I:C + 1])
+                np.multiply(dcn, P[t, gi:gf + 1], out=dzg[I:F + 1])   # i, f: adjacent in both orders
+                np.multiply(dcn, Pc[t], out=dzg[C])
                 dc = dcn * Ar[t, gf]
-                dzt = dZ[t, rows]
-                np.copyto(dzt.reshape(n, 4, u), dzg.transpose(1, 0, 2))
                 if rdp is None:
                     dh = dzt @ rkT
                 else:
