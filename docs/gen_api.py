@@ -36,6 +36,8 @@ MODULES = [
 # Modules left out of the reference, and why. tests/test_docs.py fails when a module is in neither list, so a new
 # module is placed on purpose.
 INTERNAL = {
+    "minikeras.autograd.allocator": "sets glibc's malloc thresholds once at import; docs/performance.md says why "
+                                    "and how to turn it off",
     "minikeras.autograd.rnn": "the fused recurrent kernels, reached through the recurrent layers",
     "minikeras.engine.topology": "Keras 2.0-2.2's module path, kept for `from keras.engine.topology import Layer`; "
                                  "its classes are documented under the Layer base class and Inputs",
