@@ -29,6 +29,10 @@ class Function:
     differentiable). `forward` receives numpy arrays; `apply` wraps and unwraps Tensors and records the graph.
     """
 
+    #: True when `backward` returns only arrays it created (no input, saved array or incoming gradient, and no
+    #: array twice), so a leaf can keep its gradient without a copy. Declared per op class, tested for each.
+    fresh_grads = False
+
     def save_for_backward(self, *arrays: Any) -> None:
         self.saved = arrays
 

@@ -191,6 +191,8 @@ def _macs(x: np.ndarray, y: np.ndarray) -> int:
 class MatMul(Function):
     """x @ y, batched over leading axes.  d/dx = g @ y^T, d/dy = x^T @ g (summed over broadcast batch axes)."""
 
+    fresh_grads = True  # two new products
+
     @staticmethod
     def forward(ctx, x, y):
         if x.ndim == 0 or y.ndim == 0:
@@ -1003,6 +1005,8 @@ class Split(Function):
 
 class Take(Function):
     """take(params, indices, axis) (Embedding lookup).  d/dparams scatter-adds g at the indices."""
+
+    fresh_grads = True  # a new zeros array scattered into
 
     @staticmethod
     def forward(ctx, params, indices, axis=0):

@@ -585,6 +585,8 @@ class LSTMSequence(Function):
     A masked step passes dh and dc through unchanged for its masked samples (their states were carried).
     """
 
+    fresh_grads = True  # every gradient is a new array (the weight gradients are products, dh0/dc0 copies)
+
     @staticmethod
     def forward(ctx, x, kernel, rk, *rest, has_bias=True, mask=None, go_backwards=False, time_major=False,
                 return_sequences=False, zero_output_for_mask=False, initial_output=None, activation="tanh",

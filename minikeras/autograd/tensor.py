@@ -254,7 +254,11 @@ class Tensor:
                 if parent._ctx is None:
                     # NOTE: copy on first store: ops may hand the same array to several inputs (Add returns the
                     # incoming grad twice), and an in-place update of one leaf's grad must not change another's.
-                    parent.grad = pg.copy() if parent.grad is None else parent.grad + pg
+                    # Ops whose backward returns new arrays only (`Function.fresh_grads`) skip the copy.
+                    if parent.grad is None:
+                        parent.grad = pg if ctx.fresh_grads else pg.copy()
+                    else:
+                        parent.grad = parent.grad + pg
                 else:
                     key = id(parent)
                     prev = grads.get(key)
