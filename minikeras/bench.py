@@ -345,6 +345,8 @@ def _vm_hwm_mb() -> float:
     raise OSError("VmHWM not available (Linux only)")
 
 
+_SETTLE_S = 0.3  # seconds of quiet before each system's timings (see _main)
+
 SYSTEMS = {"minikeras": run_minikeras, "pytorch": run_torch, "keras3-jax": run_keras3}
 _THREADS: Optional[int] = None  # --threads
 
@@ -435,6 +437,7 @@ def _main(args: Any) -> int:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}, numpy {np.__version__}; {thread_setting}")
     roof = sgemm_gflops()
+    time.sleep(_SETTLE_S)
     print(f"numpy sgemm 1024^3: {roof:.1f} GFLOP/s")
     if args.sweep:
         sweep(args.repeats)
@@ -455,6 +458,9 @@ def _main(args: Any) -> int:
             for system, fn in systems.items():
                 if system in missing:
                     continue
+                # NOTE: OpenBLAS's helper threads spin for about 0.1 s after a multi-threaded product (the floor's,
+                # a peer's) before they sleep; on a 2-core machine they would run against the next system's timings
+                time.sleep(_SETTLE_S)
                 r = fn(name, per_round)
                 if r is None:
                     missing.append(system)

@@ -4,17 +4,19 @@ The composed path in `minikeras.layers.recurrent` builds ~20 autograd nodes per 
 reference (and the test oracle: fused and composed agree within 1e-6 in float64). These kernels compute the same
 numbers with far less Python work:
 
-* forward: the inputs of all timesteps are projected before the loop (`x @ kernel + bias`, one GEMM per gate, into
-  gate-major blocks); each step then does ONE batched recurrent matmul into a gate-major `(G, N, u)` block and the
-  gate maths with in-place ufuncs on contiguous memory (numpy's cheap ufuncs run several times faster on contiguous
-  blocks than on the column slices of an `(N, G*u)` array);
+* forward: each step does ONE batched product into a gate-major `(G, N, u)` block and the gate maths with in-place
+  ufuncs on contiguous memory (numpy's cheap ufuncs run several times faster on contiguous blocks than on the
+  column slices of an `(N, G*u)` array). For the LSTM with folded weights that product is `[x_t, h, 1] @ [W; U; b]`
+  (the input, the state and the bias in one product, nothing added afterwards); GRU, SimpleRNN and the LSTM with
+  per-gate masks project the inputs of all timesteps before the loop (one GEMM per gate) and add `h @ U`;
 * the LSTM folds each gate activation's constants into scaled copies of its weights (`ActivationMath.fold`), so all
   four gates cost one `exp` pass (sigmoid and tanh) or one `clip` (hard sigmoid) plus a few cheap passes;
 * backward: the activation derivatives of all steps are computed before the loop with a few large ufuncs; each step
   then computes only the gate gradients and `dh = dz @ recurrent_kernel.T`; the weight gradients are two large
   GEMMs after the loop (`X^T dZ`, `H_{t-1}^T dZ`) and the input gradient one more;
 * large batches run as per-thread chunks of samples (the recurrence of each sample is independent of the others),
-  each thread with one BLAS thread; numpy releases the GIL inside ufuncs and BLAS calls, so both cores work;
+  BLAS at one thread meanwhile (`minikeras.autograd.threads`); numpy releases the GIL inside ufuncs and BLAS calls,
+  so both cores work;
 * under `no_grad()` nothing is stored for backward.
 
 Semantics are tf-keras 2.21's `backend.rnn` (also Keras 3's): with `go_backwards` the sequence is processed from the
