@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import platform
 import statistics
@@ -37,11 +38,20 @@ WORKLOADS = ("seed", "sent")
 def _median_ms(fn: Callable[[], Any], repeats: int, warmup: int = 2) -> float:
     for _ in range(warmup):
         fn()
+    # NOTE: as timeit does, no garbage collection while timing: a collection started by one system's calls walks
+    # every object the others left alive (the peers' graphs), charging their cost to whichever system runs then
+    gc.collect()
     times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) * 1e3)
+    finally:
+        if enabled:
+            gc.enable()
     return statistics.median(times)
 
 
@@ -403,6 +413,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--memory", action="store_true",
                         help="also measure the peak-memory growth of the sent workload (each system in a new process)")
     parser.add_argument("--memory-child", choices=sorted(SYSTEMS), help=argparse.SUPPRESS)
+    parser.add_argument("--kernel-threads", type=int, metavar="N",
+                        help="minikeras's recurrent kernels split batches into at most N chunks (default: the cores)")
     parser.add_argument("--busy", type=int, default=0, metavar="N",
                         help="keep N other processes busy (a Python loop each) during the run: a shared machine")
     args = parser.parse_args(argv)
@@ -410,6 +422,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         _memory_child(args.memory_child)
         return 0
     _THREADS = args.threads
+    if args.kernel_threads is not None:
+        threads.set_kernel_threads(args.kernel_threads)
     with _busy(args.busy), _one_thread() if args.threads == 1 else contextlib.nullcontext():
         return _main(args)
 
@@ -432,6 +446,8 @@ def _busy(n: int) -> Any:
 def _main(args: Any) -> int:
     names = args.workload or list(WORKLOADS)
     thread_setting = "one thread" if args.threads == 1 else "default threads"
+    if args.kernel_threads is not None:
+        thread_setting += f", minikeras kernel threads {args.kernel_threads}"
     if args.busy:
         thread_setting += f", {args.busy} other busy process{'es' if args.busy > 1 else ''}"
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
