@@ -38,20 +38,19 @@ WORKLOADS = ("seed", "sent")
 def _median_ms(fn: Callable[[], Any], repeats: int, warmup: int = 2) -> float:
     for _ in range(warmup):
         fn()
-    # NOTE: as timeit does, no garbage collection while timing: a collection started by one system's calls walks
-    # every object the others left alive (the peers' graphs), charging their cost to whichever system runs then
+    # NOTE: the objects alive before timing are frozen out of garbage collection: a collection started by one
+    # system's calls would otherwise walk every object the others left alive (the peers' graphs) and charge it to
+    # whichever system runs then. Collections of what the timed calls themselves allocate still run, as for a user.
     gc.collect()
+    gc.freeze()
     times = []
-    enabled = gc.isenabled()
-    gc.disable()
     try:
         for _ in range(repeats):
             t0 = time.perf_counter()
             fn()
             times.append((time.perf_counter() - t0) * 1e3)
     finally:
-        if enabled:
-            gc.enable()
+        gc.unfreeze()
     return statistics.median(times)
 
 
@@ -401,6 +400,47 @@ def memory(peers: bool) -> None:
         print(f"  {system:11s} {value}")
 
 
+def _ab_child(name: str) -> None:
+    """In a fresh process: minikeras's train step (40 timed after 3 warm-up) and predict 1024 (7 timed); prints
+    the two medians as JSON."""
+    import json
+
+    rng = np.random.default_rng(0)
+    m = minikeras_model(name)
+    d = _data(name, 32 if name == "seed" else 64, rng)
+    p = _data(name, 1024, rng)
+    train = _median_ms(lambda: m.train_on_batch(d["x"], d["y"]), 40, warmup=3)
+    pred = _median_ms(lambda: m.predict(p["x"], batch_size=256, verbose=0), 7)
+    print(json.dumps({"train_ms": train, "predict1024_ms": pred}))
+
+
+def env_ab(setting: str, names: List[str], rounds: int) -> None:
+    """minikeras with and without the environment setting `VAR=VALUE`, each round a new process of each, in
+    alternating order; per-round medians and the median over rounds."""
+    import json
+    import subprocess
+    import sys
+
+    var, _, value = setting.partition("=")
+    for name in names:
+        runs: Dict[str, List[Dict[str, float]]] = {"as is": [], setting: []}
+        for r in range(rounds):
+            for label in (["as is", setting] if r % 2 == 0 else [setting, "as is"]):
+                env = dict(os.environ)
+                env.pop(var, None)
+                if label == setting:
+                    env[var] = value
+                out = subprocess.run([sys.executable, "-m", "minikeras.bench", "--ab-child", name], env=env,
+                                     capture_output=True, text=True, check=True)
+                runs[label].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        print(f"\nworkload {name}: minikeras as is and with {setting}, {rounds} new processes each (ms)")
+        for k in ("train_ms", "predict1024_ms"):
+            for label, rs in runs.items():
+                vals = [r[k] for r in rs]
+                print(f"  {k:>15s} {label:>28s}: median {statistics.median(vals):8.2f}  "
+                      f"runs {' '.join(f'{v:.1f}' for v in vals)}")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     global _THREADS
     parser = argparse.ArgumentParser(prog="python -m minikeras.bench", description=__doc__.splitlines()[0])
@@ -413,6 +453,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--memory", action="store_true",
                         help="also measure the peak-memory growth of the sent workload (each system in a new process)")
     parser.add_argument("--memory-child", choices=sorted(SYSTEMS), help=argparse.SUPPRESS)
+    parser.add_argument("--env-ab", metavar="VAR=VALUE",
+                        help="minikeras alone, in new processes alternating without and with this environment "
+                             "setting (e.g. MINIKERAS_TUNE_MALLOC=0); --rounds of each")
+    parser.add_argument("--rounds", type=int, default=8, help="rounds of --env-ab (default 8)")
+    parser.add_argument("--ab-child", choices=WORKLOADS, help=argparse.SUPPRESS)
     parser.add_argument("--kernel-threads", type=int, metavar="N",
                         help="minikeras's recurrent kernels split batches into at most N chunks (default: the cores)")
     parser.add_argument("--busy", type=int, default=0, metavar="N",
@@ -420,6 +465,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.memory_child:
         _memory_child(args.memory_child)
+        return 0
+    if args.ab_child:
+        _ab_child(args.ab_child)
+        return 0
+    if args.env_ab:
+        if "=" not in args.env_ab:
+            parser.error(f"--env-ab expects VAR=VALUE. Received: --env-ab {args.env_ab}")
+        env_ab(args.env_ab, args.workload or list(WORKLOADS), args.rounds)
         return 0
     _THREADS = args.threads
     if args.kernel_threads is not None:

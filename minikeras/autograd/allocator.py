@@ -6,8 +6,9 @@ gradients) and frees them all at the end of the step. glibc's `malloc` serves bl
 trim threshold is free there. It raises both thresholds by itself as large blocks are freed, up to 32 MB and 64 MB,
 but a step that frees more than the current trim threshold at once still hands the memory back, and the next step
 pays for it again: every new page is a fault and a page of zeros written by the kernel. Measured on a 2-core x86-64
-machine, one thread (`python -m minikeras.bench` workloads, alternating processes with and without): a train step of
-the sentiment workload 37.5 ms -> 28.8 ms, predicting 1024 samples 148 -> 122 ms.
+machine with `python -m minikeras.bench --env-ab MINIKERAS_TUNE_MALLOC=0` (new processes alternating with and
+without this setting): the train step of the sentiment workload 30.7 ms against 35.8 ms, of Keras 2's two-LSTM
+example 11.8 ms against 13.6 ms.
 
 So importing minikeras sets those two thresholds to glibc's own ceilings (`mallopt`), once: blocks below 32 MB are
 reused from the heap, and up to 64 MB of free heap is kept before any is returned. What it costs: a process that

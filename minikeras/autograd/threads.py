@@ -3,8 +3,8 @@
 **BLAS at one thread inside minikeras.** numpy's wheels ship OpenBLAS, which splits every matrix product above a
 small size across all cores. On a machine where anything else is running (another program, a second training, a
 test suite), the helper thread of such a product often waits a whole scheduler time slice to run: measured on a
-2-core machine with one busy process beside it, a `(40, 64) @ (64, 512)` product took 20 ms instead of 0.03 ms,
-and a one-sample `predict` of a 40-step LSTM 16 ms instead of 0.9 ms. So every layer call and every backward pass
+2-core machine with one busy process beside it, a `(40, 64) @ (64, 512)` product took 1.4 to 20 ms instead of
+0.04 to 0.1 ms (docs/performance.md gives the command). So every layer call and every backward pass
 runs inside `compute_scope()`, which sets OpenBLAS to one thread on the way in and restores the library's setting
 on the way out (two calls of the library's own function, about 0.2 microseconds each). Products large enough that
 such a wait cannot dominate them (`gemm_threads`: at least 2**30 multiply-adds, about 30 ms on one core) still run
