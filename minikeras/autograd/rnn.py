@@ -39,7 +39,8 @@ import numpy as np
 from minikeras.autograd.function import Function
 from minikeras.autograd.ops import ACTIVATION_MATH, FOLD_CORES, ActivationMath
 from minikeras.autograd.tensor import Tensor
-from minikeras.autograd.threads import _blas, blas_threads, compute_scope, gemm_threads, kernel_threads, run_parallel, \
+# NOTE: blas_threads and set_kernel_threads are re-exported: this module's public names before threads.py existed
+from minikeras.autograd.threads import blas_threads, compute_scope, gemm_threads, kernel_threads, run_parallel, \
     set_kernel_threads
 
 __all__ = ["ACTIVATIONS", "LSTMSequence", "GRUSequence", "SimpleRNNSequence", "lstm_sequence", "gru_sequence",
