@@ -443,7 +443,7 @@ def chunked(monkeypatch):
 
 
 @pytest.mark.parametrize("option", ["return_state", "mask_go_backwards", "mask_zero_output_last", "initial_state",
-                                    "dropout_impl1", "dropout_mask"])
+                                    "dropout_impl1", "dropout_impl2", "dropout_mask"])
 @pytest.mark.parametrize("layer_name", ["lstm", "lstm_hard"])
 def test_chunked_batches_match_composed(layer_name, option, chunked, float64):
     assert len(rnn_kernels._row_chunks(T, 7, 4 * U)) == 3
