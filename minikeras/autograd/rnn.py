@@ -441,17 +441,18 @@ def _own_deriv(act: ActivationMath, y: np.ndarray, z: Optional[np.ndarray], dtyp
 
 def _stack_lstm_weights(plan: _GatePlan, kernel: np.ndarray, rk: np.ndarray, bias: Optional[np.ndarray],
                         u: int) -> np.ndarray:
-    """The folded weights of `_fold_lstm_weights` stacked per gate for one product per step: (4, F + u [+ 1], u)
-    = [W_g; U_g; b_g] in the forward gate order (the bias row only where there is a bias or a shift)."""
+    """The folded weights of `_fold_lstm_weights` stacked for one product per step: (F + u [+ 1], 4u) =
+    [W; U; b] with the gates' column blocks in the forward order (the bias row only where there is a bias or a
+    shift). `w.reshape(K, 4, u).transpose(1, 0, 2)` is the same memory as one (K, u) block per gate."""
     nf = kernel.shape[0]
     with_bias = bias is not None or any(plan.shifts)
-    w = np.empty((4, nf + u + int(with_bias), u), dtype=np.result_type(kernel, rk))
+    w = np.empty((nf + u + int(with_bias), 4 * u), dtype=np.result_type(kernel, rk))
     for pos, g in enumerate(FORWARD_GATES):
-        src, s = slice(g * u, (g + 1) * u), plan.scales[pos]
-        np.multiply(kernel[:, src], s, out=w[pos, :nf])
-        np.multiply(rk[:, src], s, out=w[pos, nf:nf + u])
+        src, dst, s = slice(g * u, (g + 1) * u), slice(pos * u, (pos + 1) * u), plan.scales[pos]
+        np.multiply(kernel[:, src], s, out=w[:nf, dst])
+        np.multiply(rk[:, src], s, out=w[nf:nf + u, dst])
         if with_bias:
-            row = w[pos, nf + u]
+            row = w[nf + u, dst]
             if bias is None:
                 row[...] = 0
             else:
@@ -513,7 +514,10 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
         rec = np.empty((4, n, u), dtype=dtype) if fold and not stacked else None  # h @ U, gate-major
         if stacked:
             # [x_t, h_{t-1}, 1] for every step, x and the ones written once: a step then copies only its h in
-            xh_all = np.empty((T, n, WU.shape[1]), dtype=dtype)
+            xh_all = np.empty((T, n, WU.shape[0]), dtype=dtype)
+            # NOTE: one sample's gate-major block (4, 1, u) is the same memory as its row (1, 4u): one plain product
+            # instead of one per gate (the per-call cost of a product is most of a one-sample step)
+            wu = WU if N == 1 else WU.reshape(WU.shape[0], 4, u).transpose(1, 0, 2)
             xh_all[:, :, :nf] = xs[:, rows]
             xh_all[:, :, nf + u:] = 1
         tmp = np.empty((n, u), dtype=dtype)
@@ -526,7 +530,7 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
                 if stacked:
                     xh = xh_all[t]
                     xh[:, nf:nf + u] = h
-                    np.matmul(xh, WU, out=a)
+                    np.matmul(xh, wu, out=a.reshape(1, 4 * u) if N == 1 else a)
                 elif fold:
                     np.matmul(h if rdp is None else h * rdp[:, rows], rk_f, out=rec)
                     np.add(Z[:, t, rows], rec, out=a)
