@@ -1,0 +1,51 @@
+"""`python -m minikeras.bench` keeps working: its options, its output, its helper processes. Speed itself is not
+asserted here (docs/performance.md has the numbers and the commands)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from minikeras import bench
+
+
+def test_minikeras_alone_prints_every_metric_and_both_floors(capsys):
+    assert bench.main(["--workload", "seed", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "workload seed" in out and "workload sent" not in out
+    for row in ("train_ms", "predict1024_ms", "predict1_ms", "numpy step-loop floor, predict 1"):
+        assert row in out
+    header = next(line for line in out.splitlines() if line.strip().startswith("metric"))
+    assert header.split() == ["metric", "minikeras", "minikeras-hard", "floor", "mk/floor", "hard/sigmoid"]
+
+
+def test_kernel_threads_option_is_applied(monkeypatch):
+    monkeypatch.setattr(bench.threads, "_KERNEL_THREADS", None)  # put back after the test
+    seen = []
+    monkeypatch.setattr(bench, "_main", lambda args: seen.append(bench.threads.kernel_threads()) or 0)
+    assert bench.main(["--kernel-threads", "1"]) == 0
+    assert seen == [1]
+
+
+def test_env_ab_needs_a_setting():
+    with pytest.raises(SystemExit):
+        bench.main(["--env-ab", "MINIKERAS_TUNE_MALLOC"])
+
+
+def test_ab_child_prints_both_metrics_as_json():
+    out = subprocess.run([sys.executable, "-m", "minikeras.bench", "--ab-child", "seed"], capture_output=True,
+                         text=True, check=True, timeout=300)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert set(result) == {"train_ms", "predict1024_ms"} and all(v > 0 for v in result.values())
+
+
+def _busy_children():
+    out = subprocess.run(["pgrep", "-P", str(os.getpid()), "-f", "while True: pass"], capture_output=True, text=True)
+    return out.stdout.split()
+
+
+def test_busy_processes_run_during_the_run_and_end_with_it():
+    with bench._busy(2):
+        assert len(_busy_children()) == 2
+    assert _busy_children() == []
