@@ -12,8 +12,8 @@ with the library's threads. The other cores are used by minikeras's own threads 
 kernels split large batches into one chunk of samples per core, each on its own Python thread (numpy releases
 the interpreter lock inside its functions). Their waits sleep, so a chunk that waits for a busy core delays only
 itself. `set_kernel_threads(n)` sets how many (default: the cores this process may use). Splitting the weight
-gradients' products the same way gained nothing measurable on the benchmark workloads (both threads stream the
-same gradient block from memory), so they run whole.
+gradients' products the same way was measured too: faster within one process, no faster across new processes
+alternating with and without it (the benchmark workloads' train steps), so they run whole.
 
 Matrix products give the same numbers whatever the thread count (each output element is one dot product, its
 order of summation fixed by the library's blocking), so none of this changes results.
