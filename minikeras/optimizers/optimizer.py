@@ -818,6 +818,14 @@ class Optimizer:
 
     # ------------------------------------------------------------------ config
     def _serialize_hyperparameter(self, hyperparameter: Any) -> Any:
+        if hyperparameter is self._learning_rate and self._decay_as_schedule():
+            # NOTE: Keras 2's `decay` is the schedule InverseTimeDecay(lr, decay_steps=1, decay_rate=decay), which
+            # tf_keras 2.11+ and Keras 3 read; both refuse a `decay` key (tf_keras: "decay is deprecated in the new
+            # Keras optimizer"). Reloaded, the rate is lr / (1 + decay * t) where Keras 2 computed
+            # lr * (1 / (1 + decay * t)): the same up to the last bit of float32.
+            rate = float(np.asarray(self._learning_rate.data, dtype=np.float32))
+            return learning_rate_schedule.serialize(learning_rate_schedule.InverseTimeDecay(
+                rate, decay_steps=1, decay_rate=float(self.decay.data)))
         if isinstance(hyperparameter, learning_rate_schedule.LearningRateSchedule):
             return learning_rate_schedule.serialize(hyperparameter)
         if isinstance(hyperparameter, Tensor):
@@ -827,15 +835,22 @@ class Optimizer:
             return hyperparameter()
         return hyperparameter
 
+    def _decay_as_schedule(self) -> bool:
+        """Whether Keras 2's `decay` is written as an InverseTimeDecay learning rate (a plain rate and a decay)."""
+        return self._initial_decay > 0 and not isinstance(self._learning_rate,
+                                                          learning_rate_schedule.LearningRateSchedule)
+
     def get_config(self) -> Dict[str, Any]:
         """tf_keras's keys: name, weight_decay, clipnorm, global_clipnorm, clipvalue, use_ema, ema_momentum,
         ema_overwrite_frequency, jit_compile, is_legacy_optimizer, then the subclass's (learning_rate, ...).
-        A Keras 2 `decay` other than 0 is kept as `"decay"` (tf_keras 2.11+ has no such key)."""
+        A Keras 2 `decay` other than 0 is written as the learning rate schedule it is (`InverseTimeDecay` with
+        `decay_steps=1`), which tf_keras 2.11+ and Keras 3 read; on top of a schedule it can only be kept as
+        `"decay"`, a key only minikeras reads."""
         config = {"name": self.name, "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
                   "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue, "use_ema": self.use_ema,
                   "ema_momentum": self.ema_momentum, "ema_overwrite_frequency": self.ema_overwrite_frequency,
                   "jit_compile": self.jit_compile, "is_legacy_optimizer": False}
-        if self._initial_decay > 0:
+        if self._initial_decay > 0 and not self._decay_as_schedule():
             config["decay"] = float(self.decay.data)
         return config
 

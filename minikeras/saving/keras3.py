@@ -139,6 +139,11 @@ def _optimizer_name(opt: Any) -> str:
 
 
 def _learning_rate(opt: Any) -> Optional[float]:
+    """The learning rate as a Keras 3 optimizer holds it: a float, or None where the optimizer's config gives a
+    schedule (Keras 3 has no learning-rate variable then). minikeras writes Keras 2's `decay` as a schedule."""
+    config = opt.get_config() if hasattr(opt, "get_config") else {}
+    if isinstance(config.get("learning_rate"), dict):
+        return None
     lr = getattr(opt, "learning_rate", getattr(opt, "lr", None))
     if hasattr(lr, "data"):
         lr = lr.data
@@ -559,6 +564,10 @@ def _k3_optimizer(opt: Any) -> Dict[str, Any]:
         cfg.pop("adaptive_epsilon")  # a minikeras/tf_keras Adam option Keras 3 does not have
     out: Dict[str, Any] = {"name": cfg.pop("name", _optimizer_name(opt))}
     lr = cfg.pop("learning_rate", _learning_rate(opt))
+    if isinstance(lr, dict) and lr.get("module") == "keras.optimizers.schedules" and lr["config"].get("name") is None:
+        # NOTE: tf_keras's schedules default to name=None, Keras 3's to their class name; Keras 3 refuses None
+        # ("Argument `name` must be a string")
+        lr = {**lr, "config": {**lr["config"], "name": lr["class_name"]}}
     out["learning_rate"] = float(np.float32(lr)) if isinstance(lr, (int, float, np.floating)) else lr
     for k, default in (("weight_decay", None), ("clipnorm", None), ("global_clipnorm", None), ("clipvalue", None),
                        ("use_ema", False), ("ema_momentum", 0.99), ("ema_overwrite_frequency", None),
