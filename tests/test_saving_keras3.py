@@ -619,3 +619,32 @@ def test_keras_file_with_unknown_optimizer_loads_uncompiled(tmp_path):
     assert model.optimizer is None
     io_ = load_io(case)
     np.testing.assert_allclose(model.predict(_inputs(io_), verbose=0), io_["y_pred"], atol=2e-5, rtol=0)
+
+
+def test_keras2_decay_is_exported_as_a_named_schedule_without_a_learning_rate_variable(tmp_path):
+    """Keras 3 has no `decay`: the export writes the InverseTimeDecay it is, named as Keras 3 names its schedules
+    (it refuses name=None), and, as Keras 3 does for a schedule, no learning-rate variable among optimizer/vars.
+    (Real Keras 3 loading such a file and resuming training: tests/fixtures/README.md.)"""
+    from minikeras import layers, models, optimizers
+
+    model = models.Sequential([layers.Dense(3, input_shape=(4,)), layers.Dense(1)])
+    with pytest.warns(DeprecationWarning):
+        model.compile(optimizers.Adam(lr=0.01, decay=0.05), "mse")
+    x, y = np.ones((2, 4), "float32"), np.ones((2, 1), "float32")
+    model.train_on_batch(x, y)
+    model.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as zf:
+        config = json.loads(zf.read("config.json"))
+        zf.extract("model.weights.h5", tmp_path)
+    lr = config["compile_config"]["optimizer"]["config"]["learning_rate"]
+    assert lr["class_name"] == "InverseTimeDecay" and lr["config"]["name"] == "InverseTimeDecay"
+    assert lr["config"]["decay_steps"] == 1 and lr["config"]["decay_rate"] == pytest.approx(0.05)
+    assert "decay" not in config["compile_config"]["optimizer"]["config"]
+    with h5py.File(tmp_path / "model.weights.h5", "r") as f:
+        group = f["optimizer/vars"]
+        assert len(group) == 1 + 2 * len(model.trainable_weights)  # iteration, then m and v: no learning rate
+        assert group["0"][()] == 1 and group["1"].shape == model.trainable_weights[0].shape
+    reloaded = models.load_model(tmp_path / "m.keras")
+    assert int(reloaded.optimizer.iterations.data) == 1
+    for a, b in zip(reloaded.optimizer.get_weights(), model.optimizer.get_weights()):
+        np.testing.assert_array_equal(a, b)
