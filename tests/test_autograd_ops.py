@@ -362,3 +362,20 @@ def test_getitem_fancy_index_scatter_adds_repeats():
     x = Tensor(np.zeros(3), requires_grad=True)
     x[[0, 0, 2, 0]].sum().backward()
     np.testing.assert_array_equal(x.grad, [3, 0, 1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("row_shape", [(), (1,), (7,), (3, 5)])
+def test_take_backward_scatter_is_numpys_add_at_bit_for_bit(dtype, row_shape):
+    # the rows are scattered as elements of the flat table (numpy's fast path): same sums, same order
+    rng = np.random.default_rng(3)
+    table = rng.standard_normal((11,) + row_shape).astype(dtype)
+    idx = rng.integers(-11, 11, (6, 9))
+    p = Tensor(table, requires_grad=True)
+    y = ops.take(p, idx)
+    g = rng.standard_normal(y.shape).astype(dtype)
+    y.backward(g)
+    want = np.zeros_like(table)
+    np.add.at(want, idx.reshape(-1), g.reshape((-1,) + row_shape))
+    assert p.grad.dtype == want.dtype
+    np.testing.assert_array_equal(p.grad, want)

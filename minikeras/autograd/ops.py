@@ -1003,6 +1003,24 @@ class Split(Function):
         return np.concatenate(grads, axis=ctx.axis)
 
 
+def _scatter_add_rows(out: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """`out[rows[k]] += values[k]` for every k, repeated rows adding up (`np.add.at(out, rows, values)`), for a
+    C-contiguous `out`.
+
+    NOTE: numpy's `add.at` has a fast path only for one-dimensional operands; on rows of an (n, d) table it runs
+    element by element (an Embedding(5000, 64) gradient of 2560 tokens: 1.5 ms against 0.33 ms). So the rows are
+    scattered as elements of the flat table, `rows * d + column`. Every element still receives its contributions
+    in the order of `rows`: the sums are the same, bit for bit.
+    """
+    d = int(np.prod(out.shape[1:], dtype=np.int64))
+    if d == 1 or not out.flags.c_contiguous:
+        np.add.at(out, rows, values)
+        return
+    rows = rows.astype(np.intp, copy=False) % out.shape[0]  # negative indices count from the end, as in add.at
+    flat = (rows[:, None] * d + np.arange(d, dtype=np.intp)).reshape(-1)
+    np.add.at(out.reshape(-1), flat, np.ascontiguousarray(values).reshape(-1))
+
+
 class Take(Function):
     """take(params, indices, axis) (Embedding lookup).  d/dparams scatter-adds g at the indices."""
 
@@ -1027,7 +1045,7 @@ class Take(Function):
         (indices,) = ctx.saved
         out = np.zeros(ctx.shape, dtype=ctx.dtype)
         if ctx.axis == 0:
-            np.add.at(out, indices.reshape(-1), grad.reshape((-1,) + ctx.shape[1:]))
+            _scatter_add_rows(out, indices.reshape(-1), grad.reshape((-1,) + ctx.shape[1:]))
         else:
             moved = np.moveaxis(out, ctx.axis, 0)
             g = np.moveaxis(grad, list(range(ctx.axis, ctx.axis + indices.ndim)),
