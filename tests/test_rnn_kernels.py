@@ -434,9 +434,11 @@ def test_saturated_inputs_stay_finite_without_warnings(act):
 
 @pytest.fixture
 def chunked(monkeypatch):
-    """Force the kernels to split every batch into 3 row chunks (one thread each)."""
+    """Force the kernels to split every batch into 3 row chunks (one thread each), and to run the gradient
+    products after the backward recurrence on the threads side by side."""
     monkeypatch.setattr(rnn_kernels, "_MIN_ROWS_PER_THREAD", 1)
     monkeypatch.setattr(rnn_kernels, "_MIN_WORK_PER_CALL", 0)
+    monkeypatch.setattr(rnn_kernels, "_MIN_PARALLEL_MACS", 0)
     rnn_kernels.set_kernel_threads(3)
     yield
     rnn_kernels.set_kernel_threads(None)
@@ -444,7 +446,7 @@ def chunked(monkeypatch):
 
 @pytest.mark.parametrize("option", ["return_state", "mask_go_backwards", "mask_zero_output_last", "initial_state",
                                     "dropout_impl1", "dropout_impl2", "dropout_mask"])
-@pytest.mark.parametrize("layer_name", ["lstm", "lstm_hard"])
+@pytest.mark.parametrize("layer_name", ["lstm", "lstm_hard", "gru", "gru_reset_after", "simple_rnn"])
 def test_chunked_batches_match_composed(layer_name, option, chunked, float64):
     assert len(rnn_kernels._row_chunks(T, 7, 4 * U)) == 3
     cls, base = LAYERS[layer_name]
@@ -495,3 +497,25 @@ def test_small_inference_runs_unfolded_and_matches_the_folded_kernel(activation,
     folded = rnn_kernels.lstm_sequence(*args, **opts)
     for a, c, what in zip(small, folded, ["output", "h", "c"]):
         np.testing.assert_allclose(a.numpy(), c.numpy(), atol=1e-12, rtol=1e-12, err_msg=what)
+
+
+def test_gradient_products_run_side_by_side_on_the_kernel_threads(chunked, monkeypatch):
+    # the input, weight and bias gradients after the recurrence are independent jobs: whole products, shared out
+    calls = []
+    real = rnn_kernels.run_parallel
+    monkeypatch.setattr(rnn_kernels, "run_parallel", lambda tasks: (calls.append(len(tasks)), real(tasks)))
+    rng = np.random.default_rng(4)
+    tensors = [Tensor(a, requires_grad=True) for a in _lstm_arrays(rng, n=6, t=3, f=5, u=4)]
+    y, _, _ = rnn_kernels.lstm_sequence(*tensors, return_sequences=True)
+    calls.clear()
+    y.sum().backward()
+    assert calls == [3, 3]  # the batch's row chunks, then dx, dk, dU and db on 3 threads
+    grads = [t.grad.copy() for t in tensors]
+    monkeypatch.setattr(rnn_kernels, "_MIN_PARALLEL_MACS", 1 << 62)
+    for t in tensors:
+        t.grad = None
+    y, _, _ = rnn_kernels.lstm_sequence(*tensors, return_sequences=True)
+    y.sum().backward()
+    for a, t in zip(grads, tensors):
+        np.testing.assert_array_equal(a, t.grad)  # each product whole on one thread: the same bits
+

@@ -10,7 +10,7 @@ numbers with far less Python work:
   (the input, the state and the bias in one product, nothing added afterwards); GRU, SimpleRNN and the LSTM with
   per-gate masks project the inputs of all timesteps before the loop (one GEMM per gate) and add `h @ U`;
 * the LSTM folds each gate activation's constants into scaled copies of its weights (`ActivationMath.fold`), so all
-  four gates cost one `exp` pass (sigmoid and tanh) or one `clip` (hard sigmoid) plus a few cheap passes;
+  four gates cost one `tanh` pass (sigmoid and tanh) or one `clip` (hard sigmoid) plus a few cheap passes;
 * backward: the activation derivatives of all steps are computed before the loop with a few large ufuncs; each step
   then computes only the gate gradients and `dh = dz @ recurrent_kernel.T`; the weight gradients are two large
   GEMMs after the loop (`X^T dZ`, `H_{t-1}^T dZ`) and the input gradient one more;
@@ -40,7 +40,7 @@ from minikeras.autograd.function import Function
 from minikeras.autograd.ops import ACTIVATION_MATH, FOLD_CORES, ActivationMath
 from minikeras.autograd.tensor import Tensor
 # NOTE: blas_threads and set_kernel_threads are re-exported: this module's public names before threads.py existed
-from minikeras.autograd.threads import blas_threads, compute_scope, gemm_threads, kernel_threads, run_parallel, \
+from minikeras.autograd.threads import BIG_GEMM, blas_threads, compute_scope, gemm_threads, kernel_threads, run_parallel, \
     set_kernel_threads
 
 __all__ = ["ACTIVATIONS", "LSTMSequence", "GRUSequence", "SimpleRNNSequence", "lstm_sequence", "gru_sequence",
@@ -222,11 +222,50 @@ def _project(xt: np.ndarray, kernel: np.ndarray, bias: Optional[np.ndarray], dp:
     return out.reshape(gates, T, N, u)
 
 
-def _input_grads(xt: np.ndarray, kernel: np.ndarray, dp: Optional[np.ndarray], dz: np.ndarray, gates: int,
-                 need_x: bool, need_k: bool) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
-    """Gradients of `_project_inputs` w.r.t. x (T, N, F) and kernel, as two large GEMMs."""
-    with gemm_threads(dz.size * xt.shape[-1]):
-        return _input_grads_gemms(xt, kernel, dp, dz, gates, need_x, need_k)
+def _input_grad_jobs(xt: np.ndarray, kernel: np.ndarray, dp: Optional[np.ndarray], dz: np.ndarray, gates: int,
+                    need_x: bool, need_k: bool) -> List[Tuple[str, int, Callable[[], Any]]]:
+    """The gradients of `_project_inputs` w.r.t. x (T, N, F) and kernel, as `_after_loop` jobs "dx" and "dk"."""
+    macs = dz.size * xt.shape[-1]
+    jobs = []
+    if need_x:
+        jobs.append(("dx", macs, lambda: _input_grads_gemms(xt, kernel, dp, dz, gates, True, False)[0]))
+    if need_k:
+        jobs.append(("dk", macs, lambda: _input_grads_gemms(xt, kernel, dp, dz, gates, False, True)[1]))
+    return jobs
+
+
+# NOTE: below this many multiply-adds in all, handing jobs to a second thread costs more than it saves
+_MIN_PARALLEL_MACS = 1 << 22
+
+
+def _after_loop(jobs: Sequence[Tuple[str, int, Callable[[], Any]]]) -> Dict[str, Any]:
+    """Run the work that follows a backward recurrence: the input, weight and bias gradients, `(name,
+    multiply-adds, fn)` each, independent of each other. Returns `{name: fn()}`.
+
+    The jobs go whole to the kernel threads (`threads.run_parallel`), the largest first to the least loaded
+    thread: each product is still computed by one thread in one call, so which thread runs it changes no number.
+    (Splitting each product by rows across the threads was measured no faster; running the three products of a
+    train step side by side halves their time on two cores.) Few multiply-adds in all, or one product large enough
+    for the BLAS library's own threads (`threads.gemm_threads`), run one after the other.
+    """
+    out: Dict[str, Any] = {}
+    threads = min(kernel_threads(), len(jobs))
+    if threads <= 1 or sum(j[1] for j in jobs) < _MIN_PARALLEL_MACS or max(j[1] for j in jobs) >= BIG_GEMM:
+        for name, macs, fn in jobs:
+            with gemm_threads(macs):
+                out[name] = fn()
+        return out
+    loads, groups = [0] * threads, [[] for _ in range(threads)]
+    for job in sorted(jobs, key=lambda j: -j[1]):  # NOTE: a stable sort: the same grouping every call
+        i = loads.index(min(loads))
+        groups[i].append(job)
+        loads[i] += job[1]
+
+    def run(group: List[Tuple[str, int, Callable[[], Any]]]) -> None:
+        for name, _, fn in group:
+            out[name] = fn()
+    run_parallel([lambda g=g: run(g) for g in groups])
+    return out
 
 
 def _input_grads_gemms(xt: np.ndarray, kernel: np.ndarray, dp: Optional[np.ndarray], dz: np.ndarray, gates: int,
@@ -577,8 +616,8 @@ class LSTMSequence(Function):
         h_t  = o_t * act(c_t)
 
     The kernel runs the gates in the order i, f, o, c~ with weights folded per gate (`ActivationMath.fold`): e.g.
-    sigmoid gates use `-W`, `-U`, `-b` and `1 / (1 + exp(.))`, the tanh gate `-2W` and `2 / (1 + exp(.)) - 1`,
-    hard sigmoid gates `0.2W`, `0.2b + 0.5` and `clip(., 0, 1)`: one `exp` or `clip` pass over the gate block.
+    sigmoid gates use `W/2`, `U/2`, `b/2` and `0.5 tanh(.) + 0.5`, the tanh gate its own weights, hard sigmoid
+    gates `0.2W`, `0.2b + 0.5` and `clip(., 0, 1)`: one `tanh` or `clip` pass over the gate block.
 
     Backward (BPTT), from the last step down, with `dh`, `dc` the gradients reaching h_t, c_t (output gradient of
     step t included)::
@@ -674,24 +713,29 @@ class LSTMSequence(Function):
 
         _run_chunks(run, _row_chunks(T, N, 4 * u), N * u * 4 * u)
         need = ctx.needs_input_grad
-        dx, dk = _input_grads(xt, kernel, o["dp"], dZ, 4, need[0], need[1])
-        dU = None
-        with gemm_threads(T * N * u * rk.shape[1]):  # dU = H^T dZ
-            if need[2]:
-                Hp = Hs[:-1].reshape(T * N, u)
-                dZ2 = dZ.reshape(T * N, 4 * u)
-                if rdp is None:
-                    dU = Hp.T @ dZ2
-                else:
-                    dU = np.empty_like(rk)
-                    for g in range(4):
-                        cols = slice(g * u, (g + 1) * u)
-                        dU[:, cols] = (Hs[:-1] * rdp[g]).reshape(T * N, u).T @ dZ2[:, cols]
+
+        def recurrent_kernel_grad() -> np.ndarray:  # dU = H^T dZ
+            Hp = Hs[:-1].reshape(T * N, u)
+            dZ2 = dZ.reshape(T * N, 4 * u)
+            if rdp is None:
+                return Hp.T @ dZ2
+            dU = np.empty_like(rk)
+            for g in range(4):
+                cols = slice(g * u, (g + 1) * u)
+                dU[:, cols] = (Hs[:-1] * rdp[g]).reshape(T * N, u).T @ dZ2[:, cols]
+            return dU
+        jobs = _input_grad_jobs(xt, kernel, o["dp"], dZ, 4, need[0], need[1])
+        if need[2]:
+            jobs.append(("dU", dZ.size * u, recurrent_kernel_grad))
+        if ctx.has_bias and need[3]:
+            jobs.append(("db", dZ.size, lambda: dZ.sum(axis=(0, 1))))
+        res = _after_loop(jobs)
+        dx = res.get("dx")
         if dx is not None:
             dx = _from_processing_order(dx, o["time_major"], o["go_backwards"])
-        out = [dx, dk, dU]
+        out = [dx, res.get("dk"), res.get("dU")]
         if ctx.has_bias:
-            out.append(dZ.sum(axis=(0, 1)) if need[3] else None)
+            out.append(res.get("db"))
         out += [dh_all, dc_all]
         return tuple(out)
 
@@ -928,32 +972,38 @@ class GRUSequence(Function):
             if m is not None:
                 dh += dh_pass
         need = ctx.needs_input_grad
-        dxin, dk = _input_grads(xt, kernel, o["dp"], DX, 3, need[0], need[1])
-        dU = None
-        with gemm_threads(T * N * u * rk.shape[1]):  # dU = H^T dZ
-            if need[2]:
-                Hp = Hs[:-1]
-                dU = np.empty_like(rk)
-                if reset_after:
-                    for g in range(3):
-                        cols = slice(g * u, (g + 1) * u)
-                        hg = Hp if rdp is None else Hp * rdp[g]
-                        dU[:, cols] = hg.reshape(T * N, u).T @ DI[..., cols].reshape(T * N, u)
-                else:
-                    for g in range(2):
-                        cols = slice(g * u, (g + 1) * u)
-                        hg = Hp if rdp is None else Hp * rdp[g]
-                        dU[:, cols] = hg.reshape(T * N, u).T @ DX[..., cols].reshape(T * N, u)
-                    dU[:, 2 * u:] = AUX.reshape(T * N, u).T @ DX[..., 2 * u:].reshape(T * N, u)
+
+        def recurrent_kernel_grad() -> np.ndarray:  # dU = H^T dZ
+            Hp = Hs[:-1]
+            dU = np.empty_like(rk)
+            if reset_after:
+                for g in range(3):
+                    cols = slice(g * u, (g + 1) * u)
+                    hg = Hp if rdp is None else Hp * rdp[g]
+                    dU[:, cols] = hg.reshape(T * N, u).T @ DI[..., cols].reshape(T * N, u)
+            else:
+                for g in range(2):
+                    cols = slice(g * u, (g + 1) * u)
+                    hg = Hp if rdp is None else Hp * rdp[g]
+                    dU[:, cols] = hg.reshape(T * N, u).T @ DX[..., cols].reshape(T * N, u)
+                dU[:, 2 * u:] = AUX.reshape(T * N, u).T @ DX[..., 2 * u:].reshape(T * N, u)
+            return dU
+
+        def bias_grad() -> np.ndarray:
+            db_in = DX.sum(axis=(0, 1))
+            return np.stack([db_in, DI.sum(axis=(0, 1))]) if reset_after else db_in
+        jobs = _input_grad_jobs(xt, kernel, o["dp"], DX, 3, need[0], need[1])
+        if need[2]:
+            jobs.append(("dU", DX.size * u, recurrent_kernel_grad))
+        if ctx.has_bias and need[3]:
+            jobs.append(("db", DX.size, bias_grad))
+        res = _after_loop(jobs)
+        dxin = res.get("dx")
         if dxin is not None:
             dxin = _from_processing_order(dxin, o["time_major"], o["go_backwards"])
-        out = [dxin, dk, dU]
+        out = [dxin, res.get("dk"), res.get("dU")]
         if ctx.has_bias:
-            db = None
-            if need[3]:
-                db_in = DX.sum(axis=(0, 1))
-                db = np.stack([db_in, DI.sum(axis=(0, 1))]) if reset_after else db_in
-            out.append(db)
+            out.append(res.get("db"))
         out.append(dh)
         return tuple(out)
 
@@ -1060,17 +1110,22 @@ class SimpleRNNSequence(Function):
             if m is not None:
                 dh += dh_pass
         need = ctx.needs_input_grad
-        dx, dk = _input_grads(xt, kernel, o["dp"], DZ, 1, need[0], need[1])
-        dU = None
-        with gemm_threads(T * N * u * rk.shape[1]):  # dU = H^T dZ
-            if need[2]:
-                Hp = Hs[:-1] if rdp is None else Hs[:-1] * rdp[0]
-                dU = Hp.reshape(T * N, u).T @ DZ.reshape(T * N, u)
+
+        def recurrent_kernel_grad() -> np.ndarray:  # dU = H^T dZ
+            Hp = Hs[:-1] if rdp is None else Hs[:-1] * rdp[0]
+            return Hp.reshape(T * N, u).T @ DZ.reshape(T * N, u)
+        jobs = _input_grad_jobs(xt, kernel, o["dp"], DZ, 1, need[0], need[1])
+        if need[2]:
+            jobs.append(("dU", DZ.size * u, recurrent_kernel_grad))
+        if ctx.has_bias and need[3]:
+            jobs.append(("db", DZ.size, lambda: DZ.sum(axis=(0, 1))))
+        res = _after_loop(jobs)
+        dx = res.get("dx")
         if dx is not None:
             dx = _from_processing_order(dx, o["time_major"], o["go_backwards"])
-        out = [dx, dk, dU]
+        out = [dx, res.get("dk"), res.get("dU")]
         if ctx.has_bias:
-            out.append(DZ.sum(axis=(0, 1)) if need[3] else None)
+            out.append(res.get("db"))
         out.append(dh)
         return tuple(out)
 
