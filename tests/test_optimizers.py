@@ -17,6 +17,8 @@ from minikeras import callbacks as callbacks_module
 from minikeras import optimizers
 from minikeras.autograd import Tensor, Variable
 from minikeras.optimizers import legacy, schedules
+from minikeras.optimizers import optimizer as optimizer_module
+from minikeras.autograd import threads
 
 OPT_DIR = FIXTURES / "keras2" / "optimizers"
 CASES = load_json(OPT_DIR / "cases.json")
@@ -86,6 +88,32 @@ def test_replay_matches_tf_keras(name):
         np.testing.assert_allclose(v.data, arrays[f"opt_{j}"], atol=1e-6, rtol=0, err_msg=f"{name}: {v.name}")
     assert opt.get_config() == case["config"]
     assert json.loads(json.dumps(opt.get_config())) == case["config"]
+
+
+@pytest.mark.parametrize("name", sorted(CASES["cases"]))
+def test_flat_update_in_parts_gives_the_same_bits(name, monkeypatch):
+    """The flat update split into parts on several threads (forced here: 3 parts of any size) is elementwise, so
+    every variable and slot is bit-identical to the update of the whole buffer."""
+    def run(parts):
+        threads.set_kernel_threads(3 if parts else 1)
+        monkeypatch.setattr(optimizer_module, "_MIN_PART", 1 if parts else 1 << 62)
+        try:
+            case, arrays, opt, variables = _replay(name)
+            for k in range(case.get("steps", STEPS)):
+                opt.apply_gradients([(arrays[f"grad_{k}_{i}"], v) for i, v in enumerate(variables)])
+            return [v.data.copy() for v in variables] + [v.data.copy() for v in _state(opt)]
+        finally:
+            threads.set_kernel_threads(None)
+
+    calls = []
+    real = optimizer_module.run_parallel
+    monkeypatch.setattr(optimizer_module, "run_parallel", lambda tasks: (calls.append(len(tasks)), real(tasks)))
+    whole = run(parts=False)
+    assert not calls
+    split = run(parts=True)
+    assert calls and set(calls) == {3}
+    for a, b in zip(whole, split):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("name", sorted(set(CASES["cases"]) - DIFFERS_FROM_TF_KERAS))

