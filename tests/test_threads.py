@@ -1,5 +1,6 @@
 """BLAS threads during minikeras's calls (minikeras.autograd.threads): one thread inside, the library's own
 setting restored outside, big products on the library's threads, and the same numbers either way."""
+import os
 import threading
 
 import numpy as np
@@ -66,7 +67,8 @@ def test_nested_scopes_restore_once_and_errors_restore_too(two_blas_threads):
     assert two_blas_threads.get() == 2 and threads._SCOPE.depth == 0
 
 
-def test_big_products_get_the_library_threads_back(two_blas_threads):
+def test_big_products_get_the_library_threads_back(two_blas_threads, monkeypatch):
+    monkeypatch.setattr(threads, "machine_quiet", lambda: False)
     with threads.compute_scope():
         with threads.gemm_threads(threads.BIG_GEMM - 1):
             assert two_blas_threads.get() == 1
@@ -75,6 +77,47 @@ def test_big_products_get_the_library_threads_back(two_blas_threads):
         assert two_blas_threads.get() == 1
     with threads.gemm_threads(threads.BIG_GEMM):  # outside a scope: untouched
         assert two_blas_threads.get() == 2
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_mid_sized_products_get_the_library_threads_only_on_a_quiet_machine(two_blas_threads, monkeypatch, quiet):
+    monkeypatch.setattr(threads, "machine_quiet", lambda: quiet)
+    with threads.compute_scope():
+        with threads.gemm_threads(threads.QUIET_GEMM - 1):
+            assert two_blas_threads.get() == 1
+        with threads.gemm_threads(threads.QUIET_GEMM):
+            assert two_blas_threads.get() == (2 if quiet else 1)
+        assert two_blas_threads.get() == 1
+
+
+def test_load_monitor_counts_the_other_programs_cpu_time(monkeypatch):
+    clock = {"wall": 100.0, "busy": 50.0, "own": 10.0}
+    monkeypatch.setattr(threads.time, "monotonic", lambda: clock["wall"])
+    monkeypatch.setattr(threads.time, "process_time", lambda: clock["own"])
+    monkeypatch.setattr(threads._LoadMonitor, "_machine_busy", lambda self: clock["busy"])
+    monkeypatch.setattr(threads, "cores", lambda: 2)
+    monitor = threads._LoadMonitor()  # the first sample
+    assert monitor() is False  # no interval measured yet: not quiet
+
+    def advance(wall, busy, own):
+        clock["wall"] += wall
+        clock["busy"] += busy
+        clock["own"] += own
+        return monitor()
+    assert advance(0.5, 0.9, 0.85) is True    # the machine's busy time is this process's own: quiet
+    assert advance(0.1, 0.2, 0.0) is True     # within the interval: the last answer, nothing read
+    assert advance(0.5, 0.9, 0.2) is False    # others used 0.9 s of CPU over the last 0.6 s: busy
+    assert advance(0.5, 0.55, 0.5) is True
+    monkeypatch.setattr(monitor, "_machine_busy", lambda: None)  # no /proc/stat: never quiet
+    assert advance(0.5, 0.0, 0.0) is False
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="reads Linux's /proc/stat")
+def test_load_monitor_reads_this_machine():
+    monitor = threads._LoadMonitor()
+    first = monitor._machine_busy()
+    sum(range(10 ** 6))  # some CPU time of this process
+    assert 0 < first <= monitor._machine_busy()
 
 
 def test_scopes_from_several_threads_restore_at_the_end(two_blas_threads):

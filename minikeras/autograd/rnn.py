@@ -40,8 +40,8 @@ from minikeras.autograd.function import Function
 from minikeras.autograd.ops import ACTIVATION_MATH, FOLD_CORES, ActivationMath
 from minikeras.autograd.tensor import Tensor
 # NOTE: blas_threads and set_kernel_threads are re-exported: this module's public names before threads.py existed
-from minikeras.autograd.threads import BIG_GEMM, blas_threads, compute_scope, gemm_threads, kernel_threads, run_parallel, \
-    set_kernel_threads
+from minikeras.autograd.threads import BIG_GEMM, blas_helpers_spinning, blas_threads, compute_scope, gemm_threads, \
+    kernel_threads, run_parallel, set_kernel_threads
 
 __all__ = ["ACTIVATIONS", "LSTMSequence", "GRUSequence", "SimpleRNNSequence", "lstm_sequence", "gru_sequence",
            "simple_rnn_sequence", "lstm_gate_values", "blas_threads", "set_kernel_threads"]
@@ -250,7 +250,8 @@ def _after_loop(jobs: Sequence[Tuple[str, int, Callable[[], Any]]]) -> Dict[str,
     """
     out: Dict[str, Any] = {}
     threads = min(kernel_threads(), len(jobs))
-    if threads <= 1 or sum(j[1] for j in jobs) < _MIN_PARALLEL_MACS or max(j[1] for j in jobs) >= BIG_GEMM:
+    if threads <= 1 or sum(j[1] for j in jobs) < _MIN_PARALLEL_MACS or max(j[1] for j in jobs) >= BIG_GEMM \
+            or blas_helpers_spinning():
         for name, macs, fn in jobs:
             with gemm_threads(macs):
                 out[name] = fn()

@@ -8,13 +8,23 @@ test suite), the helper thread of such a product often waits a whole scheduler t
 runs inside `compute_scope()`, which sets OpenBLAS to one thread on the way in and restores the library's setting
 on the way out (two calls of the library's own function, about 0.2 microseconds each). Products large enough that
 such a wait cannot dominate them (`gemm_threads`: at least 2**30 multiply-adds, about 30 ms on one core) still run
-with the library's threads. The other cores are used by minikeras's own threads (`run_parallel`): the recurrent
-kernels split large batches into one chunk of samples per core, each on its own Python thread (numpy releases
-the interpreter lock inside its functions). Their waits sleep, so a chunk that waits for a busy core delays only
-itself. `set_kernel_threads(n)` sets how many (default: the cores this process may use). After a backward recurrence the
-input, weight and bias gradients are independent products: they run side by side, each whole on one thread (sent
-train step 27.6 -> 21.7 ms, new processes alternating). Splitting each product by rows across the threads instead
-was faster within one process and no faster across new processes alternating with and without it.
+with the library's threads.
+
+**The library's threads on a quiet machine.** Products of at least 2**21 multiply-adds also get the library's
+threads while the machine is quiet (`machine_quiet`: the other programs used less than a quarter of a core over the
+last fifth of a second, read from /proc/stat): then no helper thread waits for a core, and the steps of a small
+batch, too small to split into chunks, run on both cores (Keras 2's two-LSTM example, batch 32: train step 10.1 ->
+8.9 ms, medians of 400 steps, six new processes of each alternating). After such products OpenBLAS's helpers keep
+polling for about 0.1 s (`blas_helpers_spinning`), so the gradient products after a recurrence and the optimizer's
+update stay on the calling thread meanwhile instead of going to minikeras's own threads.
+
+**minikeras's own threads** (`run_parallel`): the recurrent kernels split large batches into one chunk of samples
+per core, each on its own Python thread (numpy releases the interpreter lock inside its functions). Their waits
+sleep, so a chunk that waits for a busy core delays only itself. `set_kernel_threads(n)` sets how many (default:
+the cores this process may use). After a backward recurrence the input, weight and bias gradients are independent
+products: they run side by side, each whole on one thread (sent train step 27.6 -> 21.7 ms, new processes
+alternating). Splitting each product by rows across the threads instead was faster within one process and no
+faster across new processes alternating with and without it.
 
 Matrix products give the same numbers whatever the thread count (each output element is one dot product, its
 order of summation fixed by the library's blocking), so none of this changes results.
@@ -25,11 +35,12 @@ import contextlib
 import ctypes
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence, Tuple
 
-__all__ = ["blas_threads", "compute_scope", "gemm_threads", "set_kernel_threads", "kernel_threads", "cores",
-           "run_parallel"]
+__all__ = ["blas_threads", "blas_helpers_spinning", "compute_scope", "gemm_threads", "machine_quiet",
+           "set_kernel_threads", "kernel_threads", "cores", "run_parallel"]
 
 
 class _BlasThreads:
@@ -181,10 +192,84 @@ def compute_scope() -> _ComputeScope:
 # NOTE: a product of this many multiply-adds takes ~30 ms on one core of the machine in docs/performance.md: long
 # enough that a helper thread's wait for a busy core (measured up to ~24 ms) cannot dominate it.
 BIG_GEMM = 1 << 30
+# NOTE: from this many multiply-adds (about 50 us on one core) OpenBLAS's threads make a product faster when their
+# cores are free: one thread against two, (32, 193) @ (193, 512) 76 -> 48 us, (32, 385) @ (385, 1024) 309 -> 173 us.
+QUIET_GEMM = 1 << 21
+
+
+class _LoadMonitor:
+    """Whether the other programs on this machine leave this process's cores free, from the CPU time the whole
+    machine spent (Linux's /proc/stat) minus this process's own (`time.process_time`), over the last fifth of a
+    second or more (the first interval starts at import). Read at most every `interval` seconds (a read costs
+    about 20 microseconds); False where /proc/stat is missing, before the first full interval, and on a single
+    core."""
+
+    interval = 0.2
+    max_other = 0.25  # cores' worth of CPU time others may use for the machine to count as quiet
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: Optional[Tuple[float, float, float]] = None  # (wall, machine busy seconds, own seconds)
+        self._quiet = False
+        self._tick = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
+        # NOTE: the first sample now (at import), so the first layer call a fifth of a second later already knows
+        busy = self._machine_busy()
+        if busy is not None:
+            self._last = (time.monotonic(), busy, time.process_time())
+
+    def _machine_busy(self) -> Optional[float]:
+        try:
+            with open("/proc/stat", "rb") as fh:
+                fields = fh.readline().split()
+        except OSError:
+            return None
+        if len(fields) < 5 or fields[0] != b"cpu":
+            return None
+        # NOTE: user nice system idle iowait irq softirq steal ...: everything but idle and iowait is busy; steal
+        # (another virtual machine on the same host) counts as busy, it delays helper threads the same way
+        values = [int(v) for v in fields[1:9]]
+        return (sum(values) - values[3] - (values[4] if len(values) > 4 else 0)) / self._tick
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        last = self._last
+        if last is not None and now - last[0] < self.interval:
+            return self._quiet
+        with self._lock:
+            if self._last is not last:  # another thread measured meanwhile
+                return self._quiet
+            busy = self._machine_busy()
+            if busy is None or cores() < 2:
+                self._quiet = False
+                return False
+            own = time.process_time()
+            if last is not None:
+                others = (busy - last[1]) - (own - last[2])
+                self._quiet = others / (now - last[0]) < self.max_other
+            self._last = (now, busy, own)
+            return self._quiet
+
+
+machine_quiet = _LoadMonitor()
+
+
+# NOTE: after a product on several threads, OpenBLAS's helper threads keep polling for the next one, each a whole
+# core, for about 0.1 s (measured: 106 ms of CPU time in the 0.1 s after the last product, then none), even once
+# the thread count is set back to 1.
+HELPER_SPIN = 0.15
+_helpers_awake_until = 0.0
+
+
+def blas_helpers_spinning() -> bool:
+    """Whether OpenBLAS's helper threads may still be polling after a product on the library's threads
+    (`HELPER_SPIN`). Work that would run on minikeras's own threads then runs on this one instead: two threads
+    of ours beside a polling helper would share two cores three ways."""
+    return time.monotonic() < _helpers_awake_until
 
 
 @contextlib.contextmanager
 def _library_threads() -> Iterator[None]:
+    global _helpers_awake_until
     blas = _blas()
     with _LOCK:
         blas.set(_SCOPE.outer_threads)
@@ -193,12 +278,17 @@ def _library_threads() -> Iterator[None]:
     finally:
         with _LOCK:
             blas.set(1)
+        _helpers_awake_until = time.monotonic() + HELPER_SPIN
 
 
 def gemm_threads(macs: int) -> contextlib.AbstractContextManager:
-    """The context for one product of `macs` multiply-adds: inside a compute scope, a product of at least
-    `BIG_GEMM` multiply-adds runs with the library's own thread count; anything else stays as it is."""
-    if macs < BIG_GEMM or _SCOPE.depth == 0 or _SCOPE.outer_threads <= 1:
+    """The context for a product (or a loop of products) of `macs` multiply-adds each: inside a compute scope, a
+    product of at least `BIG_GEMM` multiply-adds runs with the library's own thread count, and one of at least
+    `QUIET_GEMM` too while the machine is quiet (`machine_quiet()`: nothing else keeps a core busy, so the
+    library's helper threads cannot wait for one); anything else stays as it is."""
+    if macs < QUIET_GEMM or _SCOPE.depth == 0 or _SCOPE.outer_threads <= 1:
+        return contextlib.nullcontext()
+    if macs < BIG_GEMM and not machine_quiet():
         return contextlib.nullcontext()
     return _library_threads()
 

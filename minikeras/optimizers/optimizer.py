@@ -36,7 +36,7 @@ import numpy as np
 from minikeras import backend
 from minikeras import initializers
 from minikeras.autograd import Tensor, Variable
-from minikeras.autograd.threads import kernel_threads, run_parallel
+from minikeras.autograd.threads import blas_helpers_spinning, kernel_threads, run_parallel
 from minikeras.optimizers import schedules as learning_rate_schedule
 
 
@@ -147,7 +147,7 @@ class _FlatLayout:
         the rule is elementwise, so every element gets the same arithmetic, and the same bits, whatever the parts.
         The Adam update of Keras 2's two-LSTM example (497k weights) took 0.56 ms in two parts against 0.70 as one.
         """
-        parts = _parts(self.total)
+        parts = [slice(0, self.total)] if blas_helpers_spinning() else _parts(self.total)
         if len(parts) == 1:
             rule(grad, self.weights, self.slots, c, self.work)
             return
