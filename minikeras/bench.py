@@ -523,8 +523,12 @@ def _main(args: Any) -> int:
         # NOTE: alternate the systems in rounds so background load hits them alike
         rounds = 3 if args.compare else 1
         per_round = max(3, args.repeats // rounds)
-        for _ in range(rounds):
-            for system, fn in systems.items():
+        order = list(systems.items())
+        for r in range(rounds):
+            # NOTE: each round starts with a different system: the first one after the floor measurement and the
+            # pause ran measurably slower (minikeras and minikeras-hard differed by 20% in that order, not at all
+            # when they alternated)
+            for system, fn in order[r % len(order):] + order[:r % len(order)]:
                 if system in missing:
                     continue
                 # NOTE: OpenBLAS's helper threads spin for about 0.1 s after a multi-threaded product (the floor's,
