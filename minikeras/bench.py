@@ -35,9 +35,20 @@ from minikeras.models import Sequential
 WORKLOADS = ("seed", "sent")
 
 
-def _median_ms(fn: Callable[[], Any], repeats: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
+#: Warm-up before timing: at least this many calls and this many seconds of them. A new minikeras model's first
+#: train steps ran 2-3x slower than the steady state on the machine in docs/performance.md (the optimizer's flat
+#: buffers built, the allocator's heap grown, the BLAS policy's first reading of the machine's load); the peers
+#: warm up too (JIT compilation, caches). Timing after the same warm-up for every system measures what a user's
+#: training loop sees after its first fraction of a second.
+_WARMUP_CALLS, _WARMUP_S = 2, 0.25
+
+
+def _median_ms(fn: Callable[[], Any], repeats: int, warmup: int = _WARMUP_CALLS) -> float:
+    start = time.perf_counter()
+    calls = 0
+    while calls < warmup or time.perf_counter() - start < _WARMUP_S:
         fn()
+        calls += 1
     # NOTE: the objects alive before timing are frozen out of garbage collection: a collection started by one
     # system's calls would otherwise walk every object the others left alive (the peers' graphs) and charge it to
     # whichever system runs then. Collections of what the timed calls themselves allocate still run, as for a user.

@@ -269,6 +269,23 @@ def _after_loop(jobs: Sequence[Tuple[str, int, Callable[[], Any]]]) -> Dict[str,
     return out
 
 
+def _layer_grads(ctx: Any, xt: np.ndarray, kernel: np.ndarray, dz: np.ndarray, gates: int, u: int,
+                 recurrent_kernel_grad: Callable[[], np.ndarray], bias_grad: Callable[[], np.ndarray]) -> List[Any]:
+    """The gradients a kernel's backward returns for x, kernel, recurrent_kernel [and bias] (None where not needed),
+    from the pre-activation gradients `dz` (T, N, G*u) of all steps: one `_after_loop` of independent jobs."""
+    need = ctx.needs_input_grad
+    jobs = _input_grad_jobs(xt, kernel, ctx.opts["dp"], dz, gates, need[0], need[1])
+    if need[2]:
+        jobs.append(("dU", dz.size * u, recurrent_kernel_grad))
+    if ctx.has_bias and need[3]:
+        jobs.append(("db", dz.size, bias_grad))
+    res = _after_loop(jobs)
+    dx = res.get("dx")
+    if dx is not None:
+        dx = _from_processing_order(dx, ctx.opts["time_major"], ctx.opts["go_backwards"])
+    return [dx, res.get("dk"), res.get("dU")] + ([res.get("db")] if ctx.has_bias else [])
+
+
 def _input_grads_gemms(xt: np.ndarray, kernel: np.ndarray, dp: Optional[np.ndarray], dz: np.ndarray, gates: int,
                        need_x: bool, need_k: bool) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
     T, N, F = xt.shape
@@ -723,7 +740,6 @@ class LSTMSequence(Function):
             dh_all[rows], dc_all[rows] = dh, dc
 
         _run_chunks(run, _row_chunks(T, N, 4 * u), N * u * 4 * u)
-        need = ctx.needs_input_grad
 
         def recurrent_kernel_grad() -> np.ndarray:  # dU = H^T dZ
             Hp = Hs[:-1].reshape(T * N, u)
@@ -735,20 +751,8 @@ class LSTMSequence(Function):
                 cols = slice(g * u, (g + 1) * u)
                 dU[:, cols] = (Hs[:-1] * rdp[g]).reshape(T * N, u).T @ dZ2[:, cols]
             return dU
-        jobs = _input_grad_jobs(xt, kernel, o["dp"], dZ, 4, need[0], need[1])
-        if need[2]:
-            jobs.append(("dU", dZ.size * u, recurrent_kernel_grad))
-        if ctx.has_bias and need[3]:
-            jobs.append(("db", dZ.size, lambda: dZ.sum(axis=(0, 1))))
-        res = _after_loop(jobs)
-        dx = res.get("dx")
-        if dx is not None:
-            dx = _from_processing_order(dx, o["time_major"], o["go_backwards"])
-        out = [dx, res.get("dk"), res.get("dU")]
-        if ctx.has_bias:
-            out.append(res.get("db"))
-        out += [dh_all, dc_all]
-        return tuple(out)
+        out = _layer_grads(ctx, xt, kernel, dZ, 4, u, recurrent_kernel_grad, lambda: dZ.sum(axis=(0, 1)))
+        return tuple(out + [dh_all, dc_all])
 
 
 def lstm_sequence(x: Tensor, kernel: Tensor, recurrent_kernel: Tensor, bias: Optional[Tensor], h0: Tensor,
@@ -981,7 +985,6 @@ class GRUSequence(Function):
             dh = dh_new
             if m is not None:
                 dh += dh_pass
-        need = ctx.needs_input_grad
 
         def recurrent_kernel_grad() -> np.ndarray:  # dU = H^T dZ
             Hp = Hs[:-1]
@@ -1002,20 +1005,7 @@ class GRUSequence(Function):
         def bias_grad() -> np.ndarray:
             db_in = DX.sum(axis=(0, 1))
             return np.stack([db_in, DI.sum(axis=(0, 1))]) if reset_after else db_in
-        jobs = _input_grad_jobs(xt, kernel, o["dp"], DX, 3, need[0], need[1])
-        if need[2]:
-            jobs.append(("dU", DX.size * u, recurrent_kernel_grad))
-        if ctx.has_bias and need[3]:
-            jobs.append(("db", DX.size, bias_grad))
-        res = _after_loop(jobs)
-        dxin = res.get("dx")
-        if dxin is not None:
-            dxin = _from_processing_order(dxin, o["time_major"], o["go_backwards"])
-        out = [dxin, res.get("dk"), res.get("dU")]
-        if ctx.has_bias:
-            out.append(res.get("db"))
-        out.append(dh)
-        return tuple(out)
+        return tuple(_layer_grads(ctx, xt, kernel, DX, 3, u, recurrent_kernel_grad, bias_grad) + [dh])
 
 
 def gru_sequence(x: Tensor, kernel: Tensor, recurrent_kernel: Tensor, bias: Optional[Tensor], h0: Tensor,
@@ -1118,25 +1108,12 @@ class SimpleRNNSequence(Function):
                 dh *= rdp[0]
             if m is not None:
                 dh += dh_pass
-        need = ctx.needs_input_grad
 
         def recurrent_kernel_grad() -> np.ndarray:  # dU = H^T dZ
             Hp = Hs[:-1] if rdp is None else Hs[:-1] * rdp[0]
             return Hp.reshape(T * N, u).T @ DZ.reshape(T * N, u)
-        jobs = _input_grad_jobs(xt, kernel, o["dp"], DZ, 1, need[0], need[1])
-        if need[2]:
-            jobs.append(("dU", DZ.size * u, recurrent_kernel_grad))
-        if ctx.has_bias and need[3]:
-            jobs.append(("db", DZ.size, lambda: DZ.sum(axis=(0, 1))))
-        res = _after_loop(jobs)
-        dx = res.get("dx")
-        if dx is not None:
-            dx = _from_processing_order(dx, o["time_major"], o["go_backwards"])
-        out = [dx, res.get("dk"), res.get("dU")]
-        if ctx.has_bias:
-            out.append(res.get("db"))
-        out.append(dh)
-        return tuple(out)
+        return tuple(_layer_grads(ctx, xt, kernel, DZ, 1, u, recurrent_kernel_grad, lambda: DZ.sum(axis=(0, 1)))
+                     + [dh])
 
 
 def simple_rnn_sequence(x: Tensor, kernel: Tensor, recurrent_kernel: Tensor, bias: Optional[Tensor], h0: Tensor,
