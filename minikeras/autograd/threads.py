@@ -13,8 +13,9 @@ with the library's threads.
 **The library's threads on a quiet machine.** Products of at least 2**21 multiply-adds also get the library's
 threads while the machine is quiet (`machine_quiet`: the other programs used less than a quarter of a core over the
 last fifth of a second, read from /proc/stat): then no helper thread waits for a core, and the steps of a small
-batch, too small to split into chunks, run on both cores (Keras 2's two-LSTM example, batch 32: train step 10.1 ->
-8.9 ms, medians of 400 steps, six new processes of each alternating). After such products OpenBLAS's helpers keep
+batch, too small to split into chunks, run on both cores (Keras 2's two-LSTM example, batch 32: train step 3%
+faster in `python -m minikeras.bench --env-ab OPENBLAS_NUM_THREADS=1 --workload seed`, 12% in runs of 400 steps,
+10.1 -> 8.9 ms; six new processes of each, alternating, both times). After such products OpenBLAS's helpers keep
 polling for about 0.1 s (`blas_helpers_spinning`), so the gradient products after a recurrence and the optimizer's
 update stay on the calling thread meanwhile instead of going to minikeras's own threads.
 
