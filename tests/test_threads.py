@@ -163,3 +163,41 @@ def test_set_kernel_threads_checks_its_argument():
         threads.set_kernel_threads(0)
     with pytest.raises(ValueError, match="Received: n=True"):
         threads.set_kernel_threads(True)
+
+
+def test_training_gives_the_same_bits_on_a_quiet_or_busy_machine(two_blas_threads, monkeypatch):
+    """Quiet: the steps' products on the library's threads, then the gradient products and the optimizer's update
+    on this thread; busy: one BLAS thread, those on minikeras's threads. The weights are the same, bit for bit."""
+    from minikeras import backend, models, optimizers  # NOTE: a test of the whole stack: imported where it is used
+    from minikeras.autograd import rnn  # NOTE: as above
+    from minikeras.optimizers import optimizer as optimizer_module  # NOTE: as above
+
+    # these small shapes: every product counts as mid-sized, and the work after a recurrence and the optimizer's
+    # update go to minikeras's threads whenever they may
+    monkeypatch.setattr(threads, "QUIET_GEMM", 1)
+    monkeypatch.setattr(rnn, "_MIN_PARALLEL_MACS", 0)
+    monkeypatch.setattr(optimizer_module, "_MIN_PART", 16)
+    parallel = []
+    real = threads.run_parallel
+    for module in (rnn, optimizer_module):
+        monkeypatch.setattr(module, "run_parallel", lambda tasks: (parallel.append(len(tasks)), real(tasks)))
+
+    def train(quiet):
+        monkeypatch.setattr(threads, "machine_quiet", lambda: quiet)
+        monkeypatch.setattr(threads, "_helpers_awake_until", 0.0)
+        parallel.clear()
+        backend.set_random_seed(7)
+        rng = np.random.default_rng(5)
+        model = models.Sequential([layers.LSTM(24, input_shape=(5, 8), return_sequences=True),
+                                   layers.LSTM(16), layers.Dense(3, activation="softmax")])
+        model.compile(optimizers.Adam(), "categorical_crossentropy")
+        x = rng.standard_normal((12, 5, 8)).astype("float32")
+        y = np.eye(3, dtype="float32")[rng.integers(0, 3, 12)]
+        for _ in range(3):
+            model.train_on_batch(x, y)
+        return [w.copy() for w in model.get_weights()], list(parallel)
+
+    (quiet, on_ours_quiet), (busy, on_ours_busy) = train(quiet=True), train(quiet=False)
+    assert not on_ours_quiet and on_ours_busy  # the two policies did run differently
+    for a, b in zip(quiet, busy):
+        np.testing.assert_array_equal(a, b)
