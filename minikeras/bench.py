@@ -565,6 +565,15 @@ def _main(args: Any) -> int:
                 row.append(f"{mk / min(best):15.2f}")
             row += [f"{mk / med['floor'][k]:15.2f}", f"{med['minikeras-hard'][k] / mk:15.2f}"]
             print(f"  {k:>15s}" + "".join(row))
+        present = [p for p in peers if p in results]
+        if present and rounds > 1:
+            # NOTE: the spread of the ratio over the rounds of this one run: how far apart background load moved it
+            spans = []
+            for k in ("train_ms", "predict1024_ms", "predict1_ms"):
+                ratios = [m / min(results[p][k][r] for p in present)
+                          for r, m in enumerate(results["minikeras"][k])]
+                spans.append(f"{k.replace('_ms', '')} {min(ratios):.2f}-{max(ratios):.2f}")
+            print(f"  mk/best peer within each round: {', '.join(spans)}")
         loop = step_loop_floor_ms(name, args.repeats)
         print(f"  numpy step-loop floor, predict 1: {loop:.2f} ms (the fewest numpy calls per timestep; "
               f"minikeras / loop floor {med['minikeras']['predict1_ms'] / loop:.2f})")

@@ -49,3 +49,30 @@ def test_busy_processes_run_during_the_run_and_end_with_it():
     with bench._busy(2):
         assert len(_busy_children()) == 2
     assert _busy_children() == []
+
+
+def test_compare_rotates_the_systems_and_prints_the_spread_over_rounds(capsys, monkeypatch):
+    # stand-ins for the peers and minikeras: each round's numbers known, so the printed spread can be checked
+    order, rounds = [], {"minikeras": iter([10.0, 12.0, 11.0]), "pytorch": iter([5.0, 6.0, 4.0])}
+
+    def fake(system):
+        def run(name, repeats):
+            order.append(system)
+            if system in rounds:
+                value = next(rounds[system])
+                return {"train_ms": value, "predict1024_ms": value, "predict1_ms": value}
+            if system == "keras3-jax":
+                return None  # not installed
+            return {"train_ms": 1.0, "predict1024_ms": 1.0, "predict1_ms": 1.0}
+        return run
+    for system, attr in (("minikeras", "run_minikeras"), ("minikeras-hard", "run_minikeras_hard"),
+                         ("pytorch", "run_torch"), ("keras3-jax", "run_keras3"), ("floor", "floor_ms")):
+        monkeypatch.setattr(bench, attr, fake(system))
+    monkeypatch.setattr(bench, "_SETTLE_S", 0)
+    monkeypatch.setattr(bench, "sgemm_gflops", lambda: 1.0)
+    monkeypatch.setattr(bench, "step_loop_floor_ms", lambda name, repeats: 1.0)
+    assert bench.main(["--compare", "--workload", "seed", "--repeats", "3"]) == 0
+    assert order[:5] == ["minikeras", "minikeras-hard", "pytorch", "keras3-jax", "floor"]
+    assert order[5:9] == ["minikeras-hard", "pytorch", "floor", "minikeras"]  # round 2 starts one later
+    out = capsys.readouterr().out
+    assert "mk/best peer within each round: train 2.00-2.75, predict1024 2.00-2.75, predict1 2.00-2.75" in out
