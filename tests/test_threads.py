@@ -201,3 +201,13 @@ def test_training_gives_the_same_bits_on_a_quiet_or_busy_machine(two_blas_thread
     assert not on_ours_quiet and on_ours_busy  # the two policies did run differently
     for a, b in zip(quiet, busy):
         np.testing.assert_array_equal(a, b)
+
+
+def test_split_range_parts_cover_the_range_and_keep_their_rules(monkeypatch):
+    monkeypatch.setattr(threads, "_KERNEL_THREADS", 3)
+    parts = threads.split_range(1000, 100, align=16)
+    assert [(p.start, p.stop) for p in parts] == [(0, 320), (320, 656), (656, 1000)]  # inner bounds: 16's
+    assert [(p.start, p.stop) for p in threads.split_range(7, 1)] == [(0, 2), (2, 4), (4, 7)]
+    assert threads.split_range(150, 100) == [slice(0, 150)]  # two parts would be shorter than 100
+    monkeypatch.setattr(threads, "_KERNEL_THREADS", 1)
+    assert threads.split_range(10 ** 6, 1) == [slice(0, 10 ** 6)]

@@ -41,7 +41,7 @@ from minikeras.autograd.ops import ACTIVATION_MATH, FOLD_CORES, ActivationMath
 from minikeras.autograd.tensor import Tensor
 # NOTE: blas_threads and set_kernel_threads are re-exported: this module's public names before threads.py existed
 from minikeras.autograd.threads import BIG_GEMM, blas_helpers_spinning, blas_threads, compute_scope, gemm_threads, \
-    kernel_threads, run_parallel, set_kernel_threads
+    kernel_threads, run_parallel, set_kernel_threads, split_range
 
 __all__ = ["ACTIVATIONS", "LSTMSequence", "GRUSequence", "SimpleRNNSequence", "lstm_sequence", "gru_sequence",
            "simple_rnn_sequence", "lstm_gate_values", "blas_threads", "set_kernel_threads"]
@@ -92,11 +92,9 @@ _MIN_WORK_PER_CALL = 1 << 19  # timesteps x batch x gate width
 def _row_chunks(steps: int, n: int, width: int) -> List[slice]:
     """Split the batch rows into one contiguous chunk per kernel thread (deterministic: depends on the shapes and
     the thread count only)."""
-    threads = min(kernel_threads(), n // _MIN_ROWS_PER_THREAD)
-    if threads <= 1 or steps * n * width < _MIN_WORK_PER_CALL:
+    if steps * n * width < _MIN_WORK_PER_CALL:
         return [slice(0, n)]
-    bounds = [round(i * n / threads) for i in range(threads + 1)]
-    return [slice(bounds[i], bounds[i + 1]) for i in range(threads)]
+    return split_range(n, _MIN_ROWS_PER_THREAD)
 
 
 def _run_chunks(fn: Callable[[slice], None], chunks: List[slice], step_macs: int = 0) -> None:

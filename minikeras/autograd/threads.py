@@ -38,10 +38,10 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterator, Optional, Sequence, Tuple
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 __all__ = ["blas_threads", "blas_helpers_spinning", "compute_scope", "gemm_threads", "machine_quiet",
-           "set_kernel_threads", "kernel_threads", "cores", "run_parallel"]
+           "set_kernel_threads", "kernel_threads", "cores", "run_parallel", "split_range"]
 
 
 class _BlasThreads:
@@ -295,6 +295,15 @@ def gemm_threads(macs: int) -> contextlib.AbstractContextManager:
 
 
 # ************************************************************ our own threads: both cores, waits that sleep
+
+
+def split_range(total: int, min_part: int, align: int = 1) -> List[slice]:
+    """`range(total)` as contiguous parts for the kernel threads: one per thread at most, none shorter than
+    `min_part` (fewer parts instead), inner boundaries at multiples of `align`. Depends only on its arguments and
+    the thread count, so a split, and every number computed from it, is the same run after run."""
+    n = max(1, min(kernel_threads(), total // max(1, min_part)))
+    bounds = [0] + [(total * i // n) // align * align for i in range(1, n)] + [total]
+    return [slice(bounds[i], bounds[i + 1]) for i in range(n)]
 
 
 _POOL: Optional[ThreadPoolExecutor] = None

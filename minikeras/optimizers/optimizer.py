@@ -36,7 +36,7 @@ import numpy as np
 from minikeras import backend
 from minikeras import initializers
 from minikeras.autograd import Tensor, Variable
-from minikeras.autograd.threads import blas_helpers_spinning, kernel_threads, run_parallel
+from minikeras.autograd.threads import blas_helpers_spinning, run_parallel, split_range
 from minikeras.optimizers import schedules as learning_rate_schedule
 
 
@@ -147,7 +147,8 @@ class _FlatLayout:
         the rule is elementwise, so every element gets the same arithmetic, and the same bits, whatever the parts.
         The Adam update of Keras 2's two-LSTM example (497k weights) took 0.56 ms in two parts against 0.70 as one.
         """
-        parts = [slice(0, self.total)] if blas_helpers_spinning() else _parts(self.total)
+        # NOTE: parts start at multiples of 16 elements (64 bytes of float32): no two threads write to one cache line
+        parts = [slice(0, self.total)] if blas_helpers_spinning() else split_range(self.total, _MIN_PART, 16)
         if len(parts) == 1:
             rule(grad, self.weights, self.slots, c, self.work)
             return
@@ -188,14 +189,6 @@ class _FlatLayout:
 _WORK_LOCK = threading.Lock()
 #: Fewer elements than this per part of a flat update cost more in thread hand-offs than the split saves.
 _MIN_PART = 1 << 16
-
-
-def _parts(total: int) -> List[slice]:
-    """Contiguous parts of a flat buffer of `total` elements, one per kernel thread, at most; each part starts at
-    a multiple of 16 elements (64 bytes of float32), so no two threads write to one cache line."""
-    n = max(1, min(kernel_threads(), total // _MIN_PART))
-    bounds = [0] + [(total * i // n) // 16 * 16 for i in range(1, n)] + [total]
-    return [slice(bounds[i], bounds[i + 1]) for i in range(n)]
 
 
 class OptimizerState:
