@@ -92,11 +92,13 @@ def test_replay_matches_tf_keras(name):
 
 @pytest.mark.parametrize("name", sorted(CASES["cases"]))
 def test_flat_update_in_parts_gives_the_same_bits(name, monkeypatch):
-    """The flat update split into parts on several threads (forced here: 3 parts of any size) is elementwise, so
-    every variable and slot is bit-identical to the update of the whole buffer."""
-    def run(parts):
+    """The flat update split into parts on several threads (forced here: 3 parts of any size), or on one thread
+    into blocks (forced here: 5 elements each), is elementwise, so every variable and slot is bit-identical to the
+    update of the whole buffer."""
+    def run(parts, block=1 << 62):
         threads.set_kernel_threads(3 if parts else 1)
         monkeypatch.setattr(optimizer_module, "_MIN_PART", 1 if parts else 1 << 62)
+        monkeypatch.setattr(optimizer_module, "_BLOCK", block)
         try:
             case, arrays, opt, variables = _replay(name)
             for k in range(case.get("steps", STEPS)):
@@ -112,8 +114,17 @@ def test_flat_update_in_parts_gives_the_same_bits(name, monkeypatch):
     assert not calls
     split = run(parts=True)
     assert calls and set(calls) == {3}
-    for a, b in zip(whole, split):
+    sizes = []
+    monkeypatch.setattr(optimizer_module, "run_parallel", real)
+    cls = type(_replay(name)[2])
+    rule = "_update_flat" if hasattr(cls, "_update_flat") else "_apply_flat"
+    original = getattr(cls, rule)
+    monkeypatch.setattr(cls, rule, lambda self, *a: (sizes.append(a[1].size), original(self, *a))[1])
+    blocks = run(parts=False, block=5)
+    assert max(sizes) == 5 and min(sizes) <= 5  # block by block, the last one shorter or not
+    for a, b, c in zip(whole, split, blocks):
         np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
 
 
 @pytest.mark.parametrize("name", sorted(set(CASES["cases"]) - DIFFERS_FROM_TF_KERAS))
