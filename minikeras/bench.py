@@ -314,6 +314,60 @@ def step_loop_floor_ms(name: str, repeats: int) -> float:
         return _median_ms(run, repeats * 5)
 
 
+def adam_passes(g: np.ndarray, w: np.ndarray, m: np.ndarray, v: np.ndarray, a: np.ndarray, b: np.ndarray,
+                c: Dict[str, Any]) -> None:
+    """tf_keras's Adam step in place as numpy calls, one per operation of its formula (twelve passes):
+    `m += (g - m)(1 - beta_1)`, `v += (g^2 - v)(1 - beta_2)`, `w -= alpha m / (sqrt(v) + epsilon)`; `a`, `b` are
+    scratch arrays of the same size."""
+    np.subtract(g, m, out=a)
+    a *= c["one_minus_beta_1"]
+    m += a
+    np.multiply(g, g, out=a)
+    a -= v
+    a *= c["one_minus_beta_2"]
+    v += a
+    np.sqrt(v, out=a)
+    a += c["epsilon"]
+    np.multiply(m, c["alpha"], out=b)
+    b /= a
+    w -= b
+
+
+#: Elements per block of `update_floor_ms`'s one-thread variant (what a core's cache holds of six arrays).
+_UPDATE_BLOCK = 1 << 15
+
+
+def update_floor_ms(name: str, repeats: int) -> float:
+    """The optimizer's share of a train step's floor: one Adam update of every trainable weight of the workload as
+    `adam_passes` on flat float32 buffers, the fastest of: whole buffers on one thread, block by block on one
+    thread (each block's passes in cache), two halves side by side on two threads. Every numpy implementation of
+    the step updates every weight; numpy cannot fuse the twelve passes into one."""
+    n = minikeras_model(name).count_params()
+    rng = np.random.default_rng(0)
+    g, w = rng.standard_normal(n).astype("float32"), rng.standard_normal(n).astype("float32")
+    m, v = np.zeros(n, "float32"), np.zeros(n, "float32")
+    a, b = np.empty(n, "float32"), np.empty(n, "float32")
+    f = np.float32
+    c = {"one_minus_beta_1": f(0.1), "one_minus_beta_2": f(0.001), "epsilon": f(1e-7), "alpha": f(1e-3)}
+
+    def span(lo: int, hi: int, block: int) -> None:
+        for start in range(lo, hi, block):
+            rows = slice(start, min(start + block, hi))
+            k = rows.stop - rows.start
+            scratch = (a[:k], b[:k]) if block < n else (a[rows], b[rows])
+            adam_passes(g[rows], w[rows], m[rows], v[rows], *scratch, c)
+
+    def halves() -> None:
+        mid = n // 2 // 16 * 16
+        threads.run_parallel([lambda: adam_passes(g[:mid], w[:mid], m[:mid], v[:mid], a[:mid], b[:mid], c),
+                              lambda: adam_passes(g[mid:], w[mid:], m[mid:], v[mid:], a[mid:], b[mid:], c)])
+
+    with threads.blas_threads(1):
+        one = [_median_ms(lambda: span(0, n, n), repeats), _median_ms(lambda: span(0, n, _UPDATE_BLOCK), repeats)]
+    two = _median_ms(halves, repeats) if threads.kernel_threads() > 1 else float("inf")
+    return min(one + [two])
+
+
 @contextlib.contextmanager
 def _one_thread() -> Any:
     """BLAS at one thread and the kernels' batch chunks off (PyTorch and XLA are limited where they are set up)."""
@@ -577,6 +631,14 @@ def _main(args: Any) -> int:
         loop = step_loop_floor_ms(name, args.repeats)
         print(f"  numpy step-loop floor, predict 1: {loop:.2f} ms (the fewest numpy calls per timestep; "
               f"minikeras / loop floor {med['minikeras']['predict1_ms'] / loop:.2f})")
+        update = update_floor_ms(name, args.repeats)
+        step_floor = med["floor"]["train_ms"] + update
+        line = (f"  numpy train-step floor: products {med['floor']['train_ms']:.2f} + Adam update {update:.2f} = "
+                f"{step_floor:.2f} ms (minikeras / step floor {med['minikeras']['train_ms'] / step_floor:.2f}")
+        best_train = [med[p]["train_ms"] for p in peers if p in med]
+        if best_train:
+            line += f", best peer / step floor {min(best_train) / step_floor:.2f}"
+        print(line + ")")
         gf = lstm_flops(name, batch, True) / (med["minikeras"]["train_ms"] * 1e-3) / 1e9
         print(f"  minikeras train step: {gf:.1f} GFLOP/s ({100 * gf / roof:.1f}% of the sgemm rate)")
         if missing:

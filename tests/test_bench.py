@@ -14,7 +14,8 @@ def test_minikeras_alone_prints_every_metric_and_both_floors(capsys):
     assert bench.main(["--workload", "seed", "--repeats", "1"]) == 0
     out = capsys.readouterr().out
     assert "workload seed" in out and "workload sent" not in out
-    for row in ("train_ms", "predict1024_ms", "predict1_ms", "numpy step-loop floor, predict 1"):
+    for row in ("train_ms", "predict1024_ms", "predict1_ms", "numpy step-loop floor, predict 1",
+                "numpy train-step floor: products"):
         assert row in out
     header = next(line for line in out.splitlines() if line.strip().startswith("metric"))
     assert header.split() == ["metric", "minikeras", "minikeras-hard", "floor", "mk/floor", "hard/sigmoid"]
@@ -71,8 +72,32 @@ def test_compare_rotates_the_systems_and_prints_the_spread_over_rounds(capsys, m
     monkeypatch.setattr(bench, "_SETTLE_S", 0)
     monkeypatch.setattr(bench, "sgemm_gflops", lambda: 1.0)
     monkeypatch.setattr(bench, "step_loop_floor_ms", lambda name, repeats: 1.0)
+    monkeypatch.setattr(bench, "update_floor_ms", lambda name, repeats: 1.0)
     assert bench.main(["--compare", "--workload", "seed", "--repeats", "3"]) == 0
     assert order[:5] == ["minikeras", "minikeras-hard", "pytorch", "keras3-jax", "floor"]
     assert order[5:9] == ["minikeras-hard", "pytorch", "floor", "minikeras"]  # round 2 starts one later
     out = capsys.readouterr().out
     assert "mk/best peer within each round: train 2.00-2.75, predict1024 2.00-2.75, predict1 2.00-2.75" in out
+
+
+def test_the_update_floor_is_the_adam_step_minikeras_takes():
+    """The optimizer's part of the train-step floor does the real work: `adam_passes` from a given state gives the
+    weights and slots minikeras's Adam gives (tf_keras's arithmetic, parity-tested against tf_keras elsewhere)."""
+    import numpy as np
+    from minikeras import optimizers
+    from minikeras.autograd import Variable
+
+    rng = np.random.default_rng(0)
+    w0, g = rng.standard_normal(1000).astype("float32"), rng.standard_normal((3, 1000)).astype("float32")
+    var, opt = Variable(w0), optimizers.Adam()
+    w, m, v, a, b = w0.copy(), np.zeros(1000, "float32"), np.zeros(1000, "float32"), np.empty(1000, "float32"), \
+        np.empty(1000, "float32")
+    opt.build([var])
+    for k in range(3):
+        c = opt._coefficients(np.dtype("float32"))  # the scalars of the step about to be taken
+        opt.apply_gradients([(g[k], var)])
+        bench.adam_passes(g[k], w, m, v, a, b, c)
+    np.testing.assert_array_equal(w, var.data)
+    np.testing.assert_array_equal(m, opt.get_weights()[1])
+    np.testing.assert_array_equal(v, opt.get_weights()[2])
+    assert bench.update_floor_ms("seed", 1) > 0
