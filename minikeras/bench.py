@@ -362,10 +362,10 @@ def update_floor_ms(name: str, repeats: int) -> float:
         threads.run_parallel([lambda: adam_passes(g[:mid], w[:mid], m[:mid], v[:mid], a[:mid], b[:mid], c),
                               lambda: adam_passes(g[mid:], w[mid:], m[mid:], v[mid:], a[mid:], b[mid:], c)])
 
-    with threads.blas_threads(1):
-        one = [_median_ms(lambda: span(0, n, n), repeats), _median_ms(lambda: span(0, n, _UPDATE_BLOCK), repeats)]
-    two = _median_ms(halves, repeats) if threads.kernel_threads() > 1 else float("inf")
-    return min(one + [two])
+    times = [_median_ms(lambda: span(0, n, n), repeats), _median_ms(lambda: span(0, n, _UPDATE_BLOCK), repeats)]
+    if threads.kernel_threads() > 1:
+        times.append(_median_ms(halves, repeats))
+    return min(times)
 
 
 @contextlib.contextmanager

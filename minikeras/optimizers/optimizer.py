@@ -199,9 +199,9 @@ _WORK_LOCK = threading.Lock()
 #: Fewer elements than this per part of a flat update cost more in thread hand-offs than the split saves.
 _MIN_PART = 1 << 16
 #: Elements per block of a flat update on one thread. An update rule touches about 6 arrays per block (gradient,
-#: weights, slots, two scratch arrays): at 32k float32 elements, under 1 MB, what a core's L2 cache holds. Adam on
-#: Keras 2's two-LSTM example (497k weights, one thread, 64 MB of other data touched between calls): 2.16 ms over
-#: the whole buffers, 1.46 ms block by block.
+#: weights, slots, two scratch arrays): at 32k float32 elements, under 1 MB, what a core's L2 cache holds. Adam's
+#: passes over the 497k weights of Keras 2's two-LSTM example on one thread (the command in docs/performance.md,
+#: Threads): 1.9 ms over the whole buffers, 1.3 to 1.4 ms block by block.
 _BLOCK = 1 << 15
 
 
