@@ -905,3 +905,21 @@ def test_save_and_load_own_variables():
         np.testing.assert_array_equal(a, b)
     with pytest.warns(UserWarning, match="Skipping variable loading"):
         optimizers.Adam().load_own_variables(store)
+
+
+def test_a_weight_passed_as_its_own_gradient_is_read_before_the_step(monkeypatch):
+    """Gradients are read where they lie, block by block (forced here: 64 elements each, one thread), unless one
+    shares memory with the buffers the update writes: then they are copied first, so the step sees every gradient
+    as it was when the step began."""
+    monkeypatch.setattr(optimizer_module, "_BLOCK", 64)
+    monkeypatch.setattr(optimizer_module, "_MIN_PART", 1 << 62)
+    rng = np.random.default_rng(15)
+    init = [rng.standard_normal(s).astype("float32") for s in [(40, 30), (50,)]]
+    results = []
+    for own in (True, False):
+        vs, opt = [Variable(a.copy(), name=f"v{i}") for i, a in enumerate(init)], optimizers.Adam(weight_decay=0.1)
+        for _ in range(3):
+            opt.apply_gradients([(v.data if own else v.data.copy(), v) for v in vs])
+        results.append([v.data.copy() for v in vs])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)

@@ -310,8 +310,9 @@ class OptimizerV2:
             if v.dtype not in coefficients:
                 coefficients[v.dtype] = self._prepare_local(v.dtype)
         custom = type(self)._resource_apply_dense is not OptimizerV2._resource_apply_dense
+        clips = any(v is not None for v in (self.clipvalue, self.clipnorm, self.global_clipnorm))
         flats, single_pairs = ([], list(zip(grads, var_list))) if custom else _plan_flat(self._layouts, grads,
-                                                                                           var_list)
+                                                                                           var_list, gather=clips)
         singles = [np.array(g, dtype=v.dtype) for g, v in single_pairs]  # a copy: clipping works in place
         self._transform_gradients(flats, singles)
         for layout, g in flats:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 import threading
 import warnings
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -139,9 +139,11 @@ class _FlatLayout:
                 self._work.append(np.empty(self.total, dtype=self.dtype))
             return self._work[i]
 
-    def update(self, rule: Callable[..., None], grad: np.ndarray, c: Dict[str, Any]) -> None:
+    def update(self, rule: Callable[..., None], grad: Union[np.ndarray, List[np.ndarray]], c: Dict[str, Any]) -> None:
         """`rule(grad, weights, slots, c, work)` on the whole flat buffers: an optimizer's elementwise update rule
-        (`Optimizer._update_flat`, the legacy optimizers' `_apply_flat`) with the step's scalars `c`.
+        (`Optimizer._update_flat`, the legacy optimizers' `_apply_flat`) with the step's scalars `c`. `grad` is the
+        flat gradient (`gather`) or the gradients of the variables in order, read block by block where they lie
+        (no copy into the flat buffer) when the update goes block by block.
 
         The rule runs on contiguous ranges of the buffers; it is elementwise, so every element gets the same
         arithmetic, and the same bits, whatever the ranges. A large buffer is updated in parts side by side on the
@@ -150,22 +152,38 @@ class _FlatLayout:
         scratch arrays reused from block to block, so its dozen passes run over data in the core's cache instead of
         streaming every whole buffer a dozen times.
         """
-        def run(rows: slice, work: Callable[[int], np.ndarray]) -> None:
-            rule(grad[rows], self.weights[rows], {kind: s[rows] for kind, s in self.slots.items()}, c, work)
+        def run(rows: slice, g: np.ndarray, work: Callable[[int], np.ndarray]) -> None:
+            rule(g, self.weights[rows], {kind: s[rows] for kind, s in self.slots.items()}, c, work)
 
         # NOTE: parts start at multiples of 16 elements (64 bytes of float32): no two threads write to one cache line
         parts = [slice(0, self.total)] if blas_helpers_spinning() else split_range(self.total, _MIN_PART, 16)
+        if not isinstance(grad, np.ndarray) and (len(parts) > 1 or self.total <= _BLOCK):
+            grad = self.gather(grad)
         if len(parts) > 1:
-            run_parallel([lambda rows=rows: run(rows, lambda i: self.work(i)[rows]) for rows in parts])
+            run_parallel([lambda rows=rows: run(rows, grad[rows], lambda i: self.work(i)[rows]) for rows in parts])
             return
         if self.total <= _BLOCK:
             rule(grad, self.weights, self.slots, c, self.work)
             return
-        for start in range(0, self.total, _BLOCK):
-            rows = slice(start, min(start + _BLOCK, self.total))
+        for rows, g in self._blocks(grad):
             n = rows.stop - rows.start
             # NOTE: the first n elements of each scratch buffer for every block: they stay in cache
-            run(rows, lambda i: self.work(i)[:n])
+            run(rows, g, lambda i: self.work(i)[:n])
+
+    def _blocks(self, grad: Union[np.ndarray, List[np.ndarray]]) -> Iterator[Tuple[slice, np.ndarray]]:
+        """`(flat range, its gradient)` for the blocks of a one-thread update: fixed blocks of the flat gradient,
+        or blocks within each variable, read from the variable's own gradient."""
+        if isinstance(grad, np.ndarray):
+            for start in range(0, self.total, _BLOCK):
+                rows = slice(start, min(start + _BLOCK, self.total))
+                yield rows, grad[rows]
+            return
+        for k, g in enumerate(grad):
+            flat = np.asarray(g, dtype=self.dtype).reshape(-1)  # NOTE: gather's cast, for this variable alone
+            base = int(self.starts[k])
+            for start in range(0, flat.size, _BLOCK):
+                stop = min(start + _BLOCK, flat.size)
+                yield slice(base + start, base + stop), flat[start:stop]
 
     def rebind(self) -> None:
         """Put back into the buffer any variable whose `.data` was rebound to a new array since the last step."""
@@ -770,7 +788,9 @@ class Optimizer:
         """Split the update into whole flat buffers and single variables (all single for a custom `update_step`)."""
         if type(self).update_step is not Optimizer.update_step:
             return [], list(zip(grads, variables))
-        return _plan_flat(self._layouts, grads, variables)
+        # NOTE: clipping needs the gradients in the flat buffer (segment sums); the update alone does not
+        clips = any(v is not None and v > 0 for v in (self.clipnorm, self.global_clipnorm, self.clipvalue))
+        return _plan_flat(self._layouts, grads, variables, gather=clips)
 
     def _decay_layout(self, layout: _FlatLayout) -> None:
         decayed = [self._use_weight_decay(v) for v in layout.variables]
@@ -918,10 +938,11 @@ class CallableList(list):
         return self
 
 
-def _plan_flat(layouts: List[_FlatLayout], grads: List[np.ndarray], variables: List[Any]
-               ) -> Tuple[List[Tuple[_FlatLayout, np.ndarray]], List[Tuple[np.ndarray, Any]]]:
+def _plan_flat(layouts: List[_FlatLayout], grads: List[np.ndarray], variables: List[Any], gather: bool = True
+               ) -> Tuple[List[Tuple[_FlatLayout, Any]], List[Tuple[np.ndarray, Any]]]:
     """Split `(gradient, variable)` pairs into whole flat buffers (every variable of the buffer present once, its
-    slots complete), with their gradients gathered, and the remaining single variables."""
+    slots complete), with their gradients gathered (or, without `gather`, as the list `_FlatLayout.update` reads
+    in place), and the remaining single variables."""
     if not layouts:
         return [], list(zip(grads, variables))
     found: Dict[int, List[Optional[np.ndarray]]] = {}
@@ -943,7 +964,11 @@ def _plan_flat(layouts: List[_FlatLayout], grads: List[np.ndarray], variables: L
         layout = layouts[li]
         if all(p is not None for p in parts) and layout.complete_slots():
             layout.rebind()
-            flats.append((layout, layout.gather(parts)))
+            # NOTE: read in place only when no gradient lies in the buffers the update writes (a weight passed as
+            # its own gradient must be read as it was before the step, as the gathered copy is)
+            buffers = [layout.weights] + list(layout.slots.values())
+            in_place = not gather and not any(np.may_share_memory(p, b) for p in parts for b in buffers)
+            flats.append((layout, parts if in_place else layout.gather(parts)))
         else:
             rest.extend((p, v) for p, v in zip(parts, layout.variables) if p is not None)
     return flats, rest
