@@ -142,8 +142,8 @@ class _FlatLayout:
     def update(self, rule: Callable[..., None], grad: Union[np.ndarray, List[np.ndarray]], c: Dict[str, Any]) -> None:
         """`rule(grad, weights, slots, c, work)` on the whole flat buffers: an optimizer's elementwise update rule
         (`Optimizer._update_flat`, the legacy optimizers' `_apply_flat`) with the step's scalars `c`. `grad` is the
-        flat gradient (`gather`) or the gradients of the variables in order, read block by block where they lie
-        (no copy into the flat buffer) when the update goes block by block.
+        flat gradient (`gather`) or the gradients of the variables in order, then read where they lie (no copy into
+        the flat buffer).
 
         The rule runs on contiguous ranges of the buffers; it is elementwise, so every element gets the same
         arithmetic, and the same bits, whatever the ranges. A large buffer is updated in parts side by side on the
@@ -157,33 +157,38 @@ class _FlatLayout:
 
         # NOTE: parts start at multiples of 16 elements (64 bytes of float32): no two threads write to one cache line
         parts = [slice(0, self.total)] if blas_helpers_spinning() else split_range(self.total, _MIN_PART, 16)
-        if not isinstance(grad, np.ndarray) and (len(parts) > 1 or self.total <= _BLOCK):
-            grad = self.gather(grad)
+        if self.total <= _BLOCK and len(parts) == 1:
+            rule(grad if isinstance(grad, np.ndarray) else self.gather(grad), self.weights, self.slots, c, self.work)
+            return
         if len(parts) > 1:
-            run_parallel([lambda rows=rows: run(rows, grad[rows], lambda i: self.work(i)[rows]) for rows in parts])
+            def part(rows: slice) -> None:
+                for piece, g in self._pieces(grad, rows, self.total):
+                    run(piece, g, lambda i: self.work(i)[piece])
+            run_parallel([lambda rows=rows: part(rows) for rows in parts])
             return
-        if self.total <= _BLOCK:
-            rule(grad, self.weights, self.slots, c, self.work)
-            return
-        for rows, g in self._blocks(grad):
-            n = rows.stop - rows.start
+        for piece, g in self._pieces(grad, slice(0, self.total), _BLOCK):
+            n = piece.stop - piece.start
             # NOTE: the first n elements of each scratch buffer for every block: they stay in cache
-            run(rows, g, lambda i: self.work(i)[:n])
+            run(piece, g, lambda i: self.work(i)[:n])
 
-    def _blocks(self, grad: Union[np.ndarray, List[np.ndarray]]) -> Iterator[Tuple[slice, np.ndarray]]:
-        """`(flat range, its gradient)` for the blocks of a one-thread update: fixed blocks of the flat gradient,
-        or blocks within each variable, read from the variable's own gradient."""
+    def _pieces(self, grad: Union[np.ndarray, List[np.ndarray]], rows: slice,
+                longest: int) -> Iterator[Tuple[slice, np.ndarray]]:
+        """`(flat range, its gradient)` covering `rows` in pieces of at most `longest` elements: of the flat gradient,
+        or, from a list, within each variable, read from the variable's own gradient."""
         if isinstance(grad, np.ndarray):
-            for start in range(0, self.total, _BLOCK):
-                rows = slice(start, min(start + _BLOCK, self.total))
-                yield rows, grad[rows]
+            for start in range(rows.start, rows.stop, longest):
+                piece = slice(start, min(start + longest, rows.stop))
+                yield piece, grad[piece]
             return
         for k, g in enumerate(grad):
+            lo, hi = max(int(self.starts[k]), rows.start), min(int(self.starts[k] + self.sizes[k]), rows.stop)
+            if lo >= hi:
+                continue
             flat = np.asarray(g, dtype=self.dtype).reshape(-1)  # NOTE: gather's cast, for this variable alone
             base = int(self.starts[k])
-            for start in range(0, flat.size, _BLOCK):
-                stop = min(start + _BLOCK, flat.size)
-                yield slice(base + start, base + stop), flat[start:stop]
+            for start in range(lo, hi, longest):
+                stop = min(start + longest, hi)
+                yield slice(start, stop), flat[start - base:stop - base]
 
     def rebind(self) -> None:
         """Put back into the buffer any variable whose `.data` was rebound to a new array since the last step."""
