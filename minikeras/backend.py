@@ -16,7 +16,9 @@ _FLOATX = "float32"
 _EPSILON = 1e-7
 _IMAGE_DATA_FORMAT = "channels_last"
 _UID_COUNTS: "collections.defaultdict[str, int]" = collections.defaultdict(int)
-_RNG = np.random.default_rng()
+# The generator `set_random_seed` made; None: draws follow numpy's global generator (see `rng`).
+_SEEDED_RNG: Optional[np.random.Generator] = None
+_SHARED_RNG: Optional[np.random.Generator] = None
 
 
 def floatx() -> str:
@@ -69,20 +71,50 @@ def clear_session() -> None:
     reset_uids()
 
 
+def _global_bit_generator():
+    # NOTE: `np.random.get_bit_generator` is numpy >= 1.25; before it, the same object is the legacy
+    # RandomState's private `_bit_generator`.
+    getter = getattr(np.random, "get_bit_generator", None)
+    return getter() if getter is not None else np.random.mtrand._rand._bit_generator
+
+
 def rng() -> np.random.Generator:
-    """The numpy Generator every random draw in minikeras uses (initializers, dropout, shuffling)."""
-    return _RNG
+    """The numpy Generator every random draw in minikeras uses (initializers, dropout, shuffling).
+
+    Until `set_random_seed` is called, it draws from the same bit generator as numpy's legacy global functions, so
+    `np.random.seed(1337)` at the top of a script makes its weights, dropout masks and shuffles repeatable, as it
+    did in Keras 2 (whose backend drew every unseeded random op's seed from `np.random`). After
+    `set_random_seed(seed)`, it is a generator of its own seeded with `seed`.
+
+    >>> set_random_seed(None)
+    >>> np.random.seed(1); a = rng().random(2)
+    >>> np.random.seed(1); bool((rng().random(2) == a).all())
+    True
+    """
+    global _SHARED_RNG
+    if _SEEDED_RNG is not None:
+        return _SEEDED_RNG
+    bit_generator = _global_bit_generator()
+    # rebuilt when a user installs another global bit generator (`np.random.set_bit_generator`)
+    if _SHARED_RNG is None or _SHARED_RNG.bit_generator is not bit_generator:
+        _SHARED_RNG = np.random.Generator(bit_generator)
+    return _SHARED_RNG
 
 
 def set_random_seed(seed: Optional[int]) -> None:
-    """Seed minikeras's generator, numpy's legacy global generator and Python's `random`."""
-    global _RNG
+    """Seed minikeras's generator, numpy's legacy global generator and Python's `random`.
+
+    `seed=None` goes back to drawing from numpy's global generator (see `rng`).
+    """
+    global _SEEDED_RNG
     if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0):
         raise ValueError(f"Expected `seed` to be a non-negative integer or None. Received: seed={seed!r}")
-    _RNG = np.random.default_rng(seed)
-    if seed is not None:
-        np.random.seed(int(seed) % (2**32))
-        _py_random.seed(int(seed))
+    if seed is None:
+        _SEEDED_RNG = None
+        return
+    _SEEDED_RNG = np.random.default_rng(seed)
+    np.random.seed(int(seed) % (2**32))
+    _py_random.seed(int(seed))
 
 
 def cast_to_floatx(x) -> np.ndarray:

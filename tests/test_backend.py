@@ -140,3 +140,36 @@ def test_function_reads_intermediate_outputs_as_tf_keras():
         K.function([model.input], [model.output], updates=[(model.layers[0].kernel, kernel)])
     with pytest.raises(ValueError, match="Session keyword arguments are not supported"):
         K.function([model.input], [model.output], fetches=[])
+
+
+def _seeded_by_numpy(seed):
+    np.random.seed(seed)  # Keras 2 scripts' one line of seeding
+    model = Sequential([layers.LSTM(4, input_shape=(3, 2)), layers.Dropout(0.5), layers.Dense(1)])
+    model.compile(optimizers.SGD(learning_rate=0.1), "mse")
+    x, y = np.random.random((16, 3, 2)), np.random.random((16, 1))
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)  # shuffled, with dropout
+    return model.get_weights()
+
+
+def test_numpy_global_seed_makes_a_run_repeatable_as_in_keras2():
+    K.set_random_seed(None)  # no minikeras seed: draws follow numpy's global generator
+    first, again, other = _seeded_by_numpy(1337), _seeded_by_numpy(1337), _seeded_by_numpy(7)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, c) for a, c in zip(first, other))
+
+
+def test_set_random_seed_wins_over_numpy_global_seed():
+    K.set_random_seed(5)
+    np.random.seed(1)
+    a = K.rng().random(3)
+    K.set_random_seed(5)
+    np.random.seed(2)  # numpy's global generator no longer matters
+    np.testing.assert_array_equal(K.rng().random(3), a)
+    K.set_random_seed(None)  # back to numpy's global generator
+    np.random.seed(3)
+    b = K.rng().random(3)
+    np.random.seed(3)
+    np.testing.assert_array_equal(K.rng().random(3), b)
+    np.random.seed(4)
+    assert not np.array_equal(K.rng().random(3), b)

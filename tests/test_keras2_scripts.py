@@ -25,6 +25,8 @@ SCRIPTS = pathlib.Path(__file__).resolve().parent / "keras2_scripts"
 sys.path.insert(0, str(SCRIPTS))
 import _make_data  # noqa: E402
 
+# numpy's global generator is seeded in every script (see `_keras_alias`): the same numbers run after run
+SEED = os.environ.get("KERAS2_SCRIPTS_SEED", "1337")
 FLOAT = r"([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
 
 
@@ -32,7 +34,8 @@ def run_script(name: str, tmp_path: pathlib.Path, stderr: bool = False):
     home, work = tmp_path / "home", tmp_path / "work"
     work.mkdir()
     _make_data.write_all(str(home), str(work))
-    env = dict(os.environ, HOME=str(home), KERAS2_SCRIPTS_QUICK="1", PYTHONWARNINGS="default",
+    env = dict(os.environ, HOME=str(home), KERAS2_SCRIPTS_QUICK="1", KERAS2_SCRIPTS_SEED=SEED,
+               PYTHONWARNINGS="default",
                # one BLAS thread: the scripts' matrices are small, and threads only contend on a shared machine
                OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     proc = subprocess.run([sys.executable, str(SCRIPTS / f"{name}.py")], cwd=work, env=env,
