@@ -368,6 +368,239 @@ def update_floor_ms(name: str, repeats: int) -> float:
     return min(times)
 
 
+# ------------------------------------------------------------------------------------------ the numpy loop floor
+
+
+#: The sigmoid gates (Keras's i, f, o) run as `0.5 * tanh(z / 2) + 0.5`: their weights are halved in the fold.
+_LEAN_FOLD = ((0, 0.5), (1, 0.5), (3, 0.5), (2, 1.0))  # (Keras gate, scale) in the loop's order i, f, o, c~
+
+
+class LeanLoop:
+    """The leanest numpy implementation we know of a workload's train step and batched predict: the yardstick for
+    what minikeras spends above what numpy itself must (`numpy loop floor` in the bench's output).
+
+    It computes what minikeras computes (the tests compare its predictions and its weights after Adam steps with a
+    minikeras model's), written as plain numpy with nothing else around it: no layers, no autograd, no checks, no
+    rollback. Per LSTM layer and step of the forward pass: one product `[x_t, h, 1] @ [W; U; b]` straight into a
+    gate-major block (the sigmoid's 1/2 folded into a scaled copy of the weights, made once per call), one `tanh`
+    over the four gates, one affine over the three sigmoid gates, three calls for the cell update, `tanh(c)` and
+    `h`. Backward: every activation derivative for the whole sequence first, then five elementwise calls and the
+    product `dz U^T` per step, one product for `[dW; dU; db]` together and one for the input's gradient. Adam:
+    `adam_passes` on one flat buffer of every weight, block by block. The Embedding (sent) gathers its rows and
+    scatters their gradient with `np.add.at` on the flat table. `chunks=2` runs the recurrences of two halves of
+    the batch on two threads, as minikeras does.
+    """
+
+    def __init__(self, name: str, weights: List[np.ndarray]) -> None:
+        self.name = name
+        if name == "seed":
+            dims = [(64, 128), (128, 256)]
+            self.emb_shape = None
+        else:
+            dims = [(64, 128)]
+            self.emb_shape = (5000, 64)
+        shapes = ([self.emb_shape] if self.emb_shape else []) + [(f + u + 1, 4 * u) for f, u in dims] + \
+            [(dims[-1][1], 10 if name == "seed" else 1), (10 if name == "seed" else 1,)]
+        sizes = [int(np.prod(s)) for s in shapes]
+        n = sum(sizes)
+        self.w, self.g = np.empty(n, "float32"), np.zeros(n, "float32")
+        self.m, self.v = np.zeros(n, "float32"), np.zeros(n, "float32")
+        self.scratch = (np.empty(_UPDATE_BLOCK, "float32"), np.empty(_UPDATE_BLOCK, "float32"))
+        views, grads, at = [], [], 0
+        for s, k in zip(shapes, sizes):
+            views.append(self.w[at:at + k].reshape(s))
+            grads.append(self.g[at:at + k].reshape(s))
+            at += k
+        it = iter(weights)
+        if self.emb_shape:
+            views[0][...] = next(it)
+        for (f, u), block in zip(dims, views[1 if self.emb_shape else 0:]):
+            block[:f], block[f:f + u], block[f + u] = next(it), next(it), next(it)  # [kernel; recurrent; bias]
+        views[-2][...], views[-1][...] = next(it), next(it)
+        self.emb, self.emb_grad = (views[0], grads[0]) if self.emb_shape else (None, None)
+        first = 1 if self.emb_shape else 0
+        self.layers = [(f, u, blk, gblk) for (f, u), blk, gblk in zip(dims, views[first:], grads[first:])]
+        self.dense, self.dense_grad = (views[-2], views[-1]), (grads[-2], grads[-1])
+        self.iterations = 0
+
+    # ---- forward
+
+    @staticmethod
+    def _fold(block: np.ndarray, u: int) -> np.ndarray:
+        w = np.empty_like(block)
+        for pos, (gate, scale) in enumerate(_LEAN_FOLD):
+            np.multiply(block[:, gate * u:(gate + 1) * u], scale, out=w[:, pos * u:(pos + 1) * u])
+        return w.reshape(block.shape[0], 4, u).transpose(1, 0, 2)  # (4, K, u) views: one product per gate block
+
+    def _lstm_forward(self, xs: np.ndarray, f: int, u: int, block: np.ndarray, chunks: int, train: bool):
+        T, N, _ = xs.shape
+        K = f + u + 1
+        wg = self._fold(block, u)
+        xh = np.empty((T, N, K), "float32")   # [x_t, h_{t-1}, 1] of every step
+        xh[:, :, :f] = xs
+        xh[:, :, f + u] = 1
+        S = T if train else 1
+        A = np.empty((S, 4, N, u), "float32")   # gates i, f, o, c~
+        Hs = np.empty((T + 1, N, u), "float32")
+        Cs = np.empty((T + 1 if train else 2, N, u), "float32")
+        TC = np.empty((S, N, u), "float32")
+        Hs[0] = 0
+        Cs[0] = 0
+
+        def run(rows: slice) -> None:
+            tmp = np.empty((rows.stop - rows.start, u), "float32")
+            for t in range(T):
+                k = t if train else 0
+                xh[t, rows, f:f + u] = Hs[t, rows]
+                a = A[k, :, rows]
+                np.matmul(xh[t, rows], wg, out=a)
+                np.tanh(a, out=a)
+                sig = a[:3]
+                sig *= 0.5
+                sig += 0.5
+                c, cn = Cs[t if train else t % 2, rows], Cs[t + 1 if train else (t + 1) % 2, rows]
+                np.multiply(a[1], c, out=cn)
+                np.multiply(a[0], a[3], out=tmp)
+                cn += tmp
+                np.tanh(cn, out=TC[k, rows])
+                np.multiply(a[2], TC[k, rows], out=Hs[t + 1, rows])
+        _lean_chunks(run, N, chunks)
+        return xh, A, Hs, Cs, TC
+
+    def _forward(self, x: np.ndarray, chunks: int, train: bool):
+        xs = self.emb[x.T] if self.emb is not None else np.ascontiguousarray(x.swapaxes(0, 1))
+        saved = []
+        for f, u, block, _ in self.layers:
+            out = self._lstm_forward(xs, f, u, block, chunks, train)
+            saved.append(out)
+            xs = out[2][1:]
+        h = saved[-1][2][-1]
+        logits = h @ self.dense[0]
+        logits += self.dense[1]
+        if self.name == "seed":
+            logits -= logits.max(axis=1, keepdims=True)
+            p = np.exp(logits, out=logits)
+            p /= p.sum(axis=1, keepdims=True)
+        else:
+            p = np.negative(logits, out=logits)
+            np.exp(p, out=p)
+            p += 1
+            np.reciprocal(p, out=p)
+        return p, saved
+
+    def predict(self, x: np.ndarray, batch_size: int = 256, chunks: int = 1) -> np.ndarray:
+        return np.concatenate([self._forward(x[i:i + batch_size], chunks, False)[0]
+                               for i in range(0, len(x), batch_size)])
+
+    # ---- backward
+
+    @staticmethod
+    def _lstm_backward(saved, f: int, u: int, block: np.ndarray, gblock: np.ndarray, gy_seq, gh_last, chunks: int,
+                       need_x: bool):
+        xh, A, Hs, Cs, TC = saved
+        T, N, K = xh.shape
+        U = block[f:f + u]
+        dZ = np.empty((T, N, 4 * u), "float32")   # Keras's gate order i, f, c, o
+        dx = None
+
+        def run(rows: slice) -> None:
+            n = rows.stop - rows.start
+            Ar = A[:, :, rows]
+            P = np.subtract(1, Ar[:, :3])           # i, f, o: sigmoid' = s (1 - s), times what multiplies the gate
+            P *= Ar[:, :3]
+            P[:, 0] *= Ar[:, 3]
+            P[:, 1] *= Cs[:-1, rows]
+            P[:, 2] *= TC[:, rows]
+            Pc = np.square(Ar[:, 3])                # c~: tanh' times i
+            np.subtract(1, Pc, out=Pc)
+            Pc *= Ar[:, 0]
+            Q = np.square(TC[:, rows])              # o tanh'(c)
+            np.subtract(1, Q, out=Q)
+            Q *= Ar[:, 2]
+            dh = np.zeros((n, u), "float32") if gh_last is None else gh_last[rows].copy()
+            dc = np.zeros((n, u), "float32")
+            dcn = np.empty((n, u), "float32")
+            for t in range(T - 1, -1, -1):
+                if gy_seq is not None:
+                    dh += gy_seq[t, rows]
+                dzt = dZ[t, rows]
+                dzg = dzt.reshape(n, 4, u).transpose(1, 0, 2)
+                np.multiply(dh, P[t, 2], out=dzg[3])
+                np.multiply(dh, Q[t], out=dcn)
+                dcn += dc
+                np.multiply(dcn, P[t, :2], out=dzg[:2])
+                np.multiply(dcn, Pc[t], out=dzg[2])
+                np.multiply(dcn, Ar[t, 1], out=dc)
+                dh = np.ascontiguousarray(np.matmul(U, dzt.T).T)
+        _lean_chunks(run, N, chunks)
+        dz2 = dZ.reshape(T * N, 4 * u)
+        np.matmul(xh.reshape(T * N, K).T, dz2, out=gblock)   # [dW; dU; db] in one product
+        if need_x:
+            dx = (dz2 @ block[:f].T).reshape(T, N, f)
+        return dx
+
+    def train_step(self, x: np.ndarray, y: np.ndarray, chunks: int = 1, learning_rate: float = 1e-3) -> None:
+        """One step of Adam (tf_keras's defaults) on the workload's loss, like `model.train_on_batch(x, y)`."""
+        p, saved = self._forward(x, chunks, True)
+        n = len(y)
+        dl = p - y
+        dl /= n                                  # softmax / sigmoid crossentropy: (p - y) / N at the logits
+        h = saved[-1][2][-1]
+        np.matmul(h.T, dl, out=self.dense_grad[0])
+        np.sum(dl, axis=0, out=self.dense_grad[1])
+        gh, gy = dl @ self.dense[0].T, None
+        for i in range(len(self.layers) - 1, -1, -1):
+            f, u, block, gblock = self.layers[i]
+            need_x = i > 0 or self.emb is not None
+            dx = self._lstm_backward(saved[i], f, u, block, gblock, gy, gh, chunks, need_x)
+            gh, gy = None, dx
+        if self.emb is not None:
+            self.emb_grad[...] = 0
+            cols = self.emb_grad.shape[1]
+            flat = (x.T[..., None] * cols + np.arange(cols)).ravel()
+            np.add.at(self.emb_grad.reshape(-1), flat, gy.ravel())
+        self.iterations += 1
+        t = self.iterations
+        f32 = np.float32
+        c = {"one_minus_beta_1": f32(0.1), "one_minus_beta_2": f32(0.001), "epsilon": f32(1e-7),
+             "alpha": f32(learning_rate * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t))}
+        a, b = self.scratch
+        total = len(self.w)
+        for lo in range(0, total, _UPDATE_BLOCK):
+            r = slice(lo, min(lo + _UPDATE_BLOCK, total))
+            k = r.stop - r.start
+            adam_passes(self.g[r], self.w[r], self.m[r], self.v[r], a[:k], b[:k], c)
+
+
+def _lean_chunks(run: Callable[[slice], None], n: int, chunks: int) -> None:
+    if chunks == 1:
+        run(slice(0, n))
+    else:
+        threads.run_parallel([lambda rows=rows: run(rows) for rows in threads.split_range(n, n // chunks)])
+
+
+def loop_floor_ms(name: str, repeats: int) -> Dict[str, float]:
+    """`LeanLoop`'s train step and predict of 1024 samples (batch 256) with the workload's shapes: the fastest of
+    one chunk and, with more than one kernel thread and at least 64 samples, two; each with BLAS on one thread
+    and on its own threads."""
+    rng = np.random.default_rng(0)
+    lean = LeanLoop(name, minikeras_model(name).get_weights())
+    batch = 32 if name == "seed" else 64
+    d, p = _data(name, batch, rng), _data(name, 1024, rng)
+
+    def best(fn: Callable[[int], Any], n: int) -> float:
+        options = [1] + ([2] if threads.kernel_threads() > 1 and n >= 64 else [])
+        times = []
+        for chunks in options:
+            with threads.blas_threads(1):
+                times.append(_median_ms(lambda: fn(chunks), repeats))
+            times.append(_median_ms(lambda: fn(chunks), repeats))
+        return min(times)
+
+    return {"train_ms": best(lambda k: lean.train_step(d["x"], d["y"], k), batch),
+            "predict1024_ms": best(lambda k: lean.predict(p["x"], 256, k), 256)}
+
+
 @contextlib.contextmanager
 def _one_thread() -> Any:
     """BLAS at one thread and the kernels' batch chunks off (PyTorch and XLA are limited where they are set up)."""
@@ -639,6 +872,12 @@ def _main(args: Any) -> int:
         if best_train:
             line += f", best peer / step floor {min(best_train) / step_floor:.2f}"
         print(line + ")")
+        lean = loop_floor_ms(name, args.repeats)
+        ratios = [f"minikeras / loop floor {med['minikeras'][k] / lean[k]:.2f}"
+                  + (f", best peer / loop floor {min(med[p][k] for p in peers if p in med) / lean[k]:.2f}"
+                     if any(p in med for p in peers) else "") for k in ("train_ms", "predict1024_ms")]
+        print(f"  numpy loop floor (the leanest numpy implementation we know, `LeanLoop`): train {lean['train_ms']:.2f}"
+              f" ms ({ratios[0]}), predict 1024 {lean['predict1024_ms']:.2f} ms ({ratios[1]})")
         gf = lstm_flops(name, batch, True) / (med["minikeras"]["train_ms"] * 1e-3) / 1e9
         print(f"  minikeras train step: {gf:.1f} GFLOP/s ({100 * gf / roof:.1f}% of the sgemm rate)")
         if missing:

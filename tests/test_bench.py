@@ -10,12 +10,12 @@ import pytest
 from minikeras import bench
 
 
-def test_minikeras_alone_prints_every_metric_and_both_floors(capsys):
+def test_minikeras_alone_prints_every_metric_and_every_floor(capsys):
     assert bench.main(["--workload", "seed", "--repeats", "1"]) == 0
     out = capsys.readouterr().out
     assert "workload seed" in out and "workload sent" not in out
     for row in ("train_ms", "predict1024_ms", "predict1_ms", "numpy step-loop floor, predict 1",
-                "numpy train-step floor: products"):
+                "numpy train-step floor: products", "numpy loop floor (the leanest numpy implementation"):
         assert row in out
     header = next(line for line in out.splitlines() if line.strip().startswith("metric"))
     assert header.split() == ["metric", "minikeras", "minikeras-hard", "floor", "mk/floor", "hard/sigmoid"]
@@ -73,11 +73,14 @@ def test_compare_rotates_the_systems_and_prints_the_spread_over_rounds(capsys, m
     monkeypatch.setattr(bench, "sgemm_gflops", lambda: 1.0)
     monkeypatch.setattr(bench, "step_loop_floor_ms", lambda name, repeats: 1.0)
     monkeypatch.setattr(bench, "update_floor_ms", lambda name, repeats: 1.0)
+    monkeypatch.setattr(bench, "loop_floor_ms", lambda name, repeats: {"train_ms": 2.0, "predict1024_ms": 4.0})
     assert bench.main(["--compare", "--workload", "seed", "--repeats", "3"]) == 0
     assert order[:5] == ["minikeras", "minikeras-hard", "pytorch", "keras3-jax", "floor"]
     assert order[5:9] == ["minikeras-hard", "pytorch", "floor", "minikeras"]  # round 2 starts one later
     out = capsys.readouterr().out
     assert "mk/best peer within each round: train 2.00-2.75, predict1024 2.00-2.75, predict1 2.00-2.75" in out
+    assert ("train 2.00 ms (minikeras / loop floor 5.50, best peer / loop floor 2.50), predict 1024 4.00 ms "
+            "(minikeras / loop floor 2.75, best peer / loop floor 1.25)") in out
 
 
 def test_the_update_floor_is_the_adam_step_minikeras_takes():
@@ -101,3 +104,31 @@ def test_the_update_floor_is_the_adam_step_minikeras_takes():
     np.testing.assert_array_equal(m, opt.get_weights()[1])
     np.testing.assert_array_equal(v, opt.get_weights()[2])
     assert bench.update_floor_ms("seed", 1) > 0
+
+
+@pytest.mark.parametrize("name", ["seed", "sent"])
+def test_the_loop_floor_computes_what_minikeras_computes(name):
+    """`LeanLoop`, the yardstick of the numpy loop floor, is the workload itself, not a stand-in: from a minikeras
+    model's weights it predicts what the model predicts and, after Adam steps (one and two chunks of the batch),
+    holds the weights the model holds."""
+    import numpy as np
+    from minikeras import backend
+
+    backend.set_random_seed(1)
+    model = bench.minikeras_model(name)
+    lean = bench.LeanLoop(name, model.get_weights())
+    rng = np.random.default_rng(0)
+    x = bench._data(name, 300, rng)["x"]
+    np.testing.assert_allclose(lean.predict(x, 256, chunks=2), model.predict(x, batch_size=256, verbose=0),
+                               rtol=0, atol=2e-6)
+    d = bench._data(name, 64, rng)
+    for step in range(3):
+        model.train_on_batch(d["x"], d["y"])
+        lean.train_step(d["x"], d["y"], chunks=1 + step % 2)
+    mine = ([lean.emb] if lean.emb is not None else []) + \
+        [w for f, u, block, _ in lean.layers for w in (block[:f], block[f:f + u], block[f + u])] + list(lean.dense)
+    theirs = model.get_weights()
+    assert [w.shape for w in mine] == [w.shape for w in theirs]
+    for a, b in zip(mine, theirs):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+    assert bench.loop_floor_ms(name, 1)["train_ms"] > 0
