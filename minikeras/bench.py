@@ -12,7 +12,9 @@ medians of repeats after warm-up. `floor` is the time of the workload's matrix p
 the LSTM and Dense layers need (forward, and for a train step the backward products), issued through numpy: what
 any implementation on numpy must spend. `--compare` runs the same workloads in PyTorch (CPU, nn.LSTM batch_first)
 and Keras 3 (JAX backend) when they are importable -- nothing is downloaded -- alternating runs, and prints the
-ratios minikeras / best peer and minikeras / floor. `--threads 1` runs everything on one thread (BLAS, the kernels'
+ratios minikeras / best peer and minikeras / floor. `loop floor` is the leanest numpy implementation of the
+workload we know (`LeanLoop`; for one sample `step_loop_floor_ms`), which computes the same numbers as minikeras:
+what minikeras spends above it is the framework's own cost. `--threads 1` runs everything on one thread (BLAS, the kernels'
 batch chunks, PyTorch's and XLA's thread pools).
 """
 from __future__ import annotations
@@ -377,7 +379,7 @@ _LEAN_FOLD = ((0, 0.5), (1, 0.5), (3, 0.5), (2, 1.0))  # (Keras gate, scale) in 
 
 class LeanLoop:
     """The leanest numpy implementation we know of a workload's train step and batched predict: the yardstick for
-    what minikeras spends above what numpy itself must (`numpy loop floor` in the bench's output).
+    what minikeras spends above what numpy itself must (the `loop floor` column of the bench's tables).
 
     It computes what minikeras computes (the tests compare its predictions and its weights after Adam steps with a
     minikeras model's), written as plain numpy with nothing else around it: no layers, no autograd, no checks, no
@@ -580,9 +582,9 @@ def _lean_chunks(run: Callable[[slice], None], n: int, chunks: int) -> None:
 
 
 def loop_floor_ms(name: str, repeats: int) -> Dict[str, float]:
-    """`LeanLoop`'s train step and predict of 1024 samples (batch 256) with the workload's shapes: the fastest of
-    one chunk and, with more than one kernel thread and at least 64 samples, two; each with BLAS on one thread
-    and on its own threads."""
+    """The numpy loop floor, per metric: `LeanLoop`'s train step and predict of 1024 samples (batch 256), the
+    fastest of one chunk and, with more than one kernel thread and at least 64 samples, two, each with BLAS on one
+    thread and on its own threads; for one sample, `step_loop_floor_ms`."""
     rng = np.random.default_rng(0)
     lean = LeanLoop(name, minikeras_model(name).get_weights())
     batch = 32 if name == "seed" else 64
@@ -598,7 +600,8 @@ def loop_floor_ms(name: str, repeats: int) -> Dict[str, float]:
         return min(times)
 
     return {"train_ms": best(lambda k: lean.train_step(d["x"], d["y"], k), batch),
-            "predict1024_ms": best(lambda k: lean.predict(p["x"], 256, k), 256)}
+            "predict1024_ms": best(lambda k: lean.predict(p["x"], 256, k), 256),
+            "predict1_ms": step_loop_floor_ms(name, repeats)}
 
 
 @contextlib.contextmanager
@@ -814,6 +817,7 @@ def _main(args: Any) -> int:
     if args.compare:
         systems.update({"pytorch": run_torch, "keras3-jax": run_keras3})
     systems["floor"] = floor_ms
+    systems["loop floor"] = loop_floor_ms
     peers = ("pytorch", "keras3-jax")
     for name in names:
         results: Dict[str, Dict[str, List[float]]] = {}
@@ -842,7 +846,7 @@ def _main(args: Any) -> int:
         batch = 32 if name == "seed" else 64
         print(f"\nworkload {name} (ms, medians)")
         header = ["metric"] + list(med) + (["mk/best peer"] if any(p in med for p in peers) else []) + \
-            ["mk/floor", "hard/sigmoid"]
+            ["mk/floor", "mk/loop floor", "hard/sigmoid"]
         print("  " + "".join(f"{h:>15s}" for h in header))
         for k in ("train_ms", "predict1024_ms", "predict1_ms"):
             row = [f"{med[s][k]:15.2f}" for s in med]
@@ -850,7 +854,8 @@ def _main(args: Any) -> int:
             best = [med[p][k] for p in peers if p in med]
             if best:
                 row.append(f"{mk / min(best):15.2f}")
-            row += [f"{mk / med['floor'][k]:15.2f}", f"{med['minikeras-hard'][k] / mk:15.2f}"]
+            row += [f"{mk / med['floor'][k]:15.2f}", f"{mk / med['loop floor'][k]:15.2f}",
+                    f"{med['minikeras-hard'][k] / mk:15.2f}"]
             print(f"  {k:>15s}" + "".join(row))
         present = [p for p in peers if p in results]
         if present and rounds > 1:
@@ -861,9 +866,6 @@ def _main(args: Any) -> int:
                           for r, m in enumerate(results["minikeras"][k])]
                 spans.append(f"{k.replace('_ms', '')} {min(ratios):.2f}-{max(ratios):.2f}")
             print(f"  mk/best peer within each round: {', '.join(spans)}")
-        loop = step_loop_floor_ms(name, args.repeats)
-        print(f"  numpy step-loop floor, predict 1: {loop:.2f} ms (the fewest numpy calls per timestep; "
-              f"minikeras / loop floor {med['minikeras']['predict1_ms'] / loop:.2f})")
         update = update_floor_ms(name, args.repeats)
         step_floor = med["floor"]["train_ms"] + update
         line = (f"  numpy train-step floor: products {med['floor']['train_ms']:.2f} + Adam update {update:.2f} = "
@@ -872,12 +874,6 @@ def _main(args: Any) -> int:
         if best_train:
             line += f", best peer / step floor {min(best_train) / step_floor:.2f}"
         print(line + ")")
-        lean = loop_floor_ms(name, args.repeats)
-        ratios = [f"minikeras / loop floor {med['minikeras'][k] / lean[k]:.2f}"
-                  + (f", best peer / loop floor {min(med[p][k] for p in peers if p in med) / lean[k]:.2f}"
-                     if any(p in med for p in peers) else "") for k in ("train_ms", "predict1024_ms")]
-        print(f"  numpy loop floor (the leanest numpy implementation we know, `LeanLoop`): train {lean['train_ms']:.2f}"
-              f" ms ({ratios[0]}), predict 1024 {lean['predict1024_ms']:.2f} ms ({ratios[1]})")
         gf = lstm_flops(name, batch, True) / (med["minikeras"]["train_ms"] * 1e-3) / 1e9
         print(f"  minikeras train step: {gf:.1f} GFLOP/s ({100 * gf / roof:.1f}% of the sgemm rate)")
         if missing:
