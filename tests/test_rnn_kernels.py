@@ -473,20 +473,21 @@ def test_chunked_results_are_deterministic(chunked):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)  # and the same numbers as one chunk
 
 
+@pytest.mark.parametrize("n", [1, 2])  # one sample: the activations run on its row (`_RowPlan`) where they fold
 @pytest.mark.parametrize("recurrent_activation", ["hard_sigmoid", "sigmoid", "tanh"])
 @pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
 @pytest.mark.parametrize("option", ["plain", "mask_go_backwards", "time_major"])
-def test_small_inference_runs_unfolded_and_matches_the_folded_kernel(activation, recurrent_activation, option,
+def test_small_inference_runs_unfolded_and_matches_the_folded_kernel(activation, recurrent_activation, option, n,
                                                                      float64):
     """Short inference calls on few samples skip the per-call weight folding; same numbers as the folded path."""
     rng = np.random.default_rng(21)
-    n, t, f, u = 2, 3, 2000, 4  # (F + u) * 4u = 32064 > T * (6000 + 9Nu) = 18216: unfolded; training always folds
+    t, f, u = 3, 2000, 4  # (F + u) * 4u = 32064 > T * (6000 + 9Nu) = 18216: unfolded; training always folds
     x = rng.standard_normal((n, t, f))
     k, r, b = rng.standard_normal((f, 4 * u)), rng.standard_normal((u, 4 * u)), rng.standard_normal(4 * u)
     h0, c0 = rng.standard_normal((n, u)), rng.standard_normal((n, u))
     opts = dict(return_sequences=True, activation=activation, recurrent_activation=recurrent_activation)
     if option == "mask_go_backwards":
-        opts.update(mask=np.array([[1, 1, 0], [1, 0, 1]], bool), go_backwards=True)
+        opts.update(mask=np.array([[1, 1, 0], [1, 0, 1]][:n], bool), go_backwards=True)
     if option == "time_major":
         x = x.transpose(1, 0, 2)
         opts.update(time_major=True)
@@ -497,6 +498,25 @@ def test_small_inference_runs_unfolded_and_matches_the_folded_kernel(activation,
     folded = rnn_kernels.lstm_sequence(*args, **opts)
     for a, c, what in zip(small, folded, ["output", "h", "c"]):
         np.testing.assert_allclose(a.numpy(), c.numpy(), atol=1e-12, rtol=1e-12, err_msg=what)
+
+
+@pytest.mark.parametrize("acts", [("tanh", "sigmoid"), ("tanh", "hard_sigmoid"), ("sigmoid", "hard_sigmoid_keras3"),
+                                  ("relu", "sigmoid")])
+def test_one_sample_row_activations_are_bit_identical_to_the_per_gate_ones(acts, monkeypatch):
+    """One sample's gates activated as one row (vector folds, `_RowPlan`) give the float32 bits of the per-gate
+    activations they replace (where an activation has no fold, such as relu, the per-gate plan runs anyway)."""
+    rng = np.random.default_rng(5)
+    arrays = [a.astype("float32") for a in _lstm_arrays(rng, n=1, t=3, f=3000, u=6)]
+    opts = dict(return_sequences=True, activation=acts[0], recurrent_activation=acts[1])
+    real, plans = rnn_kernels._row_plan, []
+    monkeypatch.setattr(rnn_kernels, "_row_plan", lambda *args: plans.append(real(*args)) or plans[-1])
+    with no_grad():
+        rows = [y.numpy() for y in rnn_kernels.lstm_sequence(*[Tensor(a) for a in arrays], **opts)]
+        assert len(plans) == 1 and (plans[0] is None) == (acts[0] == "relu")  # the row path ran where it can
+        monkeypatch.setattr(rnn_kernels, "_row_plan", lambda *args: None)
+        gates = [y.numpy() for y in rnn_kernels.lstm_sequence(*[Tensor(a) for a in arrays], **opts)]
+    for a, b in zip(rows, gates):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_gradient_products_run_side_by_side_on_the_kernel_threads(chunked, monkeypatch):

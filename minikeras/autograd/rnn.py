@@ -32,6 +32,7 @@ layer falls back to the composed path for those and for user callables).
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
@@ -461,6 +462,57 @@ class _GatePlan:
             fn(a[gates])
 
 
+@functools.lru_cache(maxsize=64)
+def _gate_plan(acts: Tuple[ActivationMath, ...], fold: bool) -> _GatePlan:
+    """`_GatePlan(acts, fold)`, built once per combination: a plan is never changed after it is built, and building
+    one costs about as much as a one-sample step."""
+    return _GatePlan(acts, fold)
+
+
+class _RowPlan:
+    """The gate activations of ONE sample on unfolded weights, applied to its pre-activation row `(1, G*u)` (the
+    gate-major block of one sample is the same memory): the folds of `_GatePlan` (`ActivationMath.fold`) applied at
+    run time as per-column vectors, then one core pass per run of gates with the same core, then one vector affine.
+
+    For sigmoid gates and a tanh candidate that is four numpy calls (`*= scale`, `tanh`, `*= post scale`,
+    `+= post shift`) where the per-gate activations take nine; every element sees the same operations in the same
+    order as `ActivationMath.forward` (e.g. `0.5 * tanh(0.5 z) + 0.5`; a tanh gate is scaled by 1 and shifted by
+    0), so the numbers are the same bit for bit.
+    """
+
+    def __init__(self, acts: Sequence[ActivationMath], u: int, dtype: Any):
+        folds = [a.fold for a in acts]
+
+        def columns(values: Sequence[float]) -> np.ndarray:
+            return np.repeat(np.asarray(values, dtype=dtype), u)
+
+        self.scale = None if all(f[0] == 1.0 for f in folds) else columns([f[0] for f in folds])
+        self.shift = None if not any(f[1] for f in folds) else columns([f[1] for f in folds])
+        self.cores = [(slice(lo * u, hi * u), FOLD_CORES[key]) for lo, hi, key in _runs([f[2] for f in folds])]
+        posts = [(f[3], f[4]) for f in folds]
+        self.post = None if all(p == (1.0, 0.0) for p in posts) else \
+            (columns([p[0] for p in posts]), columns([p[1] for p in posts]))
+
+    def __call__(self, row: np.ndarray) -> None:
+        if self.scale is not None:
+            row *= self.scale
+        if self.shift is not None:
+            row += self.shift
+        for cols, core in self.cores:
+            core(row[:, cols])
+        if self.post is not None:
+            row *= self.post[0]
+            row += self.post[1]
+
+
+@functools.lru_cache(maxsize=64)
+def _row_plan(acts: Tuple[ActivationMath, ...], u: int, dtype: np.dtype) -> Optional[_RowPlan]:
+    """A cached `_RowPlan`, or None when an activation has no fold (e.g. relu): then the per-gate plan runs."""
+    if any(a.fold is None for a in acts):
+        return None
+    return _RowPlan(acts, u, dtype)
+
+
 def _runs(keys: Sequence[Any]) -> Iterator[Tuple[int, int, Any]]:
     lo = 0
     for hi in range(1, len(keys) + 1):
@@ -547,8 +599,10 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
     # adding it to h @ U (the add alone was about a sixth of a step's elementwise work on 256 samples).
     stacked = fold and rdp is None and (dp is None or dp.shape[0] == 1)
     Z = WU = xs = None
+    nf = xt.shape[2]
+    row_plan = None
     if fold:
-        plan = _GatePlan([ract, ract, ract, act])           # forward order i, f, o, c~
+        plan = _gate_plan((ract, ract, ract, act), True)    # forward order i, f, o, c~
         if stacked:
             WU = _stack_lstm_weights(plan, kernel, rk, bias, u)
             xs = xt if dp is None else xt * dp[0]
@@ -557,10 +611,18 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
             Z = _project_inputs(xt, k_f, b_f, dp, 4)        # (4, T, N, u) in the plan's gate order
         pos = _POS
     else:
-        plan = _GatePlan([ract, ract, act, ract], fold=False)  # Keras's order i, f, c~, o
-        Z = _project_inputs(xt, kernel, bias, dp, 4)
+        plan = _gate_plan((ract, ract, act, ract), False)   # Keras's order i, f, c~, o
+        # NOTE: one sample: its gate-major block is its row, so the projections stay rows (T, 4u) (no gate-major
+        # copy) and the activations run on the whole row (`_RowPlan`): a one-sample step is mostly per-call cost
+        row_plan = _row_plan((ract, ract, act, ract), u, np.dtype(dtype)) if N == 1 and dp is None else None
+        if row_plan is not None:
+            with gemm_threads(T * nf * 4 * u):
+                Z = np.matmul(xt.reshape(T, nf), kernel)
+            if bias is not None:
+                Z += bias
+        else:
+            Z = _project_inputs(xt, kernel, bias, dp, 4)
         pos = {I: 0, F: 1, C: 2, O: 3}
-    nf = xt.shape[2]
     keep_z = store and (act.needs_input or ract.needs_input)
     S = T if store else 1
     A = np.empty((S, 4, N, u), dtype=dtype)   # activated gates, forward order: i, f, o, c~
@@ -600,11 +662,18 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
                 elif fold:
                     np.matmul(h if rdp is None else h * rdp[:, rows], rk_f, out=rec)
                     np.add(Z[:, t, rows], rec, out=a)
+                elif row_plan is not None:
+                    row = a.reshape(1, 4 * u)
+                    np.matmul(h, rk, out=row)
+                    row += Z[t]
                 else:
                     np.add(Z[:, t, rows], (h @ rk).reshape(n, 4, u).transpose(1, 0, 2), out=a)
                 if keep_z:
                     np.copyto(Zp[k, :, rows], a)
-                plan(a)
+                if row_plan is not None:
+                    row_plan(row)
+                else:
+                    plan(a)
                 c_next = Cs[t + 1 if store else (t + 1) % 2, rows]
                 cn = c_next if steps is None else Cn[k, rows]
                 np.multiply(a[gf], c, out=cn)          # c_t = f * c_{t-1} + i * c~
