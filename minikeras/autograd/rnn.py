@@ -649,12 +649,15 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
             xh_all[:, :, :nf] = xs[:, rows]
             xh_all[:, :, nf + u:] = 1
         tmp = np.empty((n, u), dtype=dtype)
+        # the chunk's rows of every state array, cut once: a step then takes its views with one integer index
+        Hr, Cr, Ar, TCr = Hs[:, rows], Cs[:, rows], A[:, :, rows], TC[:, rows]
+        Cnr = None if Cn is None else Cn[:, rows]
         with np.errstate(over="ignore"):
             for t in range(T):
                 k = t if store else 0
-                h = Hs[t, rows]
-                c = Cs[t if store else t % 2, rows]
-                a = A[k, :, rows]
+                h = Hr[t]
+                c = Cr[t if store else t % 2]
+                a = Ar[k]
                 if stacked:
                     xh = xh_all[t]
                     xh[:, nf:nf + u] = h
@@ -674,14 +677,14 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
                     row_plan(row)
                 else:
                     plan(a)
-                c_next = Cs[t + 1 if store else (t + 1) % 2, rows]
-                cn = c_next if steps is None else Cn[k, rows]
+                c_next = Cr[t + 1 if store else (t + 1) % 2]
+                cn = c_next if steps is None else Cnr[k]
                 np.multiply(a[gf], c, out=cn)          # c_t = f * c_{t-1} + i * c~
                 np.multiply(a[gi], a[gc], out=tmp)
                 cn += tmp
-                tc = TC[k, rows]
+                tc = TCr[k]
                 act.forward(cn, tc)
-                hn = Hs[t + 1, rows]
+                hn = Hr[t + 1]
                 np.multiply(a[go], tc, out=hn)         # h_t = o * act(c_t)
                 if steps is not None:
                     m = _step_mask(steps, t, rows)
