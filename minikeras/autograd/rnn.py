@@ -586,11 +586,20 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
     dtype, xt, steps = _prologue("LSTMSequence", x, kernel, rk, h0, 4, mask, time_major, go_backwards)
     T, N, _ = xt.shape
     u = rk.shape[0]
-    # NOTE: folding copies all the weights, (F + u) x 4u elements, once per call; it pays off when what it saves
-    # outweighs that copy: per step about three numpy calls (~6000 elements' worth of copying each) and passes over
-    # the three recurrent gates (3Nu elements each). Short inference calls on few samples run unfolded, in Keras's
-    # gate order, straight on the layer's weights: one h @ U GEMM per step, added gate-major through a strided view.
-    fold = store or recurrent_dropout_mask is not None or (kernel.shape[0] + u) * 4 * u < T * (6000 + 9 * N * u)
+    # NOTE: inference on ONE sample runs unfolded on its row (`_RowPlan`: the folds applied as vectors) when its
+    # activations fold: its gate-major block is its row, so folding would save about one numpy call per step, while
+    # the stacked product [x_t, h, 1] @ [W; U; b] reads the input kernel again at every step (one sample's products
+    # are bound by reading the weights) and the fold copies every weight per call. The sent workload's one-sample
+    # predict (40 steps) took 0.81-0.85 ms this way against 0.85-0.87 folded (five alternating processes each, one
+    # thread), although it runs ~10% more instructions. Otherwise folding copies all the weights, (F + u) x 4u
+    # elements, once per call; it pays off when what it saves outweighs that copy: per step about three numpy calls
+    # (~6000 elements' worth of copying each) and passes over the three recurrent gates (3Nu elements each). Short
+    # inference calls on few samples run unfolded, in Keras's gate order, straight on the layer's weights: one h @ U
+    # GEMM per step, added gate-major through a strided view.
+    one_row = not store and N == 1 and dropout_mask is None and recurrent_dropout_mask is None
+    row_plan = _row_plan((ract, ract, act, ract), u, np.dtype(dtype)) if one_row else None
+    fold = row_plan is None and (store or recurrent_dropout_mask is not None
+                                 or (kernel.shape[0] + u) * 4 * u < T * (6000 + 9 * N * u))
     order = list(FORWARD_GATES) if fold else [I, F, C, O]
     dp = None if dropout_mask is None else dropout_mask[order] if dropout_mask.shape[0] == 4 else dropout_mask
     rdp = None if recurrent_dropout_mask is None else recurrent_dropout_mask[order]
@@ -600,7 +609,6 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
     stacked = fold and rdp is None and (dp is None or dp.shape[0] == 1)
     Z = WU = xs = None
     nf = xt.shape[2]
-    row_plan = None
     if fold:
         plan = _gate_plan((ract, ract, ract, act), True)    # forward order i, f, o, c~
         if stacked:
@@ -612,10 +620,8 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
         pos = _POS
     else:
         plan = _gate_plan((ract, ract, act, ract), False)   # Keras's order i, f, c~, o
-        # NOTE: one sample: its gate-major block is its row, so the projections stay rows (T, 4u) (no gate-major
-        # copy) and the activations run on the whole row (`_RowPlan`): a one-sample step is mostly per-call cost
-        row_plan = _row_plan((ract, ract, act, ract), u, np.dtype(dtype)) if N == 1 and dp is None else None
         if row_plan is not None:
+            # one sample: the projections stay rows (T, 4u), no gate-major copy
             with gemm_threads(T * nf * 4 * u):
                 Z = np.matmul(xt.reshape(T, nf), kernel)
             if bias is not None:
