@@ -439,7 +439,7 @@ class _GatePlan:
 
     Each gate whose activation has a `fold` gets its weights scaled and its bias shifted (`scales`, `shifts`), so the
     activation is a core pass (`FOLD_CORES`) plus, where needed, a post affine; consecutive gates with the same core
-    (or the same unfoldable activation) share one call. Built once per layer call.
+    (or the same unfoldable activation) share one call. Built once per combination of activations (`_gate_plan`).
     """
 
     def __init__(self, acts: Sequence[ActivationMath], fold: bool = True):
