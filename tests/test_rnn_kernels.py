@@ -476,7 +476,7 @@ def test_chunked_results_are_deterministic(chunked):
 @pytest.mark.parametrize("n", [1, 2])  # one sample: the activations run on its row (`_RowPlan`) where they fold
 @pytest.mark.parametrize("recurrent_activation", ["hard_sigmoid", "sigmoid", "tanh"])
 @pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
-@pytest.mark.parametrize("option", ["plain", "mask_go_backwards", "time_major"])
+@pytest.mark.parametrize("option", ["plain", "mask_go_backwards", "time_major", "go_backwards", "last_output"])
 def test_small_inference_runs_unfolded_and_matches_the_folded_kernel(activation, recurrent_activation, option, n,
                                                                      float64):
     """Short inference calls on few samples skip the per-call weight folding; same numbers as the folded path."""
@@ -491,6 +491,10 @@ def test_small_inference_runs_unfolded_and_matches_the_folded_kernel(activation,
     if option == "time_major":
         x = x.transpose(1, 0, 2)
         opts.update(time_major=True)
+    if option == "go_backwards":
+        opts.update(go_backwards=True)
+    if option == "last_output":
+        opts.update(return_sequences=False)
     args = [Tensor(a) for a in (x, k, r, b, h0, c0)]
     with no_grad():
         small = rnn_kernels.lstm_sequence(*args, **opts)

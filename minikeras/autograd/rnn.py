@@ -481,6 +481,7 @@ class _RowPlan:
     """
 
     def __init__(self, acts: Sequence[ActivationMath], u: int, dtype: Any):
+        self.dtype = np.dtype(dtype)
         folds = [a.fold for a in acts]
 
         def columns(values: Sequence[float]) -> np.ndarray:
@@ -579,6 +580,51 @@ def _stack_lstm_weights(plan: _GatePlan, kernel: np.ndarray, rk: np.ndarray, bia
     return w
 
 
+def _lstm_one_row(xt: np.ndarray, kernel: np.ndarray, rk: np.ndarray, bias: Optional[np.ndarray], h0: np.ndarray,
+                  c0: np.ndarray, act: ActivationMath, row_plan: _RowPlan, return_sequences: bool,
+                  time_major: bool) -> Tuple[np.ndarray, np.ndarray, np.ndarray, None]:
+    """`_lstm_forward` for inference on ONE sample without mask or dropout: `xt` (T, 1, F) in processing order.
+
+    One sample's gate block is its row (1, 4u), so a step has nothing to choose: `h @ U` into the row, the step's
+    input projection added, the gates activated as one row (`_RowPlan`: the folds applied as vectors, on the
+    layer's own weights, the same bits as the per-gate activations), the cell update. Nothing is folded: folding
+    copies every weight per call, and the stacked product [x_t, h, 1] @ [W; U; b] would read the input kernel again
+    at every step (one sample's products are bound by reading the weights): the sent workload's one-sample predict
+    (40 steps) took 0.81-0.85 ms unfolded against 0.85-0.87 folded (five alternating processes each, one thread).
+    Its own loop, apart from the general one, runs no per-step branches and no state arrays for the whole
+    sequence: 2.94M -> 2.76M instructions per one-sample predict of Keras 2's two-LSTM example, 5.94M -> 5.39M for
+    the sent workload (callgrind, one thread)."""
+    T, _, nf = xt.shape
+    u = rk.shape[0]
+    dtype = row_plan.dtype
+    with compute_scope():
+        with gemm_threads(T * nf * 4 * u):
+            Z = np.matmul(xt.reshape(T, nf), kernel)   # (T, 4u): the input projections stay rows
+        if bias is not None:
+            Z += bias
+        Hs = np.empty((T + 1, 1, u), dtype=dtype)
+        Hs[0] = h0
+        c = np.array(c0, dtype=dtype, copy=True)
+        row = np.empty((1, 4 * u), dtype=dtype)
+        i, f, cand, o = (row[:, g * u:(g + 1) * u] for g in (I, F, C, O))
+        tmp, tc = np.empty((1, u), dtype=dtype), np.empty((1, u), dtype=dtype)
+        with np.errstate(over="ignore"):
+            for t in range(T):
+                np.matmul(Hs[t], rk, out=row)
+                row += Z[t]
+                row_plan(row)
+                c *= f                     # c_t = f * c_{t-1} + i * c~
+                np.multiply(i, cand, out=tmp)
+                c += tmp
+                act.forward(c, tc)
+                np.multiply(o, tc, out=Hs[t + 1])   # h_t = o * act(c_t)
+    if return_sequences:
+        y = Hs[1:] if time_major else Hs[1:].swapaxes(0, 1)
+    else:
+        y = Hs[T]
+    return y, Hs[T], c, None
+
+
 def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major, return_sequences,
                   zero_output_for_mask, initial_output, activation, recurrent_activation, dropout_mask,
                   recurrent_dropout_mask, store):
@@ -586,20 +632,15 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
     dtype, xt, steps = _prologue("LSTMSequence", x, kernel, rk, h0, 4, mask, time_major, go_backwards)
     T, N, _ = xt.shape
     u = rk.shape[0]
-    # NOTE: inference on ONE sample runs unfolded on its row (`_RowPlan`: the folds applied as vectors) when its
-    # activations fold: its gate-major block is its row, so folding would save about one numpy call per step, while
-    # the stacked product [x_t, h, 1] @ [W; U; b] reads the input kernel again at every step (one sample's products
-    # are bound by reading the weights) and the fold copies every weight per call. The sent workload's one-sample
-    # predict (40 steps) took 0.81-0.85 ms this way against 0.85-0.87 folded (five alternating processes each, one
-    # thread), although it runs ~10% more instructions. Otherwise folding copies all the weights, (F + u) x 4u
-    # elements, once per call; it pays off when what it saves outweighs that copy: per step about three numpy calls
-    # (~6000 elements' worth of copying each) and passes over the three recurrent gates (3Nu elements each). Short
-    # inference calls on few samples run unfolded, in Keras's gate order, straight on the layer's weights: one h @ U
-    # GEMM per step, added gate-major through a strided view.
-    one_row = not store and N == 1 and dropout_mask is None and recurrent_dropout_mask is None
-    row_plan = _row_plan((ract, ract, act, ract), u, np.dtype(dtype)) if one_row else None
-    fold = row_plan is None and (store or recurrent_dropout_mask is not None
-                                 or (kernel.shape[0] + u) * 4 * u < T * (6000 + 9 * N * u))
+    if not store and N == 1 and steps is None and dropout_mask is None and recurrent_dropout_mask is None:
+        row_plan = _row_plan((ract, ract, act, ract), u, np.dtype(dtype))
+        if row_plan is not None:
+            return _lstm_one_row(xt, kernel, rk, bias, h0, c0, act, row_plan, return_sequences, time_major)
+    # NOTE: folding copies all the weights, (F + u) x 4u elements, once per call; it pays off when what it saves
+    # outweighs that copy: per step about three numpy calls (~6000 elements' worth of copying each) and passes over
+    # the three recurrent gates (3Nu elements each). Short inference calls on few samples run unfolded, in Keras's
+    # gate order, straight on the layer's weights: one h @ U GEMM per step, added gate-major through a strided view.
+    fold = store or recurrent_dropout_mask is not None or (kernel.shape[0] + u) * 4 * u < T * (6000 + 9 * N * u)
     order = list(FORWARD_GATES) if fold else [I, F, C, O]
     dp = None if dropout_mask is None else dropout_mask[order] if dropout_mask.shape[0] == 4 else dropout_mask
     rdp = None if recurrent_dropout_mask is None else recurrent_dropout_mask[order]
@@ -620,14 +661,7 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
         pos = _POS
     else:
         plan = _gate_plan((ract, ract, act, ract), False)   # Keras's order i, f, c~, o
-        if row_plan is not None:
-            # one sample: the projections stay rows (T, 4u), no gate-major copy
-            with gemm_threads(T * nf * 4 * u):
-                Z = np.matmul(xt.reshape(T, nf), kernel)
-            if bias is not None:
-                Z += bias
-        else:
-            Z = _project_inputs(xt, kernel, bias, dp, 4)
+        Z = _project_inputs(xt, kernel, bias, dp, 4)
         pos = {I: 0, F: 1, C: 2, O: 3}
     keep_z = store and (act.needs_input or ract.needs_input)
     S = T if store else 1
@@ -671,18 +705,11 @@ def _lstm_forward(x, kernel, rk, bias, h0, c0, *, mask, go_backwards, time_major
                 elif fold:
                     np.matmul(h if rdp is None else h * rdp[:, rows], rk_f, out=rec)
                     np.add(Z[:, t, rows], rec, out=a)
-                elif row_plan is not None:
-                    row = a.reshape(1, 4 * u)
-                    np.matmul(h, rk, out=row)
-                    row += Z[t]
                 else:
                     np.add(Z[:, t, rows], (h @ rk).reshape(n, 4, u).transpose(1, 0, 2), out=a)
                 if keep_z:
                     np.copyto(Zp[k, :, rows], a)
-                if row_plan is not None:
-                    row_plan(row)
-                else:
-                    plan(a)
+                plan(a)
                 c_next = Cr[t + 1 if store else (t + 1) % 2]
                 cn = c_next if steps is None else Cnr[k]
                 np.multiply(a[gf], c, out=cn)          # c_t = f * c_{t-1} + i * c~
