@@ -131,3 +131,73 @@ def test_train_on_batch_still_records_gradients_after_predicts():
     before = [w.copy() for w in model.get_weights()]
     model.train_on_batch(x, y)
     assert all(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
+
+
+# ---------------------------------------------------------------------- predict through a plain chain of layers
+
+
+def _chain_runs(monkeypatch):
+    """Record whether each `predict` went through the plain chain (`Functional._run_plain_chain` returned outputs)."""
+    from minikeras.engine.functional import Functional
+    real, runs = Functional._run_plain_chain, []
+
+    def spy(self, x):
+        out = real(self, x)
+        runs.append(out is not None)
+        return out
+    monkeypatch.setattr(Functional, "_run_plain_chain", spy)
+    return runs
+
+
+def _chain_models():
+    from minikeras.layers import GRU, Activation, Flatten, SimpleRNN
+    rng = np.random.default_rng(0)
+    seq = rng.standard_normal((1, 5, 6)).astype("float32")
+    ids = rng.integers(1, 20, (1, 7))
+    yield "lstm stack", Sequential([LSTM(4, input_shape=(5, 6), return_sequences=True),
+                                    LSTM(3, recurrent_activation="hard_sigmoid"), Dense(2, activation="softmax")]), \
+        seq, True
+    yield "embedding lstm", Sequential([Embedding(20, 4, input_length=7), Dropout(0.5), LSTM(3, go_backwards=True),
+                                        Dense(1, activation="sigmoid")]), ids, True
+    yield "gru simple rnn flatten", Sequential([GRU(3, input_shape=(5, 6), return_sequences=True),
+                                                SimpleRNN(2, return_sequences=True), Flatten(),
+                                                Activation("tanh")]), seq, True
+    inputs = Input(shape=(5, 6))
+    yield "functional", Model(inputs, Dense(2)(LSTM(3)(inputs))), seq, True
+    # the general path: a Keras mask, a stateful layer, state outputs, a subclass with its own maths
+    yield "mask_zero", Sequential([Embedding(20, 4, input_length=7, mask_zero=True), LSTM(3)]), ids, False
+    yield "stateful", Sequential([LSTM(3, stateful=True, batch_input_shape=(1, 5, 6))]), seq, False
+
+    class Doubled(Dense):
+        def call(self, inputs):
+            return super().call(inputs) * 2.0
+    yield "subclass", Sequential([Doubled(2, input_shape=(4,))]), rng.standard_normal((1, 4)).astype("float32"), \
+        False
+
+
+@pytest.mark.parametrize("case", range(7))
+def test_predict_through_a_plain_chain_gives_the_general_paths_bits(case, monkeypatch):
+    name, model, x, lean = list(_chain_models())[case]
+    runs = _chain_runs(monkeypatch)
+    if name == "stateful":  # states advance once per predict, whichever path ran
+        general = [model.predict_step((x,)) for _ in range(2)]
+        model.reset_states()
+        got = [model.predict(x, verbose=0) for _ in range(2)]
+        for a, b in zip(got, general):
+            np.testing.assert_array_equal(a, b)
+        assert runs == [False, False]
+        return
+    general = model.predict_step((x,))
+    for _ in range(2):
+        np.testing.assert_array_equal(model.predict(x, verbose=0), general, err_msg=name)
+    np.testing.assert_array_equal(model.predict_on_batch(x), general, err_msg=name)
+    assert runs == [lean, lean, lean], name
+
+
+def test_predict_through_a_plain_chain_raises_the_general_paths_errors():
+    model = Sequential([LSTM(3, input_shape=(5, 6)), Dense(2)])
+    with pytest.raises(ValueError) as general:
+        model.predict_on_batch(np.ones((1, 4, 6), "float32"))
+    with pytest.raises(ValueError) as lean:
+        model.predict(np.ones((1, 4, 6), "float32"), verbose=0)
+    assert str(lean.value) == str(general.value) and "expected shape=(None, 5, 6)" in str(lean.value)

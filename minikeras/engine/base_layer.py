@@ -105,6 +105,19 @@ def assert_input_compatibility(specs: Any, inputs: Sequence[Tensor], layer_name:
                                      f"found shape={shape}")
 
 
+def _same_maths(layer: "Layer", cls: type) -> bool:
+    """True when `layer` computes with `cls`'s `call` and `compute_mask` (a subclass has not replaced either)."""
+    kind = type(layer)
+    return kind.call is cls.call and kind.compute_mask is cls.compute_mask
+
+
+def _plain_for_one_tensor(call: Callable[..., Any]) -> Callable[..., Any]:
+    """Marks a layer class's `__call__` that, for one Tensor and `training=False`, only calls `Layer.__call__`: the
+    layer may then run through `Layer._call_for_inference` (a subclass overriding `__call__` again is not marked)."""
+    call._plain_for_one_tensor = True  # type: ignore[attr-defined]
+    return call
+
+
 class LayerWeight(Variable):
     """A layer's weight: a `Variable` that also knows its path `"<layer name>/<weight name>"` (used in messages and
     file names). `Variable` has `__slots__`, so the extra attribute needs this subclass."""
@@ -350,6 +363,7 @@ class Layer:
             arr = arr.astype(self._dtype, copy=False)  # Keras's autocast of float inputs to the layer dtype
         return Tensor._wrap(arr, False)
 
+    @_plain_for_one_tensor
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         # NOTE: the common eager call (one array or Tensor, no extra positional arguments) is told from a symbolic
         # one by one type test; only other calls walk their arguments looking for KerasTensors.
@@ -403,6 +417,33 @@ class Layer:
         else:
             _set_mask(outputs, out_mask)
         return outputs
+
+    def _pure_for_inference(self) -> bool:
+        """Whether this layer's inference call (`training=False`) changes nothing but its output and returns one
+        Tensor with no Keras mask for an input without one: then a `predict` through a plain chain of layers may run
+        it via `_call_for_inference`. False here; the built-in layers for which it holds say so, through
+        `_same_maths`, so that a subclass with its own `call` or `compute_mask` is not taken for pure."""
+        return False
+
+    def _call_for_inference(self, x: Tensor) -> Optional[Tensor]:
+        """`self(x, training=False)` for one Tensor without a Keras mask, in inference (`no_grad`, inside a compute
+        scope the caller holds), without the plumbing of `__call__` that such a call does not use: the symbolic
+        check, masks, a compute scope per layer. None when the layer is not built or the output would carry a mask
+        (`compute_mask`): the caller then runs the general path, which gives the same numbers and messages.
+
+        Only for layers whose `__call__` is marked `_plain_for_one_tensor` (`Layer`'s and `RNN`'s: one Tensor and
+        `training` in, nothing else done) and which are `_pure_for_inference` (the caller checks both before it runs
+        anything); `Functional` uses it to run a plain chain of layers in `predict`.
+        """
+        if not self.built or self.activity_regularizer is not None:
+            return None
+        x = self._convert_input(x)
+        if self.input_spec is not None:
+            assert_input_compatibility(self.input_spec, [x], self.name)
+        out = self.call(x, training=False) if self._call_accepts_training else self.call(x)
+        if type(out) is not Tensor or self.compute_mask(x, None) is not None:
+            return None
+        return out
 
     # ------------------------------------------------------------------ the functional graph
     def _symbolic_call(self, inputs: Any, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:

@@ -17,7 +17,9 @@ import numpy as np
 
 from minikeras import __keras_version__, __version__, backend
 from minikeras.autograd import Tensor, ops
-from minikeras.engine.base_layer import Layer
+from minikeras.autograd.tensor import no_grad
+from minikeras.autograd.threads import compute_scope
+from minikeras.engine.base_layer import Layer, assert_input_compatibility
 from minikeras.engine.input_layer import InputLayer
 from minikeras.engine.keras_tensor import KerasTensor, flatten, is_shape, map_structure, pack_sequence_as
 from minikeras.engine.training import Model
@@ -233,6 +235,45 @@ class Functional(Model):
                                  f"shape={expected}, found shape={shape}")
             out.append(value)
         return out
+
+    def _lean_predict(self, x: Any) -> Optional[Any]:
+        if type(self).call is not Functional.call or type(self).__call__ is not Layer.__call__:
+            return None
+        return self._run_plain_chain(x)
+
+    def _run_plain_chain(self, x: Any) -> Optional[Any]:
+        """`predict_step((x,))` for a model that is a plain chain: one input, one output, each layer called once on
+        the previous one's output with no other argument, every layer's `__call__` plain for one Tensor
+        (`base_layer._plain_for_one_tensor`). The layers run through `Layer._call_for_inference`: the same `call`s on
+        the same Tensors, without the symbolic checks, mask plumbing and per-layer compute scopes of the general
+        call. Every layer must be pure at inference (`Layer._pure_for_inference`: no state written, one Tensor out,
+        no Keras mask), so a fallback never runs a layer twice with effect. None when the model is not such a chain:
+        then the general path runs.
+        """
+        plan = getattr(self, "_plan", None)
+        if plan is None or plan.n_inputs != 1 or len(plan.output_slots) != 1 or self.activity_regularizer is not None:
+            return None
+        layers, slot = [], 0
+        for layer, in_slot, node, const_kwargs, out_slots in plan.steps:
+            if in_slot != slot or const_kwargs or len(out_slots) != 1 \
+                    or not getattr(type(layer).__call__, "_plain_for_one_tensor", False) \
+                    or not layer._pure_for_inference():
+                return None
+            layers.append(layer)
+            slot = out_slots[0]
+        if plan.output_slots[0] != slot:
+            return None
+        (value,) = self._convert_input(x)  # the general call's conversion and shape check (and its errors)
+        if getattr(value, "_keras_mask", None) is not None:
+            return None
+        with no_grad(), compute_scope():
+            if self.input_spec is not None:
+                assert_input_compatibility(self.input_spec, [value], self.name)
+            for layer in layers:
+                value = layer._call_for_inference(value)
+                if value is None:
+                    return None
+        return value.data
 
     def call(self, inputs: Any, training: Optional[bool] = None, mask: Any = None) -> Any:
         flat = inputs if isinstance(inputs, list) else self._convert_input(inputs)

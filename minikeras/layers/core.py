@@ -15,7 +15,7 @@ import numpy as np
 
 from minikeras import activations, backend, constraints, initializers, regularizers
 from minikeras.autograd import Tensor, ops
-from minikeras.engine.base_layer import InputSpec, Layer
+from minikeras.engine.base_layer import InputSpec, Layer, _same_maths
 from minikeras.legacy import interfaces
 
 __all__ = ["Dense", "Activation", "Dropout", "SpatialDropout1D", "Flatten", "Masking", "RepeatVector", "Reshape",
@@ -139,6 +139,9 @@ class Dense(Layer):
             self.bias = None
         self.built = True
 
+    def _pure_for_inference(self) -> bool:
+        return _same_maths(self, Dense)
+
     def call(self, inputs: Tensor) -> Tensor:
         if inputs.dtype != np.dtype(self.dtype):
             inputs = ops.cast(inputs, self.dtype)
@@ -208,6 +211,9 @@ class Activation(Layer):
         super().__init__(**kwargs)
         self.supports_masking = True
         self.activation = activations.get(activation)
+
+    def _pure_for_inference(self) -> bool:
+        return _same_maths(self, Activation)
 
     def call(self, inputs: Tensor) -> Tensor:
         return self.activation(inputs)
@@ -295,6 +301,9 @@ class Dropout(Layer):
                                  f"1 or the input's size). Received: noise_shape={self.noise_shape}, input shape "
                                  f"{tuple(inputs.shape)}")
         return shape
+
+    def _pure_for_inference(self) -> bool:
+        return _same_maths(self, Dropout)
 
     def call(self, inputs: Tensor, training: Optional[bool] = None) -> Tensor:
         if not training or self.rate == 0:
@@ -398,6 +407,9 @@ class Flatten(Layer):
         super().__init__(**kwargs)
         self.data_format = _normalize_data_format(data_format)
         self.input_spec = InputSpec(min_ndim=1)
+
+    def _pure_for_inference(self) -> bool:
+        return _same_maths(self, Flatten)
 
     def call(self, inputs: Tensor) -> Tensor:
         if self.data_format == "channels_first" and inputs.ndim > 1:

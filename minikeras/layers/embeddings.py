@@ -7,7 +7,7 @@ import numpy as np
 
 from minikeras import constraints, initializers, regularizers
 from minikeras.autograd import Tensor, ops
-from minikeras.engine.base_layer import Layer
+from minikeras.engine.base_layer import Layer, _same_maths
 from minikeras.legacy import interfaces
 from minikeras.layers.core import _is_int, _pop_keras3_no_ops, _shape_tuple
 
@@ -145,6 +145,9 @@ class Embedding(Layer):
                                  f"in [0, {self.input_dim}) (input_dim={self.input_dim}). Received: index "
                                  f"{int(data[pos])} at position {pos}")
         return data
+
+    def _pure_for_inference(self) -> bool:
+        return _same_maths(self, Embedding) and not self.mask_zero  # mask_zero: the output carries a Keras mask
 
     def call(self, inputs: Tensor) -> Tensor:
         return ops.take(self.embeddings, self._indices(inputs), axis=0)

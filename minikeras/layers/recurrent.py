@@ -31,7 +31,7 @@ import numpy as np
 from minikeras import activations, backend, constraints, initializers, regularizers
 from minikeras.autograd import Tensor, Variable, no_grad, ops
 from minikeras.autograd import rnn as rnn_kernels
-from minikeras.engine.base_layer import InputSpec, Layer
+from minikeras.engine.base_layer import InputSpec, Layer, _plain_for_one_tensor, _same_maths
 from minikeras.legacy import interfaces
 
 __all__ = ["RNN", "SimpleRNNCell", "SimpleRNN", "GRUCell", "GRU", "LSTMCell", "LSTM", "StackedRNNCells",
@@ -865,6 +865,7 @@ class RNN(Layer):
         return output_mask
 
     # ------------------------------------------------------------------ call
+    @_plain_for_one_tensor  # it only unpacks `[inputs, *states]` lists and the state and constant arguments
     def __call__(self, inputs: Any, *args: Any, initial_state: Any = None, constants: Any = None,
                  **kwargs: Any) -> Any:
         if isinstance(inputs, (list, tuple)):
@@ -938,6 +939,11 @@ class RNN(Layer):
                              f"{tuple(inputs.shape[:2])}, matching its input of shape {tuple(inputs.shape)}. "
                              f"Received: mask.shape={m.shape}")
         return m.astype(bool, copy=False)
+
+    def _pure_for_inference(self) -> bool:
+        # a stateful layer writes its states; `return_state` returns a list; a user cell may do anything
+        return _same_maths(self, RNN) and not self.stateful and not self.return_state \
+            and type(self.cell).call in _FUSABLE_CALLS
 
     def call(self, inputs: Tensor, mask: Any = None, training: Any = None, initial_state: Any = None,
              constants: Any = None) -> Any:
