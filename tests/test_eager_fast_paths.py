@@ -150,7 +150,7 @@ def _chain_runs(monkeypatch):
 
 
 def _chain_models():
-    from minikeras.layers import GRU, Activation, Flatten, SimpleRNN
+    from minikeras.layers import GRU, Activation, Bidirectional, Flatten, SimpleRNN, TimeDistributed
     rng = np.random.default_rng(0)
     seq = rng.standard_normal((1, 5, 6)).astype("float32")
     ids = rng.integers(1, 20, (1, 7))
@@ -164,9 +164,13 @@ def _chain_models():
                                                 Activation("tanh")]), seq, True
     inputs = Input(shape=(5, 6))
     yield "functional", Model(inputs, Dense(2)(LSTM(3)(inputs))), seq, True
+    yield "wrappers", Sequential([Bidirectional(LSTM(3, return_sequences=True), input_shape=(5, 6)),
+                                  TimeDistributed(Dense(2)), Bidirectional(GRU(2), merge_mode="sum")]), seq, True
     # the general path: a Keras mask, a stateful layer, state outputs, a subclass with its own maths
     yield "mask_zero", Sequential([Embedding(20, 4, input_length=7, mask_zero=True), LSTM(3)]), ids, False
     yield "stateful", Sequential([LSTM(3, stateful=True, batch_input_shape=(1, 5, 6))]), seq, False
+    inputs = Input(shape=(5, 6))
+    yield "two outputs", Model(inputs, Bidirectional(LSTM(3), merge_mode=None)(inputs)), seq, False
 
     class Doubled(Dense):
         def call(self, inputs):
@@ -175,7 +179,7 @@ def _chain_models():
         False
 
 
-@pytest.mark.parametrize("case", range(7))
+@pytest.mark.parametrize("case", range(9))
 def test_predict_through_a_plain_chain_gives_the_general_paths_bits(case, monkeypatch):
     name, model, x, lean = list(_chain_models())[case]
     runs = _chain_runs(monkeypatch)

@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 
 from minikeras.autograd import Tensor, ops
-from minikeras.engine.base_layer import InputSpec, Layer
+from minikeras.engine.base_layer import InputSpec, Layer, _plain_for_one_tensor, _same_maths
 
 __all__ = ["Wrapper", "TimeDistributed", "Bidirectional"]
 
@@ -84,6 +84,9 @@ class TimeDistributed(Wrapper):
     def compute_output_shape(self, input_shape: Any) -> Any:
         inner = self.layer.compute_output_shape((input_shape[0],) + tuple(input_shape[2:]))
         return (input_shape[0], input_shape[1]) + tuple(inner[1:])
+
+    def _pure_for_inference(self) -> bool:
+        return _same_maths(self, TimeDistributed) and self.layer._pure_for_inference()
 
     def call(self, inputs: Tensor, training: Optional[bool] = None, mask: Any = None) -> Tensor:
         if inputs.ndim < 3:
@@ -195,6 +198,12 @@ class Bidirectional(Wrapper):
             return head + states + list(states)
         return merged
 
+    def _pure_for_inference(self) -> bool:
+        # merge_mode=None and return_state return lists
+        return _same_maths(self, Bidirectional) and self.merge_mode is not None and not self.return_state \
+            and self.forward_layer._pure_for_inference() and self.backward_layer._pure_for_inference()
+
+    @_plain_for_one_tensor  # it only unpacks `[inputs, *states]` lists
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(inputs, (list, tuple)) and len(inputs) > 1:
             kwargs["initial_state"] = list(inputs[1:])
