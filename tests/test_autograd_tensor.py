@@ -190,6 +190,19 @@ def test_variable_owns_its_storage():
     Variable(ro).assign([1.0, 2.0, 3.0])
 
 
+def test_variable_storage_is_c_ordered_whatever_it_was_given():
+    """An initializer may return a transposed array (the orthogonal one does for a wide recurrent kernel) and
+    `assign` keeps a variable's layout: the storage is in C order from the start, which the kernels' weight folds
+    read fast."""
+    wide = np.asfortranarray(np.arange(12, dtype=np.float32).reshape(3, 4))
+    v = Variable(wide)
+    assert v.data.flags.c_contiguous
+    np.testing.assert_array_equal(v.data, wide)
+    v.assign(np.asfortranarray(wide * 2))
+    assert v.data.flags.c_contiguous
+    np.testing.assert_array_equal(v.data, wide * 2)
+
+
 # ************************************************************ gradient accumulation
 
 

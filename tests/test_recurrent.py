@@ -586,3 +586,15 @@ def test_keras2_input_declarations():
     layer = LSTM(4, weights=weights)
     layer(np.ones((1, 2, 3), "float32"))
     np.testing.assert_allclose(layer.get_weights()[2], 0.3)
+
+
+@pytest.mark.parametrize("cls", [LSTM, GRU, SimpleRNN])
+def test_weights_are_c_ordered_fresh_and_after_set_weights(cls):
+    """The orthogonal initializer returns a transposed array for a wide recurrent kernel (units x 4 units), and
+    `set_weights` writes in place: every weight is still stored in C order, which the kernels' weight folds read
+    fast (a transposing copy per call made a batched predict of Keras 2's two-LSTM example ~20% slower)."""
+    layer = cls(8)
+    layer.build((None, 3, 5))
+    assert all(w.data.flags.c_contiguous for w in layer.weights)
+    layer.set_weights([np.asfortranarray(w) for w in layer.get_weights()])
+    assert all(w.data.flags.c_contiguous for w in layer.weights)

@@ -423,8 +423,11 @@ class Variable(Tensor):
                  constraint: Any = None, dtype: Any = None):
         super().__init__(value, requires_grad=trainable, dtype=dtype, name=name)
         # NOTE: a variable owns its storage (as tf.Variable does): `assign` writes in place and must never reach
-        # the array the caller passed in.
-        self.data = np.array(self.data, copy=True)
+        # the array the caller passed in. Always in C order: an initializer may return a transposed array (the
+        # orthogonal one does for a wide recurrent kernel), and `assign` keeps the layout, so a model given its
+        # weights by `set_weights` would keep it too, and the recurrent kernels' weight fold is a slow transposing
+        # copy from such an array (Keras 2's two-LSTM example: predict of 1024 samples 85 ms against 71 ms).
+        self.data = np.array(self.data, copy=True, order="C")
         self.trainable = bool(trainable)
         self.constraint = constraint
 
