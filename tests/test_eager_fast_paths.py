@@ -133,20 +133,29 @@ def test_train_on_batch_still_records_gradients_after_predicts():
     assert all(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
 
 
-# ---------------------------------------------------------------------- predict through a plain chain of layers
+# ---------------------------------------------------------------------- inference through a plain chain of layers
 
 
 def _chain_runs(monkeypatch):
-    """Record whether each `predict` went through the plain chain (`Functional._run_plain_chain` returned outputs)."""
+    """Record whether each inference call went through the plain chain (`Functional._run_plain_chain` returned
+    outputs)."""
     from minikeras.engine.functional import Functional
     real, runs = Functional._run_plain_chain, []
 
-    def spy(self, x):
-        out = real(self, x)
+    def spy(self, value):
+        out = real(self, value)
         runs.append(out is not None)
         return out
     monkeypatch.setattr(Functional, "_run_plain_chain", spy)
     return runs
+
+
+def _general_path(model, x, monkeypatch, calls=1):
+    """`predict_step` with the plain chain switched off: the general replay of the graph, layer by layer."""
+    from minikeras.engine.functional import Functional
+    with monkeypatch.context() as m:
+        m.setattr(Functional, "_plain_chain", lambda self: None)
+        return [model.predict_step((x,)) for _ in range(calls)]
 
 
 def _chain_models():
@@ -180,22 +189,31 @@ def _chain_models():
 
 
 @pytest.mark.parametrize("case", range(9))
-def test_predict_through_a_plain_chain_gives_the_general_paths_bits(case, monkeypatch):
+def test_inference_through_a_plain_chain_gives_the_general_paths_bits(case, monkeypatch):
     name, model, x, lean = list(_chain_models())[case]
     runs = _chain_runs(monkeypatch)
     if name == "stateful":  # states advance once per predict, whichever path ran
-        general = [model.predict_step((x,)) for _ in range(2)]
+        general = _general_path(model, x, monkeypatch, calls=2)
         model.reset_states()
+        runs.clear()
         got = [model.predict(x, verbose=0) for _ in range(2)]
         for a, b in zip(got, general):
             np.testing.assert_array_equal(a, b)
         assert runs == [False, False]
         return
-    general = model.predict_step((x,))
+    (general,) = _general_path(model, x, monkeypatch)
+    runs.clear()
     for _ in range(2):
         np.testing.assert_array_equal(model.predict(x, verbose=0), general, err_msg=name)
     np.testing.assert_array_equal(model.predict_on_batch(x), general, err_msg=name)
-    assert runs == [lean, lean, lean], name
+    with no_grad():
+        out = model(x)
+    np.testing.assert_array_equal([t.numpy() for t in out] if isinstance(out, list) else out.numpy(), general,
+                                  err_msg=name)
+    assert runs == [lean] * 4, name
+    # a call that records a graph (a gradient may follow) never takes the chain
+    out = model(x)
+    assert (out[0] if isinstance(out, list) else out).requires_grad and runs == [lean] * 4, name
 
 
 def test_predict_through_a_plain_chain_raises_the_general_paths_errors():

@@ -17,9 +17,9 @@ import numpy as np
 
 from minikeras import __keras_version__, __version__, backend
 from minikeras.autograd import Tensor, ops
-from minikeras.autograd.tensor import no_grad
+from minikeras.autograd.tensor import is_grad_enabled
 from minikeras.autograd.threads import compute_scope
-from minikeras.engine.base_layer import Layer, assert_input_compatibility
+from minikeras.engine.base_layer import Layer
 from minikeras.engine.input_layer import InputLayer
 from minikeras.engine.keras_tensor import KerasTensor, flatten, is_shape, map_structure, pack_sequence_as
 from minikeras.engine.training import Model
@@ -236,22 +236,13 @@ class Functional(Model):
             out.append(value)
         return out
 
-    def _lean_predict(self, x: Any) -> Optional[Any]:
-        if type(self).call is not Functional.call or type(self).__call__ is not Layer.__call__:
-            return None
-        return self._run_plain_chain(x)
-
-    def _run_plain_chain(self, x: Any) -> Optional[Any]:
-        """`predict_step((x,))` for a model that is a plain chain: one input, one output, each layer called once on
+    def _plain_chain(self) -> Optional[List[Layer]]:
+        """The layers in order when this model is a plain chain: one input, one output, each layer called once on
         the previous one's output with no other argument, every layer's `__call__` plain for one Tensor
-        (`base_layer._plain_for_one_tensor`). The layers run through `Layer._call_for_inference`: the same `call`s on
-        the same Tensors, without the symbolic checks, mask plumbing and per-layer compute scopes of the general
-        call. Every layer must be pure at inference (`Layer._pure_for_inference`: no state written, one Tensor out,
-        no Keras mask), so a fallback never runs a layer twice with effect. None when the model is not such a chain:
-        then the general path runs.
-        """
-        plan = getattr(self, "_plan", None)
-        if plan is None or plan.n_inputs != 1 or len(plan.output_slots) != 1 or self.activity_regularizer is not None:
+        (`base_layer._plain_for_one_tensor`) and every layer pure at inference (`Layer._pure_for_inference`: no
+        state written, one Tensor out, no Keras mask). None otherwise."""
+        plan = self._plan
+        if plan.n_inputs != 1 or len(plan.output_slots) != 1:
             return None
         layers, slot = [], 0
         for layer, in_slot, node, const_kwargs, out_slots in plan.steps:
@@ -261,22 +252,34 @@ class Functional(Model):
                 return None
             layers.append(layer)
             slot = out_slots[0]
-        if plan.output_slots[0] != slot:
+        return layers if plan.output_slots[0] == slot else None
+
+    def _run_plain_chain(self, value: Tensor) -> Optional[Tensor]:
+        """The output of a plain chain (`_plain_chain`) for one converted input without a Keras mask, in inference
+        (`no_grad`): the layers run through `Layer._call_for_inference`, the same `call`s on the same Tensors
+        without the symbolic checks, mask plumbing and per-layer compute scopes of the general call. None when the
+        model is not such a chain or a layer declines: then the general path runs, and since every layer of a
+        chain is pure, running one again has no effect."""
+        layers = self._plain_chain()
+        if layers is None or getattr(value, "_keras_mask", None) is not None:
             return None
-        (value,) = self._convert_input(x)  # the general call's conversion and shape check (and its errors)
-        if getattr(value, "_keras_mask", None) is not None:
-            return None
-        with no_grad(), compute_scope():
-            if self.input_spec is not None:
-                assert_input_compatibility(self.input_spec, [value], self.name)
+        with compute_scope():
             for layer in layers:
                 value = layer._call_for_inference(value)
                 if value is None:
                     return None
-        return value.data
+        return value
 
     def call(self, inputs: Any, training: Optional[bool] = None, mask: Any = None) -> Any:
         flat = inputs if isinstance(inputs, list) else self._convert_input(inputs)
+        if mask is None and not training and not is_grad_enabled() and len(flat) == 1:
+            # inference (`predict`, `predict_on_batch`, a call under `no_grad`): a plain chain of layers runs their
+            # maths directly, which is most of a one-sample predict's saving over the general replay
+            out = self._run_plain_chain(flat[0])
+            if out is not None:
+                self._call_output_masks = [None]
+                return out if isinstance(self._nested_outputs, KerasTensor) else \
+                    pack_sequence_as(self._nested_outputs, [out])
         if mask is not None:
             for value, m in zip(flat, flatten(mask)):
                 if m is not None:

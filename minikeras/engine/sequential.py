@@ -215,14 +215,6 @@ class Sequential(Functional):
                 self._last_call_build = (shape, self._inferred_input_shape)
         return super().__call__(inputs, *args, **kwargs)
 
-    def _lean_predict(self, x: Any) -> Optional[Any]:
-        # NOTE: only a graph this call would not rebuild: one with an input layer (a deferred model is built for the
-        # shape of the data it is called on, in `__call__`)
-        if type(self).call is not Sequential.call or type(self).__call__ is not Sequential.__call__ \
-                or not self._graph_initialized or self._input_layer is None:
-            return None
-        return self._run_plain_chain(x)
-
     def _convert_input(self, x: Any) -> Any:
         if not self._graph_initialized:
             first = self.layers[0] if self.layers else None

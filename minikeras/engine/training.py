@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-import sys
 import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -337,11 +336,6 @@ class Model(Layer):
         with no_grad():
             y = self(x, training=False)
         return [t.data for t in y] if isinstance(y, (list, tuple)) else y.data
-
-    def _lean_predict(self, x: Any) -> Optional[Any]:
-        """`predict_step((x,))`'s outputs by a leaner route, or None: then `predict_step` runs (a subclassed model
-        has none; `Functional` runs a plain chain of layers)."""
-        return None
 
     # ------------------------------------------------------------------ transactional state
     def _capture_state(self) -> "_TrainingState":
@@ -753,10 +747,7 @@ class Model(Layer):
             limit = batch_size or self._static_batch_size() or 32
             batch = data_adapter.single_batch(x, limit)
             if batch is not None:
-                # a plain chain of layers runs without the general call's plumbing (`Functional._run_plain_chain`)
-                out = self._lean_predict(batch) if type(self).predict_step is Model.predict_step else None
-                if out is None:
-                    out = self.predict_step((batch,))
+                out = self.predict_step((batch,))
                 # a copy, as the batched path's concatenate makes: the caller owns the result
                 return [np.array(o) for o in out] if isinstance(out, list) else np.array(out)
         if data_adapter.is_generator_or_sequence(x):
@@ -885,10 +876,6 @@ class Model(Layer):
 
     def predict_on_batch(self, x: Any) -> Any:
         """Outputs for one batch (no batching, no graph)."""
-        if data_adapter.single_batch(x, sys.maxsize) is not None:  # numeric arrays: a plain chain may run them
-            out = self._lean_predict(x)
-            if out is not None:
-                return out
         with no_grad():
             y = self(x, training=False)
         return [t.data for t in y] if isinstance(y, (list, tuple)) else y.data
