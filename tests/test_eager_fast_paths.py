@@ -211,9 +211,12 @@ def test_inference_through_a_plain_chain_gives_the_general_paths_bits(case, monk
     np.testing.assert_array_equal([t.numpy() for t in out] if isinstance(out, list) else out.numpy(), general,
                                   err_msg=name)
     assert runs == [lean] * 4, name
-    # a call that records a graph (a gradient may follow) never takes the chain
+    # a call that records a graph (a gradient may follow), or one in training mode, never takes the chain
     out = model(x)
     assert (out[0] if isinstance(out, list) else out).requires_grad and runs == [lean] * 4, name
+    with no_grad():
+        model(x, training=True)
+    assert runs == [lean] * 4, name
 
 
 def test_predict_through_a_plain_chain_raises_the_general_paths_errors():

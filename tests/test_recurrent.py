@@ -592,7 +592,7 @@ def test_keras2_input_declarations():
 def test_weights_are_c_ordered_fresh_and_after_set_weights(cls):
     """The orthogonal initializer returns a transposed array for a wide recurrent kernel (units x 4 units), and
     `set_weights` writes in place: every weight is still stored in C order, which the kernels' weight folds read
-    fast (a transposing copy per call made a batched predict of Keras 2's two-LSTM example ~20% slower)."""
+    fast (a transposing copy per call made a one-sample call of Keras 2's two-LSTM example ~40% slower)."""
     layer = cls(8)
     layer.build((None, 3, 5))
     assert all(w.data.flags.c_contiguous for w in layer.weights)

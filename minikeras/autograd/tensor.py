@@ -426,7 +426,7 @@ class Variable(Tensor):
         # the array the caller passed in. Always in C order: an initializer may return a transposed array (the
         # orthogonal one does for a wide recurrent kernel), and `assign` keeps the layout, so a model given its
         # weights by `set_weights` would keep it too, and the recurrent kernels' weight fold is a slow transposing
-        # copy from such an array (Keras 2's two-LSTM example: predict of 1024 samples 85 ms against 71 ms).
+        # copy from such an array (one-sample `model(x)` of Keras 2's two-LSTM example: 1.35-1.64 ms against 1.00).
         self.data = np.array(self.data, copy=True, order="C")
         self.trainable = bool(trainable)
         self.constraint = constraint

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 from minikeras import backend
-from minikeras.engine.base_layer import Layer, Shape, _dtype_name
+from minikeras.engine.base_layer import Layer, _dtype_name
 from minikeras.engine.keras_tensor import KerasTensor
 from minikeras.engine.node import Node
 

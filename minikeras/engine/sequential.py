@@ -8,7 +8,6 @@ after the first layer; data of another shape later relaxes the differing sizes t
 from __future__ import annotations
 
 import copy
-import json
 import warnings
 from typing import Any, Dict, List, Optional, Sequence
 
