@@ -420,7 +420,7 @@ class Layer:
 
     def _pure_for_inference(self) -> bool:
         """Whether this layer's inference call (`training=False`) changes nothing but its output and returns one
-        Tensor with no Keras mask for an input without one: then a `predict` through a plain chain of layers may run
+        Tensor with no Keras mask for an input without one: then an inference call through a plain chain of layers may run
         it via `_call_for_inference`. False here; the built-in layers for which it holds say so, through
         `_same_maths`, so that a subclass with its own `call` or `compute_mask` is not taken for pure."""
         return False
@@ -433,7 +433,7 @@ class Layer:
 
         Only for layers whose `__call__` is marked `_plain_for_one_tensor` (`Layer`'s and `RNN`'s: one Tensor and
         `training` in, nothing else done) and which are `_pure_for_inference` (the caller checks both before it runs
-        anything); `Functional` uses it to run a plain chain of layers in `predict`.
+        anything); `Functional.call` uses it to run a plain chain of layers in inference (`predict`, `no_grad`).
         """
         if not self.built or self.activity_regularizer is not None:
             return None
