@@ -420,8 +420,8 @@ class Layer:
 
     def _pure_for_inference(self) -> bool:
         """Whether this layer's inference call (`training=False`) changes nothing but its output and returns one
-        Tensor with no Keras mask for an input without one: then an inference call through a plain chain of layers may run
-        it via `_call_for_inference`. False here; the built-in layers for which it holds say so, through
+        Tensor with no Keras mask for an input without one: then an inference call through a plain chain of layers
+        may run it via `_call_for_inference`. False here; the built-in layers for which it holds say so, through
         `_same_maths`, so that a subclass with its own `call` or `compute_mask` is not taken for pure."""
         return False
 
